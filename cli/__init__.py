@@ -1,0 +1,1 @@
+"""The ``bpl`` command line. Thin: parses arguments, calls the libraries, prints."""

@@ -1,0 +1,112 @@
+"""``bpl sign`` and ``bpl verify``: Data Integrity proofs on JSON(-LD) documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from cli.errors import FAILED, fail, report
+from cli.inputs import load_key, loader_with, read_document
+from signing import proofs, suites
+from signing.errors import DocumentError, NoProofError, SigningError
+
+ContextOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--context",
+        metavar="URL=FILE",
+        help="Add a JSON-LD context to the offline loader (repeatable).",
+    ),
+]
+InputArgument = Annotated[str, typer.Argument(metavar="INPUT|-", help="JSON file, or - for stdin.")]
+
+
+def sign(
+    document: InputArgument,
+    key: Annotated[str, typer.Option("--key", "-k", help="Key file.")],
+    suite: Annotated[
+        str,
+        typer.Option(help=f"Cryptosuite: {suites.JCS} (default) or {suites.RDFC}."),
+    ] = suites.JCS,
+    created: Annotated[
+        str | None,
+        typer.Option(help="Proof creation time, ISO 8601 with zone (default: now)."),
+    ] = None,
+    verification_method: Annotated[
+        str | None,
+        typer.Option(help="Verification method URL (default: the key's did:key URL)."),
+    ] = None,
+    context: ContextOption = None,
+) -> None:
+    """Add a Data Integrity proof to INPUT and print the signed document.
+
+    A document that already has proofs gets one more (a proof set); the others are kept
+    as they are.
+    """
+    if suite not in suites.SUITES:
+        fail(f"unknown --suite {suite!r} (known: {', '.join(suites.SUITES)})")
+    loader = loader_with(context)
+    doc = read_document(document)
+    signer = load_key(key)
+    try:
+        signed = proofs.sign(doc, signer, suite, created, verification_method, loader=loader)
+    except SigningError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(signed, indent=2, ensure_ascii=False))
+
+
+def verify(
+    document: InputArgument,
+    context: ContextOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Verify every proof on INPUT: exit 0 if all verify, 1 if any does not."""
+    loader = loader_with(context)
+    doc = read_document(document)
+    try:
+        results = proofs.verify_each(doc, loader=loader)
+    except NoProofError as exc:
+        _finish([], str(exc), as_json)
+        return
+    except DocumentError as exc:
+        fail(str(exc))
+    _finish(results, None, as_json)
+
+
+def _finish(results: list[proofs.ProofResult], problem: str | None, as_json: bool) -> None:
+    verified = problem is None and all(r.ok for r in results)
+    if as_json:
+        typer.echo(json.dumps(_report(results, problem, verified), indent=2))
+    for result in results:
+        if result.error is not None:
+            report(str(result.error))
+    if problem is not None:
+        report(problem)
+    if not verified:
+        raise typer.Exit(FAILED)
+    if not as_json:
+        report(f"verified {len(results)} proof{'s' if len(results) != 1 else ''}")
+
+
+def _report(
+    results: list[proofs.ProofResult], problem: str | None, verified: bool
+) -> dict[str, Any]:
+    return {
+        "verified": verified,
+        "error": problem,
+        "proofs": [
+            {
+                "index": r.index,
+                "cryptosuite": r.cryptosuite,
+                "verificationMethod": r.verification_method,
+                "created": r.created,
+                "verified": r.ok,
+                "error": None
+                if r.error is None
+                else {"reason": r.error.reason, "detail": r.error.detail},
+            }
+            for r in results
+        ],
+    }

@@ -1,0 +1,29 @@
+"""Exit codes and the one-line error report every verb uses."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+
+OK = 0
+FAILED = 1  # verification or domain failure
+UNUSABLE = 2  # usage error or unusable input
+
+
+class CliError(Exception):
+    """Ends the command with ``message`` on stderr and exit ``code``."""
+
+    def __init__(self, message: str, code: int = UNUSABLE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: int = UNUSABLE) -> NoReturn:
+    """Stop the command: one line on stderr, then exit with ``code``."""
+    raise CliError(message, code)
+
+
+def report(message: str) -> None:
+    """A line for the user on stderr (stdout carries results only)."""
+    typer.echo(f"bpl: {message}", err=True)

@@ -1,0 +1,80 @@
+"""Reading documents, key files and extra JSON-LD contexts named on the command line."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cli.errors import fail
+from signing import json_input, keys
+from signing.contexts import DocumentLoader, default_loader
+from signing.errors import DocumentError, SigningError
+
+
+def read_bytes(source: str) -> bytes:
+    """The bytes of file ``source``, or of standard input for ``-``."""
+    try:
+        if source == "-":
+            return sys.stdin.buffer.read(json_input.MAX_DOCUMENT_BYTES + 1)
+        with Path(source).open("rb") as handle:
+            return handle.read(json_input.MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror}")
+
+
+def read_document(source: str) -> dict[str, Any]:
+    """A JSON object from ``source``, parsed strictly; exit 2 with the reason if unusable."""
+    try:
+        return json_input.parse_object(read_bytes(source))
+    except DocumentError as exc:
+        fail(f"{'stdin' if source == '-' else source}: {exc}")
+
+
+def loader_with(contexts: list[str] | None) -> DocumentLoader:
+    """The offline loader plus every ``URL=FILE`` given with ``--context``."""
+    loader = default_loader()
+    if not contexts:
+        return loader
+    extra: dict[str, Any] = {}
+    for item in contexts:
+        url, sep, file = item.partition("=")
+        if not sep or not url or not file:
+            fail(f"--context expects URL=FILE, got {item!r}")
+        try:
+            extra[url] = json_input.parse(read_bytes(file))
+        except DocumentError as exc:
+            fail(f"context file {file}: {exc}")
+    try:
+        return loader.with_contexts(extra)
+    except DocumentError as exc:
+        fail(str(exc))
+
+
+def passphrase_for(path: str, *, confirm: bool = False) -> str | None:
+    """The key file passphrase: from $BPL_KEY_PASSPHRASE, else asked on the terminal."""
+    from_env = os.environ.get(keys.PASSPHRASE_ENV)
+    if from_env is not None:
+        return from_env
+    try:
+        with open("/dev/tty", "rb"):  # getpass would otherwise read stdin, maybe the document
+            pass
+        first = getpass.getpass(f"Passphrase for {path}: ")
+        if confirm and getpass.getpass("Repeat passphrase: ") != first:
+            fail("passphrases do not match")
+    except (EOFError, OSError):
+        fail(f"{path}: a passphrase is needed; set {keys.PASSPHRASE_ENV} or run on a terminal")
+    if not first:
+        fail("empty passphrase")
+    return first
+
+
+def load_key(path: str) -> keys.KeyPair:
+    """Load the key file at ``path``, asking for its passphrase if it is encrypted."""
+    try:
+        passphrase = passphrase_for(path) if keys.is_encrypted(path) else None
+        return keys.load(path, passphrase)
+    except SigningError as exc:
+        fail(str(exc))

@@ -1,0 +1,62 @@
+"""Entry point of the ``bpl`` command: wires the verbs and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
+import typer
+
+from cli import documents, keys_cmd
+from cli.errors import UNUSABLE, CliError, report
+
+app = typer.Typer(
+    name="bpl",
+    help="Battery-passport ledger: keys, signed records and their verification.",
+    no_args_is_help=True,
+    # Pretty tracebacks would print local variables, key material among them.
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(keys_cmd.app, name="keys")
+app.command("sign")(documents.sign)
+app.command("verify")(documents.verify)
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"bpl {version('bpl')}")
+        except PackageNotFoundError:
+            typer.echo("bpl (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Battery-passport ledger: keys, signed records and their verification."""
+
+
+def main() -> None:
+    """Run the command; one line on stderr and exit 1/2 instead of a traceback."""
+    try:
+        app(standalone_mode=True)
+    except CliError as exc:
+        report(str(exc))
+        sys.exit(exc.code)
+    except Exception as exc:  # noqa: BLE001 - last line of defence against tracebacks
+        if os.environ.get("BPL_DEBUG"):
+            raise
+        report(f"internal error ({type(exc).__name__}); rerun with BPL_DEBUG=1 for details")
+        sys.exit(UNUSABLE)
+
+
+if __name__ == "__main__":
+    main()

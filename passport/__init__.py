@@ -1,0 +1,1 @@
+"""The outward face: verification API, passport pages, access levels, labels and reports."""

@@ -1,0 +1,1 @@
+"""Data, shipped in the wheel: the project's JSON-LD contexts and JSON Schemas."""

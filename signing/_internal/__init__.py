@@ -1,0 +1,1 @@
+"""Internals of :mod:`signing`; not a public interface."""

@@ -1,0 +1,347 @@
+"""Create and verify W3C Data Integrity proofs (``DataIntegrityProof``, EdDSA suites).
+
+``sign`` adds one proof; on a document that already has proofs it adds to the proof set
+and leaves the others byte for byte as they were. ``verify`` checks every proof on its own
+against the document without its ``proof`` member, and raises on the first that fails;
+``verify_each`` gives a result per proof for reports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import nacl.exceptions
+import nacl.signing
+
+from signing import did_key, suites
+from signing.contexts import DocumentLoader, default_loader
+from signing.errors import (
+    BadSignatureError,
+    ContextMismatchError,
+    DocumentError,
+    KeyFormatError,
+    MalformedProofError,
+    NoProofError,
+    ProofTimeError,
+    PurposeMismatchError,
+    SigningError,
+    UnknownCryptosuiteError,
+    UnsupportedKeyError,
+    VerificationError,
+)
+from signing.keys import KeyPair
+from signing.multibase import decode_z, encode_z
+
+DEFAULT_SUITE = suites.JCS
+DEFAULT_PURPOSE = "assertionMethod"
+DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+
+Resolver = Callable[[str], bytes]
+"""Maps a verification method URL to a raw Ed25519 public key (raises KeyFormatError)."""
+
+# XML Schema dateTimeStamp: a dateTime with a mandatory time zone.
+_DATETIME = re.compile(
+    r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z"
+)
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    """The outcome of checking one proof of a proof set."""
+
+    index: int
+    cryptosuite: str | None
+    verification_method: str | None
+    created: str | None
+    error: VerificationError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when this proof verified."""
+        return self.error is None
+
+
+def sign(
+    document: dict[str, Any],
+    key: KeyPair,
+    suite: str = DEFAULT_SUITE,
+    created: str | datetime | None = None,
+    verification_method: str | None = None,
+    *,
+    proof_purpose: str = DEFAULT_PURPOSE,
+    loader: DocumentLoader | None = None,
+) -> dict[str, Any]:
+    """A copy of ``document`` with one more Data Integrity proof made with ``key``.
+
+    ``created`` defaults to now (UTC, whole seconds); ``verification_method`` to the
+    key's did:key URL.
+    """
+    cryptosuite = _suite_for_signing(suite)
+    if not isinstance(document, dict):
+        raise DocumentError("only a JSON object can be signed")
+    loader = loader or default_loader()
+    loader.check_known(document.get("@context"))
+    existing = _existing_proofs(document)
+    vm = verification_method or key.verification_method
+    _check_method_matches_key(vm, key)
+    options: dict[str, Any] = {
+        "type": suites.PROOF_TYPE,
+        "cryptosuite": cryptosuite.name,
+        "created": _created_string(created),
+        "verificationMethod": vm,
+        "proofPurpose": proof_purpose,
+    }
+    unsecured = {k: v for k, v in document.items() if k != "proof"}
+    config = dict(options)
+    if "@context" in unsecured:
+        config["@context"] = unsecured["@context"]
+    signature = key.sign(cryptosuite.hash_data(unsecured, config, loader))
+    proof = dict(config) if cryptosuite.context_in_proof else dict(options)
+    proof["proofValue"] = encode_z(signature)
+    signed = dict(document)
+    signed["proof"] = [*existing, proof] if existing else proof
+    return signed
+
+
+def verify(
+    document: dict[str, Any],
+    *,
+    loader: DocumentLoader | None = None,
+    resolver: Resolver | None = None,
+    purpose: str | None = DEFAULT_PURPOSE,
+    now: datetime | None = None,
+    max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+) -> None:
+    """Return if every proof verifies; else raise the first proof's VerificationError."""
+    for result in verify_each(
+        document,
+        loader=loader,
+        resolver=resolver,
+        purpose=purpose,
+        now=now,
+        max_clock_skew=max_clock_skew,
+    ):
+        if result.error is not None:
+            raise result.error
+
+
+def verify_each(
+    document: dict[str, Any],
+    *,
+    loader: DocumentLoader | None = None,
+    resolver: Resolver | None = None,
+    purpose: str | None = DEFAULT_PURPOSE,
+    now: datetime | None = None,
+    max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+) -> list[ProofResult]:
+    """One result per proof. Raises NoProofError if there is none, DocumentError if the
+    document itself is unusable (not an object, unknown @context)."""
+    if not isinstance(document, dict):
+        raise DocumentError("a signed document must be a JSON object")
+    if "proof" not in document:
+        raise NoProofError("the document has no 'proof' member")
+    proofs = document["proof"]
+    proof_list = proofs if isinstance(proofs, list) else [proofs]
+    if not proof_list:
+        raise NoProofError("the document's proof set is empty")
+    loader = loader or default_loader()
+    loader.check_known(document.get("@context"))
+    check = _ProofCheck(
+        document=document,
+        unsecured={k: v for k, v in document.items() if k != "proof"},
+        loader=loader,
+        resolve=resolver or did_key.public_from_verification_method,
+        purpose=purpose,
+        latest_created=(now or datetime.now(UTC)) + max_clock_skew,
+        now=now or datetime.now(UTC),
+    )
+    return [check.run(index, proof) for index, proof in enumerate(proof_list)]
+
+
+@dataclass(frozen=True)
+class _ProofCheck:
+    document: dict[str, Any]
+    unsecured: dict[str, Any]
+    loader: DocumentLoader
+    resolve: Resolver
+    purpose: str | None
+    latest_created: datetime
+    now: datetime
+
+    def run(self, index: int, proof: object) -> ProofResult:
+        fields = proof if isinstance(proof, dict) else {}
+        result = ProofResult(
+            index,
+            _str_or_none(fields.get("cryptosuite")),
+            _str_or_none(fields.get("verificationMethod")),
+            _str_or_none(fields.get("created")),
+        )
+        try:
+            self._verify(index, proof)
+        except VerificationError as exc:
+            return replace(result, error=exc)
+        except DocumentError as exc:
+            # The document cannot be canonicalized the way this proof demands.
+            return replace(result, error=MalformedProofError(str(exc), proof_index=index))
+        return result
+
+    def _verify(self, index: int, proof: object) -> None:
+        if not isinstance(proof, dict):
+            raise MalformedProofError("a proof must be a JSON object", proof_index=index)
+        for name in ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue"):
+            if name not in proof:
+                raise MalformedProofError(f"missing {name}", proof_index=index)
+            if not isinstance(proof[name], str):
+                raise MalformedProofError(f"{name} must be a string", proof_index=index)
+        if proof["type"] != suites.PROOF_TYPE:
+            raise UnknownCryptosuiteError(
+                f"proof type {proof['type']!r} (expected {suites.PROOF_TYPE})", proof_index=index
+            )
+        try:
+            cryptosuite = suites.suite(proof["cryptosuite"])
+        except KeyError:
+            raise UnknownCryptosuiteError(
+                f"cryptosuite {proof['cryptosuite']!r} (known: {', '.join(suites.SUITES)})",
+                proof_index=index,
+            ) from None
+        if "previousProof" in proof:
+            raise MalformedProofError(
+                "proof chains (previousProof) are not supported", proof_index=index
+            )
+        if self.purpose is not None and proof["proofPurpose"] != self.purpose:
+            raise PurposeMismatchError(
+                f"proofPurpose {proof['proofPurpose']!r}, expected {self.purpose!r}",
+                proof_index=index,
+            )
+        self._check_times(index, proof)
+        try:
+            public_key = self.resolve(proof["verificationMethod"])
+        except KeyFormatError as exc:
+            raise UnsupportedKeyError(str(exc), proof_index=index) from None
+        signature = _decode_proof_value(proof["proofValue"], index)
+
+        options = {k: v for k, v in proof.items() if k != "proofValue"}
+        unsecured = self.unsecured
+        if cryptosuite.context_in_proof:
+            if "@context" in options:
+                _check_context_prefix(options["@context"], self.document.get("@context"), index)
+                unsecured = {**unsecured, "@context": options["@context"]}
+            config = options
+        else:
+            config = {k: v for k, v in options.items() if k != "@context"}
+            if "@context" in unsecured:
+                config["@context"] = unsecured["@context"]
+
+        hash_data = cryptosuite.hash_data(unsecured, config, self.loader)
+        try:
+            nacl.signing.VerifyKey(public_key).verify(hash_data, signature)
+        except nacl.exceptions.BadSignatureError:
+            raise BadSignatureError(
+                "the signature does not match the document and proof options",
+                proof_index=index,
+            ) from None
+
+    def _check_times(self, index: int, proof: dict[str, Any]) -> None:
+        if "created" in proof:
+            created = _parse_datetime(proof["created"], "created", index)
+            if created > self.latest_created:
+                raise ProofTimeError(
+                    f"created {proof['created']} is in the future", proof_index=index
+                )
+        if "expires" in proof:
+            expires = _parse_datetime(proof["expires"], "expires", index)
+            if expires < self.now:
+                raise ProofTimeError(f"expired at {proof['expires']}", proof_index=index)
+
+
+def _suite_for_signing(name: str) -> suites.Cryptosuite:
+    try:
+        return suites.suite(name)
+    except KeyError:
+        raise SigningError(
+            f"unknown cryptosuite {name!r} (known: {', '.join(suites.SUITES)})"
+        ) from None
+
+
+def _existing_proofs(document: dict[str, Any]) -> list[Any]:
+    if "proof" not in document:
+        return []
+    proof = document["proof"]
+    if isinstance(proof, dict):
+        return [proof]
+    if isinstance(proof, list) and all(isinstance(p, dict) for p in proof):
+        return list(proof)
+    raise DocumentError("'proof' must be an object or a list of objects")
+
+
+def _check_method_matches_key(verification_method: str, key: KeyPair) -> None:
+    if not verification_method.startswith(did_key.PREFIX):
+        return
+    try:
+        named = did_key.public_from_verification_method(verification_method)
+    except KeyFormatError as exc:
+        raise SigningError(f"verification method: {exc}") from None
+    if named != key.public_key:
+        raise SigningError("the verification method names another key than the signing key")
+
+
+def _created_string(created: str | datetime | None) -> str:
+    if created is None:
+        created = datetime.now(UTC).replace(microsecond=0)
+    if isinstance(created, datetime):
+        if created.tzinfo is None:
+            raise SigningError("created must carry a time zone")
+        text = created.isoformat()
+        return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+    if not _DATETIME.match(created):
+        raise SigningError(
+            f"created {created!r} is not an XML Schema dateTime with time zone "
+            "(e.g. 2026-11-29T10:00:00Z)"
+        )
+    return created
+
+
+def _parse_datetime(value: object, name: str, index: int) -> datetime:
+    match = _DATETIME.match(value) if isinstance(value, str) else None
+    if match is None or not isinstance(value, str):
+        raise MalformedProofError(
+            f"{name} is not an XML Schema dateTime with time zone", proof_index=index
+        )
+    text = value
+    if match.group(1) and len(match.group(1)) > 6:  # Python keeps microseconds only
+        text = value.replace("." + match.group(1), "." + match.group(1)[:6])
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedProofError(f"{name} is not a valid date and time", proof_index=index) from None
+
+
+def _decode_proof_value(value: str, index: int) -> bytes:
+    try:
+        signature = decode_z(value)
+    except ValueError as exc:
+        raise MalformedProofError(f"proofValue: {exc}", proof_index=index) from None
+    if len(signature) != 64:
+        raise MalformedProofError(
+            f"proofValue holds {len(signature)} bytes, an Ed25519 signature has 64",
+            proof_index=index,
+        )
+    return signature
+
+
+def _check_context_prefix(proof_context: object, document_context: object, index: int) -> None:
+    """jcs: the document's @context must start with the proof's, in the same order."""
+    proof_list = proof_context if isinstance(proof_context, list) else [proof_context]
+    doc_list = document_context if isinstance(document_context, list) else [document_context]
+    if doc_list[: len(proof_list)] != proof_list:
+        raise ContextMismatchError(
+            "the document's @context does not start with the proof's @context", proof_index=index
+        )
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,124 @@
+"""The two EdDSA cryptosuites of W3C "Data Integrity EdDSA Cryptosuites v1.0".
+
+Both hash the same way (SHA-256 of the canonical proof configuration, then SHA-256 of the
+canonical document, concatenated) and sign with Ed25519; they differ in canonicalization:
+
+* ``eddsa-jcs-2022``: RFC 8785 JSON canonicalization; the proof carries a copy of the
+  document's ``@context``. Fast; the project's default.
+* ``eddsa-rdfc-2022``: JSON-LD to RDF, then RDFC-1.0 canonical N-Quads; the proof carries
+  no ``@context``. Slow. Run in *safe mode*: a property or type the ``@context`` does not
+  define would be silently dropped from the RDF, and so left unsigned; we refuse it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyld import jsonld
+
+from signing import jcs
+from signing._internal import rdfc
+from signing.contexts import DocumentLoader
+from signing.errors import CanonicalizationError, DocumentError
+
+JCS = "eddsa-jcs-2022"
+RDFC = "eddsa-rdfc-2022"
+PROOF_TYPE = "DataIntegrityProof"
+
+
+@dataclass(frozen=True)
+class Cryptosuite:
+    """What distinguishes one EdDSA cryptosuite from the other."""
+
+    name: str
+    canonicalize: Callable[[dict[str, Any], DocumentLoader], bytes]
+    # jcs copies the document's @context into the proof; rdfc leaves it out.
+    context_in_proof: bool
+
+    def hash_data(
+        self, document: dict[str, Any], proof_config: dict[str, Any], loader: DocumentLoader
+    ) -> bytes:
+        """The 64 bytes that Ed25519 signs: H(canonical proof config) || H(canonical doc)."""
+        config_hash = hashlib.sha256(self.canonicalize(proof_config, loader)).digest()
+        return config_hash + hashlib.sha256(self.canonicalize(document, loader)).digest()
+
+
+def _jcs(document: dict[str, Any], loader: DocumentLoader) -> bytes:
+    return jcs.canonicalize(document)
+
+
+def _rdfc(document: dict[str, Any], loader: DocumentLoader) -> bytes:
+    return canonical_nquads(document, loader).encode("utf-8")
+
+
+SUITES: dict[str, Cryptosuite] = {
+    JCS: Cryptosuite(JCS, _jcs, context_in_proof=True),
+    RDFC: Cryptosuite(RDFC, _rdfc, context_in_proof=False),
+}
+
+
+def canonical_nquads(document: dict[str, Any], loader: DocumentLoader) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document, refusing anything left unsigned."""
+    loader.check_known(document.get("@context"))
+
+    def dropped(term: str | None) -> None:
+        raise CanonicalizationError(
+            f"property {term!r} is not defined by the document's @context, so "
+            f"{RDFC} would leave it unsigned"
+        )
+
+    options = {"documentLoader": loader, "contextResolver": loader.resolver()}
+    try:
+        expanded = jsonld.JsonLdProcessor(on_property_dropped=dropped).expand(
+            document, dict(options)
+        )
+        _check_absolute_iris(expanded)
+        dataset = jsonld.to_rdf(expanded, {**options, "contextResolver": loader.resolver()})
+        return rdfc.canonicalize_dataset(dataset)
+    except jsonld.JsonLdError as exc:
+        raise _jsonld_failure(exc) from None
+    except rdfc.PoisonDatasetError as exc:
+        raise CanonicalizationError(str(exc)) from None
+
+
+def _check_absolute_iris(node: object) -> None:
+    """Refuse relative ``@id``/``@type`` values, which to-RDF would drop without a word."""
+    if isinstance(node, list):
+        for item in node:
+            _check_absolute_iris(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "@value":
+            continue
+        if key in ("@id", "@type"):
+            for iri in value if isinstance(value, list) else [value]:
+                if isinstance(iri, str) and ":" not in iri and not iri.startswith("@"):
+                    raise CanonicalizationError(
+                        f"{key} value {iri!r} is not defined by the document's @context "
+                        f"(relative IRI), so {RDFC} would leave it unsigned"
+                    )
+        else:
+            _check_absolute_iris(value)
+
+
+def _jsonld_failure(exc: BaseException) -> DocumentError:
+    """Turn pyld's nested errors into ours, keeping an unknown context's URL visible."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DocumentError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return CanonicalizationError(f"JSON-LD processing failed: {exc}")
+
+
+def suite(name: object) -> Cryptosuite:
+    """The cryptosuite called ``name``; KeyError if there is none."""
+    if not isinstance(name, str) or name not in SUITES:
+        raise KeyError(name)
+    return SUITES[name]
+
