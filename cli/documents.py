@@ -67,11 +67,10 @@ def verify(
     doc = read_document(document)
     try:
         results = proofs.verify_each(doc, loader=loader)
-    except NoProofError as exc:
+    except (NoProofError, DocumentError) as exc:
+        # A parsed document we cannot verify (no proof, unknown @context) fails, exit 1.
         _finish([], str(exc), as_json)
         return
-    except DocumentError as exc:
-        fail(str(exc))
     _finish(results, None, as_json)
 
 

@@ -11,19 +11,12 @@ FAILED = 1  # verification or domain failure
 UNUSABLE = 2  # usage error or unusable input
 
 
-class CliError(Exception):
-    """Ends the command with ``message`` on stderr and exit ``code``."""
-
-    def __init__(self, message: str, code: int = UNUSABLE) -> None:
-        super().__init__(message)
-        self.code = code
+def report(message: str) -> None:
+    """A line for the user on stderr (stdout carries results only)."""
+    typer.echo(f"bpl: {message}", err=True)
 
 
 def fail(message: str, code: int = UNUSABLE) -> NoReturn:
     """Stop the command: one line on stderr, then exit with ``code``."""
-    raise CliError(message, code)
-
-
-def report(message: str) -> None:
-    """A line for the user on stderr (stdout carries results only)."""
-    typer.echo(f"bpl: {message}", err=True)
+    report(message)
+    raise typer.Exit(code)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli import documents, keys_cmd
-from cli.errors import UNUSABLE, CliError, report
+from cli.errors import UNUSABLE, report
 
 app = typer.Typer(
     name="bpl",
@@ -47,11 +47,8 @@ def _root(
 def main() -> None:
     """Run the command; one line on stderr and exit 1/2 instead of a traceback."""
     try:
-        app(standalone_mode=True)
-    except CliError as exc:
-        report(str(exc))
-        sys.exit(exc.code)
-    except Exception as exc:  # noqa: BLE001 - last line of defence against tracebacks
+        app()
+    except Exception as exc:
         if os.environ.get("BPL_DEBUG"):
             raise
         report(f"internal error ({type(exc).__name__}); rerun with BPL_DEBUG=1 for details")

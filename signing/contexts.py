@@ -8,11 +8,13 @@ whatever a caller adds explicitly; any other URL is an :class:`UnknownContextErr
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
+from cachetools import LRUCache
 from pyld.context_resolver import ContextResolver
 
 from signing.errors import DocumentError, UnknownContextError
@@ -29,6 +31,7 @@ _BUNDLED = {
 # The project's own contexts live in ``schemas`` (data, shipped in the wheel); their URLs
 # are listed in that folder's index so that signing knows no battery vocabulary itself.
 _PROJECT_INDEX = ("schemas", "contexts/index.json")
+_RESOLVED_CACHE_SIZE = 256
 
 
 def _read_resource(package: str, name: str) -> Any:
@@ -46,16 +49,20 @@ def _bundled_documents() -> dict[str, Any]:
 class DocumentLoader:
     """A pyld-compatible document loader over a fixed map of URL -> JSON-LD document.
 
-    Each loader keeps its own resolved-context cache, so two loaders that map one URL to
-    different documents never see each other's version.
+    Each loader keeps its own (bounded) resolved-context cache, so two loaders that map
+    one URL to different documents never see each other's version.
     """
 
     def __init__(self, documents: Mapping[str, Any]) -> None:
         self._documents = dict(documents)
-        self.resolver = ContextResolver({}, self)
+        self._resolved: LRUCache[str, Any] = LRUCache(maxsize=_RESOLVED_CACHE_SIZE)
 
     def __contains__(self, url: object) -> bool:
         return url in self._documents
+
+    def resolver(self) -> ContextResolver:
+        """A pyld context resolver for one operation, sharing this loader's cache."""
+        return ContextResolver(self._resolved, self)
 
     @property
     def urls(self) -> list[str]:
@@ -68,7 +75,8 @@ class DocumentLoader:
             document = self._documents[url]
         except KeyError:
             raise UnknownContextError(url) from None
-        return {"contextUrl": None, "documentUrl": url, "document": document}
+        # pyld rewrites relative URLs inside the context it receives: give it a copy.
+        return {"contextUrl": None, "documentUrl": url, "document": copy.deepcopy(document)}
 
     def with_contexts(self, extra: Mapping[str, Any]) -> DocumentLoader:
         """A new loader that also knows ``extra`` (URL -> parsed JSON-LD context document)."""

@@ -6,6 +6,8 @@ the key is decoded from the identifier itself.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from signing.errors import KeyFormatError
 from signing.multibase import ED25519_PUB_HEADER, decode_multikey, encode_multikey
 
@@ -37,6 +39,7 @@ def public_from_did(did: str) -> bytes:
     return decode_multikey(did[len(PREFIX) :], ED25519_PUB_HEADER, "did:key identifier")
 
 
+@lru_cache(maxsize=4096)  # pure: a did:key URL always names the same key
 def public_from_verification_method(url: str) -> bytes:
     """Resolve a did:key verification method URL to its raw Ed25519 public key.
 
@@ -48,6 +51,6 @@ def public_from_verification_method(url: str) -> bytes:
     if not sep or fragment != did[len(PREFIX) :]:
         raise KeyFormatError(
             f"verification method {url!r} is not did:key's own key (expected fragment "
-            f"#{did[len(PREFIX):]})"
+            f"#{did[len(PREFIX) :]})"
         )
     return public_key

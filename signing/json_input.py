@@ -19,7 +19,12 @@ MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_DEPTH = 100
 MAX_SAFE_INTEGER = 2**53 - 1
 _JSON_KINDS = {
-    list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
 }
 
 
@@ -65,9 +70,7 @@ def _check_depth(value: Any, limit: int) -> None:
             stack.extend((child, depth + 1) for child in node)
 
 
-def parse(
-    data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH
-) -> Any:
+def parse(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH) -> Any:
     """Parse UTF-8 JSON bytes strictly; raises DocumentError naming the problem."""
     if len(data) > max_bytes:
         raise DocumentError(f"document is {len(data)} bytes; the limit is {max_bytes}")
@@ -77,7 +80,10 @@ def parse(
         raise DocumentError(f"document is not UTF-8 (bad byte at offset {exc.start})") from None
     try:
         value = json.loads(
-            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_integer,
+            text,
+            object_pairs_hook=_pairs,
+            parse_constant=_constant,
+            parse_int=_integer,
             parse_float=_float,
         )
     except json.JSONDecodeError as exc:

@@ -29,7 +29,7 @@ from signing import did_key
 from signing.errors import KeyFileError, KeyFormatError
 from signing.multibase import ED25519_PRIV_HEADER, decode_multikey, encode_multikey
 
-PASSPHRASE_ENV = "BPL_KEY_PASSPHRASE"
+PASSPHRASE_ENV = "BPL_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 _KDF = "argon2id"
 _CIPHER = "xsalsa20-poly1305"
 
@@ -108,7 +108,8 @@ def from_dict(data: object, passphrase: str | None = None) -> KeyPair:
     if encrypted is not None:
         if passphrase is None:
             raise KeyFileError(
-                f"key file is encrypted: give its passphrase (interactively or in ${PASSPHRASE_ENV})"
+                "key file is encrypted: give its passphrase "
+                f"(interactively or in ${PASSPHRASE_ENV})"
             )
         key = from_seed(_decrypt(encrypted, passphrase))
     elif secret is not None:
@@ -177,7 +178,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise KeyFormatError(f"key file {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
+        raise KeyFormatError(
+            f"key file {path} is not JSON: {exc.msg} at line {exc.lineno}"
+        ) from None
     if not isinstance(data, dict):
         raise KeyFormatError(f"key file {path} must hold a JSON object")
     return data

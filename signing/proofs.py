@@ -44,9 +44,7 @@ Resolver = Callable[[str], bytes]
 """Maps a verification method URL to a raw Ed25519 public key (raises KeyFormatError)."""
 
 # XML Schema dateTimeStamp: a dateTime with a mandatory time zone.
-_DATETIME = re.compile(
-    r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z"
-)
+_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z")
 
 
 @dataclass(frozen=True)
@@ -189,29 +187,8 @@ class _ProofCheck:
             return replace(result, error=MalformedProofError(str(exc), proof_index=index))
         return result
 
-    def _verify(self, index: int, proof: object) -> None:
-        if not isinstance(proof, dict):
-            raise MalformedProofError("a proof must be a JSON object", proof_index=index)
-        for name in ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue"):
-            if name not in proof:
-                raise MalformedProofError(f"missing {name}", proof_index=index)
-            if not isinstance(proof[name], str):
-                raise MalformedProofError(f"{name} must be a string", proof_index=index)
-        if proof["type"] != suites.PROOF_TYPE:
-            raise UnknownCryptosuiteError(
-                f"proof type {proof['type']!r} (expected {suites.PROOF_TYPE})", proof_index=index
-            )
-        try:
-            cryptosuite = suites.suite(proof["cryptosuite"])
-        except KeyError:
-            raise UnknownCryptosuiteError(
-                f"cryptosuite {proof['cryptosuite']!r} (known: {', '.join(suites.SUITES)})",
-                proof_index=index,
-            ) from None
-        if "previousProof" in proof:
-            raise MalformedProofError(
-                "proof chains (previousProof) are not supported", proof_index=index
-            )
+    def _verify(self, index: int, untrusted: object) -> None:
+        proof, cryptosuite = _check_shape(untrusted, index)
         if self.purpose is not None and proof["proofPurpose"] != self.purpose:
             raise PurposeMismatchError(
                 f"proofPurpose {proof['proofPurpose']!r}, expected {self.purpose!r}",
@@ -256,6 +233,32 @@ class _ProofCheck:
             expires = _parse_datetime(proof["expires"], "expires", index)
             if expires < self.now:
                 raise ProofTimeError(f"expired at {proof['expires']}", proof_index=index)
+
+
+def _check_shape(proof: object, index: int) -> tuple[dict[str, Any], suites.Cryptosuite]:
+    """The proof and its cryptosuite, once its required members have the right types."""
+    if not isinstance(proof, dict):
+        raise MalformedProofError("a proof must be a JSON object", proof_index=index)
+    for name in ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue"):
+        if name not in proof:
+            raise MalformedProofError(f"missing {name}", proof_index=index)
+        if not isinstance(proof[name], str):
+            raise MalformedProofError(f"{name} must be a string", proof_index=index)
+    if proof["type"] != suites.PROOF_TYPE:
+        raise UnknownCryptosuiteError(
+            f"proof type {proof['type']!r} (expected {suites.PROOF_TYPE})", proof_index=index
+        )
+    if "previousProof" in proof:
+        raise MalformedProofError(
+            "proof chains (previousProof) are not supported", proof_index=index
+        )
+    try:
+        return proof, suites.suite(proof["cryptosuite"])
+    except KeyError:
+        raise UnknownCryptosuiteError(
+            f"cryptosuite {proof['cryptosuite']!r} (known: {', '.join(suites.SUITES)})",
+            proof_index=index,
+        ) from None
 
 
 def _suite_for_signing(name: str) -> suites.Cryptosuite:
@@ -317,7 +320,9 @@ def _parse_datetime(value: object, name: str, index: int) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise MalformedProofError(f"{name} is not a valid date and time", proof_index=index) from None
+        raise MalformedProofError(
+            f"{name} is not a valid date and time", proof_index=index
+        ) from None
 
 
 def _decode_proof_value(value: str, index: int) -> bytes:

@@ -21,7 +21,7 @@ from pyld import jsonld
 
 from signing import jcs
 from signing._internal import rdfc
-from signing.contexts import DocumentLoader
+from signing.contexts import CREDENTIALS_V2, DocumentLoader
 from signing.errors import CanonicalizationError, DocumentError
 
 JCS = "eddsa-jcs-2022"
@@ -42,8 +42,15 @@ class Cryptosuite:
         self, document: dict[str, Any], proof_config: dict[str, Any], loader: DocumentLoader
     ) -> bytes:
         """The 64 bytes that Ed25519 signs: H(canonical proof config) || H(canonical doc)."""
-        config_hash = hashlib.sha256(self.canonicalize(proof_config, loader)).digest()
-        return config_hash + hashlib.sha256(self.canonicalize(document, loader)).digest()
+        document_hash = hashlib.sha256(self.canonicalize(document, loader)).digest()
+        try:
+            config_bytes = self.canonicalize(proof_config, loader)
+        except DocumentError as exc:
+            raise type(exc)(
+                f"proof configuration: {exc} (the document's @context must define the "
+                f"Data Integrity terms, e.g. by including {CREDENTIALS_V2})"
+            ) from None
+        return hashlib.sha256(config_bytes).digest() + document_hash
 
 
 def _jcs(document: dict[str, Any], loader: DocumentLoader) -> bytes:
@@ -70,7 +77,8 @@ def canonical_nquads(document: dict[str, Any], loader: DocumentLoader) -> str:
             f"{RDFC} would leave it unsigned"
         )
 
-    options = {"documentLoader": loader, "contextResolver": loader.resolver()}
+    # base None: pyld would otherwise resolve relative IRIs against a made-up base URL.
+    options = {"documentLoader": loader, "contextResolver": loader.resolver(), "base": None}
     try:
         expanded = jsonld.JsonLdProcessor(on_property_dropped=dropped).expand(
             document, dict(options)
@@ -121,4 +129,3 @@ def suite(name: object) -> Cryptosuite:
     if not isinstance(name, str) or name not in SUITES:
         raise KeyError(name)
     return SUITES[name]
-

@@ -1,0 +1,57 @@
+"""Shared fixtures: the W3C vectors, the loader that knows their example context, keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signing import keys
+from signing.contexts import DocumentLoader, default_loader
+
+VECTORS = Path(__file__).parent / "vectors"
+DI_VECTORS = VECTORS / "vc-di-eddsa"
+EXAMPLES_CONTEXT_URL = "https://www.w3.org/ns/credentials/examples/v2"
+EXAMPLES_CONTEXT_FILE = VECTORS / "jsonld-contexts" / "credentials-examples-v2.jsonld"
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def vector_loader() -> DocumentLoader:
+    """The bundled contexts plus the W3C examples context the vectors use."""
+    return default_loader().with_contexts({EXAMPLES_CONTEXT_URL: read_json(EXAMPLES_CONTEXT_FILE)})
+
+
+@pytest.fixture(scope="session")
+def vector_key() -> keys.KeyPair:
+    return keys.from_dict(read_json(DI_VECTORS / "keyPair.json"))
+
+
+@pytest.fixture
+def unsigned() -> dict[str, Any]:
+    return read_json(DI_VECTORS / "unsigned.json")
+
+
+@pytest.fixture(scope="session")
+def battery_credential() -> dict[str, Any]:
+    """A small credential in the project's own vocabulary (bundled context only)."""
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/bpl/v1"],
+        "id": "urn:uuid:1f0c6a52-8d0e-4e53-9a51-2b8f3c1e7a10",
+        "type": ["VerifiableCredential", "DiagnosticTest"],
+        "issuer": "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+        "validFrom": "2026-11-29T10:00:00Z",
+        "credentialSubject": {
+            "id": "https://id.example.com/01/09506000134352/21/SN-0001",
+            "sequence": 3,
+            "previous": "sha256:9f2c1d1b53d7a1c3e0a4f1b6e4a1d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4",
+            "stateOfCertifiedEnergy": 87.5,
+            "cellTemperatures": [21.5, 22.0, 22.25],
+            "testedBy": "Prüflabor Süd GmbH",
+        },
+    }

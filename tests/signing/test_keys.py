@@ -1,0 +1,190 @@
+"""Keys, Multikey, did:key and key files."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from signing import did_key, keys, multibase
+from signing.errors import KeyFileError, KeyFormatError
+from tests.conftest import DI_VECTORS, read_json
+
+VECTOR = read_json(DI_VECTORS / "keyPair.json")
+
+
+def naive_b58encode(data: bytes) -> str:
+    """Textbook base58 (one digit per division), as an independent reference."""
+    number = int.from_bytes(data, "big")
+    digits = ""
+    while number:
+        number, rem = divmod(number, 58)
+        digits = multibase.ALPHABET[rem] + digits
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + digits
+
+
+@given(st.binary(max_size=80))
+def test_base58_matches_textbook_and_round_trips(data: bytes):
+    encoded = multibase.b58encode(data)
+    assert encoded == naive_b58encode(data)
+    assert multibase.b58decode(encoded) == data
+
+
+@pytest.mark.parametrize("text", ["0", "O", "I", "l", "z+"])
+def test_base58_rejects_characters_outside_the_alphabet(text: str):
+    with pytest.raises(ValueError, match="invalid base58 character"):
+        multibase.b58decode(text)
+
+
+def test_vector_key_pair_encodings():
+    key = keys.from_multibase(VECTOR["privateKeyMultibase"])
+    assert key.public_multibase == VECTOR["publicKeyMultibase"]
+    assert key.secret_multibase() == VECTOR["privateKeyMultibase"]
+    assert key.did == "did:key:" + VECTOR["publicKeyMultibase"]
+    mb = VECTOR["publicKeyMultibase"]
+    assert key.verification_method == f"did:key:{mb}#{mb}"
+    assert did_key.public_from_did(key.did) == key.public_key
+    assert did_key.public_from_verification_method(key.verification_method) == key.public_key
+
+
+def test_generated_keys_use_multikey_prefixes():
+    key = keys.generate()
+    assert key.public_multibase.startswith("z6Mk")
+    assert key.secret_multibase().startswith("z3u2")
+
+
+def test_repr_never_shows_the_secret():
+    key = keys.from_multibase(VECTOR["privateKeyMultibase"])
+    seed = bytes(key._signing_key)
+    for text in (repr(key), str(key)):
+        assert VECTOR["privateKeyMultibase"] not in text
+        assert seed.hex() not in text
+        assert repr(seed) not in text
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # secp256k1 public key (multicodec 0xe7): a real Multikey, but not Ed25519
+        ("zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme", "not an Ed25519 key"),
+        (multibase.encode_multikey(multibase.ED25519_PUB_HEADER, bytes(31)), "expected 32"),
+        ("u6Mk", "not multibase base58btc"),
+        ("z6Mk0OIl", "not multibase base58btc"),
+    ],
+)
+def test_non_ed25519_or_malformed_public_keys_are_refused(value: str, message: str):
+    with pytest.raises(KeyFormatError, match=message):
+        did_key.public_from_did("did:key:" + value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "did:web:example.com#key-1",
+        "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+        "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2#key-1",
+    ],
+)
+def test_verification_method_must_be_did_keys_own_key(url: str):
+    with pytest.raises(KeyFormatError):
+        did_key.public_from_verification_method(url)
+
+
+def test_save_writes_mode_0600_and_load_round_trips(tmp_path: Path):
+    key = keys.generate()
+    path = tmp_path / "k.json"
+    old_umask = os.umask(0)  # the file must be 0600 whatever the umask
+    try:
+        keys.save(key, path)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    data = json.loads(path.read_text())
+    assert set(data) == {"id", "publicKeyMultibase", "secretKeyMultibase"}
+    assert data["id"] == key.did
+    assert keys.load(path).public_key == key.public_key
+
+
+def test_save_refuses_to_overwrite_a_key(tmp_path: Path):
+    path = tmp_path / "k.json"
+    keys.save(keys.generate(), path)
+    before = path.read_bytes()
+    with pytest.raises(KeyFileError, match="refusing to overwrite"):
+        keys.save(keys.generate(), path)
+    assert path.read_bytes() == before
+
+
+def test_load_refuses_a_key_file_others_can_read(tmp_path: Path):
+    path = tmp_path / "k.json"
+    keys.save(keys.generate(), path)
+    path.chmod(0o644)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        keys.load(path)
+
+
+def test_load_accepts_private_key_multibase(tmp_path: Path):
+    path = tmp_path / "vector.json"
+    path.write_text(json.dumps(VECTOR))
+    path.chmod(0o600)
+    assert keys.load(path).public_multibase == VECTOR["publicKeyMultibase"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"publicKeyMultibase": keys.generate().public_multibase}, "does not belong"),
+        ({"id": keys.generate().did}, "id is not the did:key"),
+        ({"secretKeyMultibase": keys.generate().secret_multibase()}, "disagree"),
+        ({"privateKeyMultibase": None}, "no secret key"),
+        ({"privateKeyMultibase": VECTOR["publicKeyMultibase"]}, "not an Ed25519 key"),
+    ],
+)
+def test_inconsistent_key_files_are_refused(change: dict[str, object], message: str):
+    data = {**VECTOR, **change}
+    data = {k: v for k, v in data.items() if v is not None}
+    with pytest.raises(KeyFormatError, match=message):
+        keys.from_dict(data)
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+def test_malformed_key_files_are_refused(tmp_path: Path, content: bytes):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    path.chmod(0o600)
+    with pytest.raises(KeyFormatError):
+        keys.load(path)
+
+
+def test_missing_key_file(tmp_path: Path):
+    with pytest.raises(KeyFileError, match="cannot read key file"):
+        keys.load(tmp_path / "absent.json")
+
+
+def test_encrypted_key_file_round_trip_and_wrong_passphrase(tmp_path: Path):
+    key = keys.generate()
+    path = tmp_path / "enc.json"
+    keys.save(key, path, passphrase="correct horse")
+    text = path.read_text()
+    assert key.secret_multibase() not in text
+    assert "secretKeyMultibase" not in json.loads(text)
+    assert keys.is_encrypted(path)
+    assert keys.load(path, passphrase="correct horse").public_key == key.public_key
+    with pytest.raises(KeyFileError, match="wrong passphrase"):
+        keys.load(path, passphrase="battery staple")
+    with pytest.raises(KeyFileError, match="encrypted"):
+        keys.load(path)
+
+
+def test_tampered_encrypted_key_is_refused(tmp_path: Path):
+    path = tmp_path / "enc.json"
+    keys.save(keys.generate(), path, passphrase="pw")
+    data = json.loads(path.read_text())
+    data["publicKeyMultibase"] = keys.generate().public_multibase
+    data.pop("id")
+    with pytest.raises(KeyFormatError, match="does not belong"):
+        keys.from_dict(data, passphrase="pw")

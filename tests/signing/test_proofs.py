@@ -1,0 +1,356 @@
+"""Data Integrity proofs: round trips, proof sets, tampering and every refusal reason."""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from signing import keys, proofs, suites
+from signing.contexts import DocumentLoader, default_loader
+from signing.errors import (
+    BadSignatureError,
+    ContextMismatchError,
+    DocumentError,
+    MalformedProofError,
+    NoProofError,
+    ProofTimeError,
+    PurposeMismatchError,
+    SigningError,
+    UnknownContextError,
+    UnknownCryptosuiteError,
+    UnsupportedKeyError,
+    VerificationError,
+)
+from signing.multibase import decode_z, encode_z
+
+ALICE = keys.from_seed(bytes(range(32)))
+BOB = keys.from_seed(bytes(range(32, 64)))
+BOTH = [suites.JCS, suites.RDFC]
+
+
+@pytest.mark.parametrize("suite", BOTH)
+def test_round_trip(suite: str, battery_credential: dict[str, Any]):
+    signed = proofs.sign(battery_credential, ALICE, suite)
+    proofs.verify(signed)
+    proof = signed["proof"]
+    assert proof["cryptosuite"] == suite
+    assert proof["verificationMethod"] == ALICE.verification_method
+    assert proof["proofPurpose"] == "assertionMethod"
+    assert proof["proofValue"].startswith("z")
+    assert ("@context" in proof) is (suite == suites.JCS)
+
+
+def test_created_accepts_datetime_and_defaults_to_now(battery_credential: dict[str, Any]):
+    when = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    assert proofs.sign(battery_credential, ALICE, created=when)["proof"]["created"] == (
+        "2026-11-29T10:00:00Z"
+    )
+    created = proofs.sign(battery_credential, ALICE)["proof"]["created"]
+    parsed = datetime.fromisoformat(created)
+    assert abs(parsed - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("created", ["2026-11-29", "2026-11-29T10:00:00", "yesterday"])
+def test_created_must_be_a_datetime_with_zone(created: str, battery_credential: dict[str, Any]):
+    with pytest.raises(SigningError, match="created"):
+        proofs.sign(battery_credential, ALICE, created=created)
+    with pytest.raises(SigningError, match="time zone"):
+        proofs.sign(battery_credential, ALICE, created=datetime(2026, 1, 1))
+
+
+def test_unknown_suite_is_refused_when_signing(battery_credential: dict[str, Any]):
+    with pytest.raises(SigningError, match="unknown cryptosuite"):
+        proofs.sign(battery_credential, ALICE, "ecdsa-rdfc-2019")
+
+
+def test_verification_method_of_another_key_is_refused(battery_credential: dict[str, Any]):
+    with pytest.raises(SigningError, match="another key"):
+        proofs.sign(battery_credential, ALICE, verification_method=BOB.verification_method)
+
+
+@pytest.mark.parametrize("first", BOTH)
+@pytest.mark.parametrize("second", BOTH)
+def test_proof_sets(first: str, second: str, battery_credential: dict[str, Any]):
+    once = proofs.sign(battery_credential, ALICE, first)
+    twice = proofs.sign(once, BOB, second)
+    assert isinstance(twice["proof"], list)
+    assert len(twice["proof"]) == 2
+    assert twice["proof"][0] == once["proof"]  # adding a proof never changes the others
+    results = proofs.verify_each(twice)
+    assert [r.ok for r in results] == [True, True]
+    assert [r.verification_method for r in results] == [
+        ALICE.verification_method,
+        BOB.verification_method,
+    ]
+    thrice = proofs.sign(twice, ALICE, first, created="2026-01-01T00:00:00Z")
+    assert thrice["proof"][:2] == twice["proof"]
+    proofs.verify(thrice)
+
+
+def test_each_proof_of_a_set_is_judged_on_its_own(battery_credential: dict[str, Any]):
+    signed = proofs.sign(proofs.sign(battery_credential, ALICE), BOB)
+    broken = copy.deepcopy(signed)
+    broken["proof"][1]["created"] = "2020-01-01T00:00:00Z"
+    results = proofs.verify_each(broken)
+    assert results[0].ok
+    assert isinstance(results[1].error, BadSignatureError)
+    assert results[1].error.proof_index == 1
+    with pytest.raises(BadSignatureError, match="proof 1"):
+        proofs.verify(broken)
+
+
+def leaf_paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in leaf_paths(v, (*path, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in leaf_paths(v, (*path, i))]
+    return [path]
+
+
+def tampered(value: Any) -> Any:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x" if not value else value[:-1] + ("x" if value[-1] != "x" else "y")
+    return "tampered"
+
+
+@pytest.mark.parametrize("suite", BOTH)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_changing_any_value_breaks_verification(
+    suite: str, data: st.DataObject, battery_credential: dict[str, Any]
+):
+    signed = proofs.sign(battery_credential, ALICE, suite, created="2026-11-29T10:00:00Z")
+    path = data.draw(st.sampled_from(leaf_paths(signed)))
+    broken = copy.deepcopy(signed)
+    parent = broken
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = tampered(parent[path[-1]])
+    with pytest.raises((VerificationError, DocumentError)):
+        proofs.verify(broken)
+
+
+@pytest.mark.parametrize("suite", BOTH)
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_renaming_any_member_breaks_verification(
+    suite: str, data: st.DataObject, battery_credential: dict[str, Any]
+):
+    signed = proofs.sign(battery_credential, ALICE, suite, created="2026-11-29T10:00:00Z")
+    path = data.draw(st.sampled_from([p for p in leaf_paths(signed) if isinstance(p[-1], str)]))
+    broken = copy.deepcopy(signed)
+    parent = broken
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1] + "X"] = parent.pop(path[-1])
+    with pytest.raises((VerificationError, DocumentError)):
+        proofs.verify(broken)
+
+
+@pytest.mark.parametrize("suite", BOTH)
+def test_flipping_any_signature_bit_breaks_verification(
+    suite: str, battery_credential: dict[str, Any]
+):
+    signed = proofs.sign(battery_credential, ALICE, suite)
+    signature = decode_z(signed["proof"]["proofValue"])
+    for bit in range(0, 512, 7):
+        flipped = bytearray(signature)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        broken = copy.deepcopy(signed)
+        broken["proof"]["proofValue"] = encode_z(bytes(flipped))
+        with pytest.raises(BadSignatureError):
+            proofs.verify(broken)
+
+
+def refusal(signed: dict[str, Any], change: Any) -> VerificationError:
+    broken = copy.deepcopy(signed)
+    change(broken)
+    with pytest.raises(VerificationError) as info:
+        proofs.verify(broken)
+    return info.value
+
+
+PROOF_CHANGES = {
+    "no proofValue": (
+        lambda d: d["proof"].pop("proofValue"),
+        MalformedProofError,
+        "missing proofValue",
+    ),
+    "no verificationMethod": (
+        lambda d: d["proof"].pop("verificationMethod"),
+        MalformedProofError,
+        "missing verificationMethod",
+    ),
+    "proofValue not a string": (
+        lambda d: d["proof"].update(proofValue=42),
+        MalformedProofError,
+        "must be a string",
+    ),
+    "truncated proofValue": (
+        lambda d: d["proof"].update(proofValue=d["proof"]["proofValue"][:40]),
+        MalformedProofError,
+        "an Ed25519 signature has 64",
+    ),
+    "proofValue not base58btc": (
+        lambda d: d["proof"].update(proofValue="u" + d["proof"]["proofValue"][1:]),
+        MalformedProofError,
+        "must start with 'z'",
+    ),
+    "proofValue with a non-alphabet character": (
+        lambda d: d["proof"].update(proofValue=d["proof"]["proofValue"][:-1] + "0"),
+        MalformedProofError,
+        "invalid base58",
+    ),
+    "unknown suite": (
+        lambda d: d["proof"].update(cryptosuite="eddsa-2022"),
+        UnknownCryptosuiteError,
+        "eddsa-2022",
+    ),
+    "unknown proof type": (
+        lambda d: d["proof"].update(type="Ed25519Signature2020"),
+        UnknownCryptosuiteError,
+        "Ed25519Signature2020",
+    ),
+    "unsupported key": (
+        lambda d: d["proof"].update(verificationMethod="https://example.com/keys#1"),
+        UnsupportedKeyError,
+        "not a did:key",
+    ),
+    "non-Ed25519 did:key": (
+        lambda d: d["proof"].update(
+            verificationMethod="did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"
+            "#zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"
+        ),
+        UnsupportedKeyError,
+        "not an Ed25519 key",
+    ),
+    "created in the future": (
+        lambda d: d["proof"].update(created="2999-01-01T00:00:00Z"),
+        ProofTimeError,
+        "in the future",
+    ),
+    "created not a date": (
+        lambda d: d["proof"].update(created="soon"),
+        MalformedProofError,
+        "created",
+    ),
+    "expired": (
+        lambda d: d["proof"].update(expires="2001-01-01T00:00:00Z"),
+        ProofTimeError,
+        "expired",
+    ),
+    "other purpose": (
+        lambda d: d["proof"].update(proofPurpose="authentication"),
+        PurposeMismatchError,
+        "authentication",
+    ),
+    "proof chain": (
+        lambda d: d["proof"].update(previousProof="urn:uuid:1"),
+        MalformedProofError,
+        "previousProof",
+    ),
+    "proof not an object": (lambda d: d.update(proof=["x"]), MalformedProofError, "JSON object"),
+    "proof context not a prefix": (
+        lambda d: d["proof"].update(**{"@context": ["https://w3id.org/bpl/v1"]}),
+        ContextMismatchError,
+        "does not start with",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PROOF_CHANGES))
+def test_refusals_name_their_reason(name: str, battery_credential: dict[str, Any]):
+    change, error, message = PROOF_CHANGES[name]
+    signed = proofs.sign(battery_credential, ALICE, suites.JCS)
+    refused = refusal(signed, change)
+    assert type(refused) is error
+    assert message in str(refused)
+    assert refused.proof_index == 0
+
+
+def test_no_proof(battery_credential: dict[str, Any]):
+    with pytest.raises(NoProofError):
+        proofs.verify(battery_credential)
+    with pytest.raises(NoProofError):
+        proofs.verify({**battery_credential, "proof": []})
+
+
+def test_clock_skew_is_tolerated_up_to_the_limit(battery_credential: dict[str, Any]):
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
+    signed = proofs.sign(battery_credential, ALICE, created=soon)
+    proofs.verify(signed)
+    with pytest.raises(ProofTimeError):
+        proofs.verify(signed, max_clock_skew=timedelta(seconds=30))
+
+
+def test_jcs_allows_contexts_appended_after_signing(battery_credential: dict[str, Any]):
+    doc = {**battery_credential, "@context": ["https://www.w3.org/ns/credentials/v2"]}
+    signed = proofs.sign(doc, ALICE, suites.JCS)
+    extended = {**signed, "@context": [*doc["@context"], "https://w3id.org/bpl/v1"]}
+    proofs.verify(extended)
+
+
+def test_unknown_context_is_named(battery_credential: dict[str, Any]):
+    doc = {
+        **battery_credential,
+        "@context": [*battery_credential["@context"], "https://evil.example/ctx"],
+    }
+    for call in (lambda: proofs.sign(doc, ALICE), lambda: proofs.verify({**doc, "proof": {}})):
+        with pytest.raises(UnknownContextError, match=re.escape("https://evil.example/ctx")):
+            call()
+
+
+def test_rdfc_refuses_terms_the_context_does_not_define():
+    doc = {
+        "@context": [{"@version": 1.1, "id": "@id", "type": "@type", "name": "https://schema.org/name"}],
+        "id": "urn:uuid:3c2a0e2e-0c36-4b43-93a5-5f0c3e1e4a11",
+        "name": "signed",
+        "unmapped": "would be left unsigned",
+    }
+    with pytest.raises(DocumentError, match="unmapped"):
+        proofs.sign(doc, ALICE, suites.RDFC)
+    typed = {**doc, "type": "Undefined"}
+    typed.pop("unmapped")
+    with pytest.raises(DocumentError, match="Undefined"):
+        proofs.sign(typed, ALICE, suites.RDFC)
+    fine = {k: v for k, v in doc.items() if k != "unmapped"}
+    with pytest.raises(DocumentError, match="proof configuration: property 'created'"):
+        proofs.sign(fine, ALICE, suites.RDFC)  # the proof's own terms would go unsigned
+
+
+def test_loaders_with_extra_contexts_do_not_leak(battery_credential: dict[str, Any]):
+    url = "https://example.com/ctx/v1"
+    custom = default_loader().with_contexts({url: {"@context": {"id": "@id", "colour": "https://ex.com/c"}}})
+    assert url in custom
+    assert url not in default_loader()
+    doc = {"@context": ["https://www.w3.org/ns/credentials/v2", url], "id": "urn:x:1", "colour": "blue"}
+    signed = proofs.sign(doc, ALICE, suites.RDFC, loader=custom)
+    proofs.verify(signed, loader=custom)
+    with pytest.raises(UnknownContextError):
+        proofs.verify(signed)
+
+
+def test_context_documents_must_hold_a_context():
+    with pytest.raises(DocumentError, match="no top-level @context"):
+        default_loader().with_contexts({"https://example.com/x": {"not": "a context"}})
+
+
+def test_loader_is_pyld_compatible():
+    loader: DocumentLoader = default_loader()
+    remote = loader("https://www.w3.org/ns/credentials/v2")
+    assert remote["documentUrl"] == "https://www.w3.org/ns/credentials/v2"
+    assert "@context" in remote["document"]
