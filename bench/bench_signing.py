@@ -71,6 +71,11 @@ def main() -> None:
         VERIFY_TARGET,
     )
 
+    # Under RDFC every term must be defined: use the project's context (its @vocab).
+    record = {
+        **record,
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/bpl/v1"],
+    }
     signed_rdfc = proofs.sign(record, key, suites.RDFC)
     quick = {"min_time": 0.2, "repeats": 3}
     line(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -90,19 +90,14 @@ class DocumentLoader:
 
         Embedded context objects are allowed; they carry their own definitions.
         """
-        for item in _as_list(context):
-            if isinstance(item, str) and item not in self._documents:
-                raise UnknownContextError(item)
-            if not isinstance(item, str | dict):
+        if context is None:
+            return
+        for item in context if isinstance(context, list) else (context,):
+            if item.__class__ is str:
+                if item not in self._documents:
+                    raise UnknownContextError(item)
+            elif not isinstance(item, dict):
                 raise DocumentError("@context entries must be URLs or objects")
-
-
-def _as_list(context: object) -> Iterable[object]:
-    if context is None:
-        return ()
-    if isinstance(context, list):
-        return context
-    return (context,)
 
 
 _default: DocumentLoader | None = None

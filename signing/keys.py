@@ -16,6 +16,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +42,17 @@ class KeyPair:
     public_key: bytes
     _signing_key: nacl.signing.SigningKey = field(repr=False, compare=False)
 
-    @property
+    @cached_property
     def public_multibase(self) -> str:
         """``z6Mk...``: the Multikey public key."""
         return did_key.public_multibase(self.public_key)
 
-    @property
+    @cached_property
     def did(self) -> str:
         """``did:key:z6Mk...``."""
         return did_key.did_from_public(self.public_key)
 
-    @property
+    @cached_property
     def verification_method(self) -> str:
         """``did:key:z6Mk...#z6Mk...``: the default verification method of this key."""
         return did_key.verification_method_id(self.public_key)

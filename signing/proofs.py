@@ -9,6 +9,7 @@ against the document without its ``proof`` member, and raises on the first that 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -84,8 +85,11 @@ def sign(
     loader = loader or default_loader()
     loader.check_known(document.get("@context"))
     existing = _existing_proofs(document)
-    vm = verification_method or key.verification_method
-    _check_method_matches_key(vm, key)
+    if verification_method is None:
+        vm = key.verification_method
+    else:
+        vm = verification_method
+        _check_method_matches_key(vm, key)
     options: dict[str, Any] = {
         "type": suites.PROOF_TYPE,
         "cryptosuite": cryptosuite.name,
@@ -294,7 +298,7 @@ def _check_method_matches_key(verification_method: str, key: KeyPair) -> None:
 
 def _created_string(created: str | datetime | None) -> str:
     if created is None:
-        created = datetime.now(UTC).replace(microsecond=0)
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if isinstance(created, datetime):
         if created.tzinfo is None:
             raise SigningError("created must carry a time zone")
