@@ -41,14 +41,23 @@ def _constant(name: str) -> Any:
     raise DocumentError(f"{name} is not a JSON number")
 
 
-def _integer(text: str) -> int:
+def _integer(text: str) -> int | float:
+    """An int; beyond 2^53, the IEEE 754 double it names, if that double is exact.
+
+    JSON numbers are doubles to JCS and to JavaScript, which writes 1e20 as
+    ``100000000000000000000``: that value is exact and stays accepted, as the double it
+    is. ``9007199254740993`` is not a double at all, so it is refused, never rounded.
+    """
     value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise DocumentError(
-            f"integer {text[:40]} is beyond 2^53 and would lose precision in JSON "
-            "(write it as a string)"
-        )
-    return value
+    if abs(value) <= MAX_SAFE_INTEGER:
+        return value
+    as_double = float(value) if len(text) < 400 else math.inf
+    if math.isfinite(as_double) and int(as_double) == value:
+        return as_double
+    raise DocumentError(
+        f"integer {text[:40]} is beyond 2^53 and would lose precision in JSON "
+        "(write it as a string)"
+    )
 
 
 def _float(text: str) -> float:

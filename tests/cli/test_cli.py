@@ -333,3 +333,11 @@ def test_installed_console_script_runs_end_to_end(tmp_path: Path):
     broken = subprocess.run([*command, "verify", "-"], input=b"\xff", capture_output=True, env=env)
     assert broken.returncode == 2
     assert b"Traceback" not in broken.stderr
+
+
+def test_exact_doubles_beyond_2_53_are_read_as_doubles(tmp_path: Path, key_file: Path):
+    """JavaScript writes 1e20 as 100000000000000000000: exact, so it stays usable."""
+    signed = bpl("sign", "--key", str(key_file), "-", input='{"energyJ": 100000000000000000000}')
+    assert signed.exit_code == 0, signed.stderr
+    assert json.loads(signed.stdout)["energyJ"] == 1e20
+    assert bpl("verify", "-", input=signed.stdout).exit_code == 0
