@@ -13,6 +13,7 @@ canonical document, concatenated) and sign with Ed25519; they differ in canonica
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,35 +84,48 @@ def canonical_nquads(document: dict[str, Any], loader: DocumentLoader) -> str:
         expanded = jsonld.JsonLdProcessor(on_property_dropped=dropped).expand(
             document, dict(options)
         )
-        _check_absolute_iris(expanded)
+        _check_iris(expanded)
         dataset = jsonld.to_rdf(expanded, {**options, "contextResolver": loader.resolver()})
         return rdfc.canonicalize_dataset(dataset)
     except jsonld.JsonLdError as exc:
         raise _jsonld_failure(exc) from None
-    except rdfc.PoisonDatasetError as exc:
+    except (rdfc.PoisonDatasetError, ValueError) as exc:  # ValueError: IRI that could forge quads
         raise CanonicalizationError(str(exc)) from None
 
 
-def _check_absolute_iris(node: object) -> None:
-    """Refuse relative ``@id``/``@type`` values, which to-RDF would drop without a word."""
+# An absolute IRI as N-Quads can write it (IRIREF): a scheme, then no space, control
+# character or <>"{}|^`\. pyld leaves out of the RDF, without a word, any node whose IRI
+# is not like this, so it would go unsigned.
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>\"{}|^`\\]*\Z")
+
+
+def _check_iris(node: object) -> None:
+    """Refuse IRIs that to-RDF would drop: relative or malformed ``@id``/``@type``/keys."""
     if isinstance(node, list):
         for item in node:
-            _check_absolute_iris(item)
+            _check_iris(item)
         return
     if not isinstance(node, dict):
         return
     for key, value in node.items():
+        if not key.startswith("@"):
+            _require_iri(key, "property")
         if key == "@value":
             continue
         if key in ("@id", "@type"):
             for iri in value if isinstance(value, list) else [value]:
-                if isinstance(iri, str) and ":" not in iri and not iri.startswith("@"):
-                    raise CanonicalizationError(
-                        f"{key} value {iri!r} is not defined by the document's @context "
-                        f"(relative IRI), so {RDFC} would leave it unsigned"
-                    )
+                if isinstance(iri, str) and not iri.startswith(("@", "_:")):
+                    _require_iri(iri, f"{key} value")
         else:
-            _check_absolute_iris(value)
+            _check_iris(value)
+
+
+def _require_iri(iri: str, what: str) -> None:
+    if not _ABSOLUTE_IRI.match(iri):
+        raise CanonicalizationError(
+            f"{what} {iri!r} is not an absolute IRI the document's @context defines, "
+            f"so {RDFC} would leave it unsigned"
+        )
 
 
 def _jsonld_failure(exc: BaseException) -> DocumentError:

@@ -354,3 +354,26 @@ def test_loader_is_pyld_compatible():
     remote = loader("https://www.w3.org/ns/credentials/v2")
     assert remote["documentUrl"] == "https://www.w3.org/ns/credentials/v2"
     assert "@context" in remote["document"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": 'urn:a> <urn:b> "x" .\n<urn:c'},  # would forge quads, or be dropped
+        {"id": "urn:with space"},
+        {"id": "relative/path"},
+        {"issuer": "not an iri"},
+        {"issuer": {"id": "relative", "name": "an issuer object"}},
+    ],
+)
+def test_rdfc_refuses_iris_pyld_would_silently_drop(change: dict[str, Any]):
+    doc = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": "urn:uuid:6a3f0c1e-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        "type": ["VerifiableCredential"],
+        "issuer": "did:example:issuer",
+        "name": "a node that must stay signed",
+        **change,
+    }
+    with pytest.raises(DocumentError, match="not an absolute IRI"):
+        proofs.sign(doc, ALICE, suites.RDFC)
