@@ -29,7 +29,9 @@ def sample_record() -> dict[str, Any]:
             "id": "urn:bpl:battery:DE-BAT-2024-000418",
             "batteryId": "DE-BAT-2024-000418",
             "sequence": 1842,
-            "previousHash": "sha256:9f2b5c0e1d7a4c3b8e6f0a2d4c6e8a0b1c3d5e7f9a1b3c5d7e9f1a3b5c7d9e1f",
+            "previousHash": (
+                "sha256:9f2b5c0e1d7a4c3b8e6f0a2d4c6e8a0b1c3d5e7f9a1b3c5d7e9f1a3b5c7d9e1f"
+            ),
             "manufacturer": "Nordvolt Zellwerk GmbH",
             "site": "Göteborg-Torslanda",
             "chemistry": "NMC811",
@@ -63,7 +65,7 @@ def sample_record() -> dict[str, Any]:
             },
             "events": [
                 {"code": "OVT-WARN", "count": 2, "lastSeen": "2025-02-28T17:03:11Z"},
-                {"code": "DEEP-DISCH", "count": 0, "lastSeen": None},
+                {"code": "DEEP-DISCH", "count": 0, "lastSeen": "2024-11-02T06:40:00Z"},
             ],
             "carbonFootprintKgCO2ePerKWh": 61.3,
             "recycledContent": {"cobalt": 0.16, "lithium": 0.06, "nickel": 0.06},

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import nacl.exceptions
@@ -152,14 +153,15 @@ def verify_each(
         raise NoProofError("the document's proof set is empty")
     loader = loader or default_loader()
     loader.check_known(document.get("@context"))
+    now = now or datetime.now(UTC)
     check = _ProofCheck(
         document=document,
         unsecured={k: v for k, v in document.items() if k != "proof"},
         loader=loader,
         resolve=resolver or did_key.public_from_verification_method,
         purpose=purpose,
-        latest_created=(now or datetime.now(UTC)) + max_clock_skew,
-        now=now or datetime.now(UTC),
+        latest_created=now + max_clock_skew,
+        now=now,
     )
     return [check.run(index, proof) for index, proof in enumerate(proof_list)]
 
@@ -200,8 +202,8 @@ class _ProofCheck:
             )
         self._check_times(index, proof)
         try:
-            public_key = self.resolve(proof["verificationMethod"])
-        except KeyFormatError as exc:
+            verify_key = _verify_key(self.resolve(proof["verificationMethod"]))
+        except (KeyFormatError, ValueError, TypeError) as exc:
             raise UnsupportedKeyError(str(exc), proof_index=index) from None
         signature = _decode_proof_value(proof["proofValue"], index)
 
@@ -219,7 +221,7 @@ class _ProofCheck:
 
         hash_data = cryptosuite.hash_data(unsecured, config, self.loader)
         try:
-            nacl.signing.VerifyKey(public_key).verify(hash_data, signature)
+            verify_key.verify(hash_data, signature)
         except nacl.exceptions.BadSignatureError:
             raise BadSignatureError(
                 "the signature does not match the document and proof options",
@@ -237,6 +239,12 @@ class _ProofCheck:
             expires = _parse_datetime(proof["expires"], "expires", index)
             if expires < self.now:
                 raise ProofTimeError(f"expired at {proof['expires']}", proof_index=index)
+
+
+@lru_cache(maxsize=4096)
+def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
+    """pynacl's key object, built once per key: signers sign many records."""
+    return nacl.signing.VerifyKey(public_key)
 
 
 def _check_shape(proof: object, index: int) -> tuple[dict[str, Any], suites.Cryptosuite]:
