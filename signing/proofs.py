@@ -98,12 +98,13 @@ def sign(
         "verificationMethod": vm,
         "proofPurpose": proof_purpose,
     }
-    unsecured = {k: v for k, v in document.items() if k != "proof"}
+    unsecured = {k: v for k, v in document.items() if k != "proof"} if existing else document
     config = dict(options)
     if "@context" in unsecured:
         config["@context"] = unsecured["@context"]
     signature = key.sign(cryptosuite.hash_data(unsecured, config, loader))
-    proof = dict(config) if cryptosuite.context_in_proof else dict(options)
+    # Neither dict is used again: the proof is the configuration (jcs) or the options (rdfc).
+    proof = config if cryptosuite.context_in_proof else options
     proof["proofValue"] = encode_z(signature)
     signed = dict(document)
     signed["proof"] = [*existing, proof] if existing else proof
@@ -120,16 +121,9 @@ def verify(
     max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
 ) -> None:
     """Return if every proof verifies; else raise the first proof's VerificationError."""
-    for result in verify_each(
-        document,
-        loader=loader,
-        resolver=resolver,
-        purpose=purpose,
-        now=now,
-        max_clock_skew=max_clock_skew,
-    ):
-        if result.error is not None:
-            raise result.error
+    check = _ProofCheck(document, loader, resolver, purpose, now, max_clock_skew)
+    for index, proof in enumerate(check.proofs):
+        check.verify(index, proof)
 
 
 def verify_each(
@@ -143,40 +137,61 @@ def verify_each(
 ) -> list[ProofResult]:
     """One result per proof. Raises NoProofError if there is none, DocumentError if the
     document itself is unusable (not an object, unknown @context)."""
-    if not isinstance(document, dict):
-        raise DocumentError("a signed document must be a JSON object")
-    if "proof" not in document:
-        raise NoProofError("the document has no 'proof' member")
-    proofs = document["proof"]
-    proof_list = proofs if isinstance(proofs, list) else [proofs]
-    if not proof_list:
-        raise NoProofError("the document's proof set is empty")
-    loader = loader or default_loader()
-    loader.check_known(document.get("@context"))
-    now = now or datetime.now(UTC)
-    check = _ProofCheck(
-        document=document,
-        unsecured={k: v for k, v in document.items() if k != "proof"},
-        loader=loader,
-        resolve=resolver or did_key.public_from_verification_method,
-        purpose=purpose,
-        latest_created=now + max_clock_skew,
-        now=now,
-    )
-    return [check.run(index, proof) for index, proof in enumerate(proof_list)]
+    check = _ProofCheck(document, loader, resolver, purpose, now, max_clock_skew)
+    return [check.result(index, proof) for index, proof in enumerate(check.proofs)]
 
 
-@dataclass(frozen=True)
 class _ProofCheck:
-    document: dict[str, Any]
-    unsecured: dict[str, Any]
-    loader: DocumentLoader
-    resolve: Resolver
-    purpose: str | None
-    latest_created: datetime
-    now: datetime
+    """What every proof of one document is checked against (a plain class: this is the
+    verification hot path, and a frozen dataclass costs microseconds to build)."""
 
-    def run(self, index: int, proof: object) -> ProofResult:
+    __slots__ = (
+        "document",
+        "latest_created",
+        "loader",
+        "now",
+        "proofs",
+        "purpose",
+        "resolve",
+        "unsecured",
+    )
+
+    def __init__(
+        self,
+        document: dict[str, Any],
+        loader: DocumentLoader | None,
+        resolver: Resolver | None,
+        purpose: str | None,
+        now: datetime | None,
+        max_clock_skew: timedelta,
+    ) -> None:
+        if not isinstance(document, dict):
+            raise DocumentError("a signed document must be a JSON object")
+        if "proof" not in document:
+            raise NoProofError("the document has no 'proof' member")
+        proofs = document["proof"]
+        self.proofs: list[Any] = proofs if isinstance(proofs, list) else [proofs]
+        if not self.proofs:
+            raise NoProofError("the document's proof set is empty")
+        self.loader = loader or default_loader()
+        self.loader.check_known(document.get("@context"))
+        self.document = document
+        self.unsecured = {k: v for k, v in document.items() if k != "proof"}
+        self.resolve = resolver or did_key.public_from_verification_method
+        self.purpose = purpose
+        self.now = now or datetime.now(UTC)
+        self.latest_created = self.now + max_clock_skew
+
+    def verify(self, index: int, proof: object) -> None:
+        """Raise the VerificationError of proof ``index``, if any."""
+        try:
+            self._verify(index, proof)
+        except DocumentError as exc:
+            # The document cannot be canonicalized the way this proof demands.
+            raise MalformedProofError(str(exc), proof_index=index) from None
+
+    def result(self, index: int, proof: object) -> ProofResult:
+        """The outcome of proof ``index``, for reports."""
         fields = proof if isinstance(proof, dict) else {}
         result = ProofResult(
             index,
@@ -185,12 +200,9 @@ class _ProofCheck:
             _str_or_none(fields.get("created")),
         )
         try:
-            self._verify(index, proof)
+            self.verify(index, proof)
         except VerificationError as exc:
             return replace(result, error=exc)
-        except DocumentError as exc:
-            # The document cannot be canonicalized the way this proof demands.
-            return replace(result, error=MalformedProofError(str(exc), proof_index=index))
         return result
 
     def _verify(self, index: int, untrusted: object) -> None:
@@ -306,7 +318,7 @@ def _check_method_matches_key(verification_method: str, key: KeyPair) -> None:
 
 def _created_string(created: str | datetime | None) -> str:
     if created is None:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return _now_text()
     if isinstance(created, datetime):
         if created.tzinfo is None:
             raise SigningError("created must carry a time zone")
@@ -318,6 +330,19 @@ def _created_string(created: str | datetime | None) -> str:
             "(e.g. 2026-11-29T10:00:00Z)"
         )
     return created
+
+
+_clock: list[Any] = [-1, ""]  # the last whole second formatted, and its text
+
+
+def _now_text() -> str:
+    """The current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``, formatted once per second."""
+    second = int(time.time())
+    if second != _clock[0]:
+        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        _clock[0] = second
+    text: str = _clock[1]
+    return text
 
 
 def _parse_datetime(value: object, name: str, index: int) -> datetime:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pyld import jsonld
 
 from signing import jcs
@@ -36,6 +37,7 @@ class Cryptosuite:
 
     name: str
     canonicalize: Callable[[dict[str, Any], DocumentLoader], bytes]
+    canonicalize_config: Callable[[dict[str, Any], DocumentLoader], bytes]
     # jcs copies the document's @context into the proof; rdfc leaves it out.
     context_in_proof: bool
 
@@ -45,7 +47,7 @@ class Cryptosuite:
         """The 64 bytes that Ed25519 signs: H(canonical proof config) || H(canonical doc)."""
         document_hash = hashlib.sha256(self.canonicalize(document, loader)).digest()
         try:
-            config_bytes = self.canonicalize(proof_config, loader)
+            config_bytes = self.canonicalize_config(proof_config, loader)
         except DocumentError as exc:
             raise type(exc)(
                 f"proof configuration: {exc} (the document's @context must define the "
@@ -58,13 +60,35 @@ def _jcs(document: dict[str, Any], loader: DocumentLoader) -> bytes:
     return jcs.canonicalize(document)
 
 
+def _jcs_strings(config: dict[str, Any], loader: DocumentLoader) -> bytes:
+    """JCS of a proof configuration, which is nearly always strings and lists of strings.
+
+    For those, orjson with sorted keys *is* JCS (same string escaping; with ASCII keys,
+    code point order is UTF-16 order), and skipping the number and key-order checks of
+    :func:`signing.jcs.canonicalize` saves a few microseconds on every proof. Anything
+    else takes the general path.
+    """
+    for value in config.values():
+        if value.__class__ is not str and not (
+            value.__class__ is list and all(item.__class__ is str for item in value)
+        ):
+            return jcs.canonicalize(config)
+    try:
+        out = orjson.dumps(config, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # e.g. a lone surrogate: let jcs say what is wrong
+        return jcs.canonicalize(config)
+    return (
+        out if out.isascii() or all(key.isascii() for key in config) else jcs.canonicalize(config)
+    )
+
+
 def _rdfc(document: dict[str, Any], loader: DocumentLoader) -> bytes:
     return canonical_nquads(document, loader).encode("utf-8")
 
 
 SUITES: dict[str, Cryptosuite] = {
-    JCS: Cryptosuite(JCS, _jcs, context_in_proof=True),
-    RDFC: Cryptosuite(RDFC, _rdfc, context_in_proof=False),
+    JCS: Cryptosuite(JCS, _jcs, _jcs_strings, context_in_proof=True),
+    RDFC: Cryptosuite(RDFC, _rdfc, _rdfc, context_in_proof=False),
 }
 
 

@@ -30,7 +30,7 @@ import pytest
 
 from signing import jcs, json_input, keys, proofs
 from signing.contexts import DocumentLoader, default_loader
-from signing.errors import BadSignatureError, MalformedProofError, VerificationError
+from signing.errors import BadSignatureError, VerificationError
 from signing.multibase import encode_z
 
 HERE = Path(__file__).resolve().parent

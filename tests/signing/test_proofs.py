@@ -316,7 +316,9 @@ def test_unknown_context_is_named(battery_credential: dict[str, Any]):
 
 def test_rdfc_refuses_terms_the_context_does_not_define():
     doc = {
-        "@context": [{"@version": 1.1, "id": "@id", "type": "@type", "name": "https://schema.org/name"}],
+        "@context": [
+            {"@version": 1.1, "id": "@id", "type": "@type", "name": "https://schema.org/name"}
+        ],
         "id": "urn:uuid:3c2a0e2e-0c36-4b43-93a5-5f0c3e1e4a11",
         "name": "signed",
         "unmapped": "would be left unsigned",
@@ -334,10 +336,16 @@ def test_rdfc_refuses_terms_the_context_does_not_define():
 
 def test_loaders_with_extra_contexts_do_not_leak(battery_credential: dict[str, Any]):
     url = "https://example.com/ctx/v1"
-    custom = default_loader().with_contexts({url: {"@context": {"id": "@id", "colour": "https://ex.com/c"}}})
+    custom = default_loader().with_contexts(
+        {url: {"@context": {"id": "@id", "colour": "https://ex.com/c"}}}
+    )
     assert url in custom
     assert url not in default_loader()
-    doc = {"@context": ["https://www.w3.org/ns/credentials/v2", url], "id": "urn:x:1", "colour": "blue"}
+    doc = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", url],
+        "id": "urn:x:1",
+        "colour": "blue",
+    }
     signed = proofs.sign(doc, ALICE, suites.RDFC, loader=custom)
     proofs.verify(signed, loader=custom)
     with pytest.raises(UnknownContextError):
