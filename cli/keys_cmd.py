@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from cli.errors import fail
-from cli.inputs import load_key, passphrase_for
-from signing import keys
+from cli.inputs import passphrase_for
+from signing import did_key, keys
 from signing.errors import SigningError
 
 app = typer.Typer(help="Create and inspect Ed25519 key files (did:key).", no_args_is_help=True)
@@ -35,7 +35,7 @@ def new(
         keys.save(key, out, passphrase, overwrite=force)
     except SigningError as exc:
         fail(str(exc))
-    _print_public(key, as_json)
+    _print_public(key.public_key, as_json)
 
 
 @app.command("show")
@@ -43,23 +43,22 @@ def show(
     file: Annotated[str, typer.Argument(help="Key file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Print a key file's did:key and public key (never its secret)."""
-    _print_public(load_key(file), as_json)
+    """Print a key file's did:key and public key (never its secret; no passphrase needed)."""
+    try:
+        public_key = keys.public_key_of(file)
+    except SigningError as exc:
+        fail(str(exc))
+    _print_public(public_key, as_json)
 
 
-def _print_public(key: keys.KeyPair, as_json: bool) -> None:
+def _print_public(public_key: bytes, as_json: bool) -> None:
+    info = {
+        "id": did_key.did_from_public(public_key),
+        "verificationMethod": did_key.verification_method_id(public_key),
+        "publicKeyMultibase": did_key.public_multibase(public_key),
+    }
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "id": key.did,
-                    "verificationMethod": key.verification_method,
-                    "publicKeyMultibase": key.public_multibase,
-                },
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(info, indent=2))
     else:
-        typer.echo(f"id: {key.did}")
-        typer.echo(f"verificationMethod: {key.verification_method}")
-        typer.echo(f"publicKeyMultibase: {key.public_multibase}")
+        for name, value in info.items():
+            typer.echo(f"{name}: {value}")

@@ -124,6 +124,17 @@ def from_dict(data: object, passphrase: str | None = None) -> KeyPair:
     return key
 
 
+def public_key_of(path: str | os.PathLike[str]) -> bytes:
+    """The public key of a key file, without its passphrase: the clear part suffices."""
+    data = _read_json(Path(path))
+    if "encryptedSecretKey" not in data:
+        return load(path).public_key
+    public = did_key.public_from_did(did_key.PREFIX + str(data.get("publicKeyMultibase")))
+    if "id" in data and data["id"] != did_key.did_from_public(public):
+        raise KeyFormatError("id is not the did:key of publicKeyMultibase")
+    return public
+
+
 def is_encrypted(path: str | os.PathLike[str]) -> bool:
     """Whether the key file at ``path`` needs a passphrase."""
     return "encryptedSecretKey" in _read_json(Path(path))
