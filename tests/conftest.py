@@ -48,6 +48,7 @@ def battery_credential() -> dict[str, Any]:
         "validFrom": "2026-11-29T10:00:00Z",
         "credentialSubject": {
             "id": "https://id.example.com/01/09506000134352/21/SN-0001",
+            "batteryId": "DE-BAT-2024-000418",
             "sequence": 3,
             "previous": "sha256:9f2c1d1b53d7a1c3e0a4f1b6e4a1d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4",
             "stateOfCertifiedEnergy": 87.5,

@@ -20,9 +20,7 @@ def run_shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
     # The venv is already active in the test run; `make` would only rebuild it.
-    lines = [
-        line for line in script.splitlines() if not line.startswith((". .venv", "make "))
-    ]
+    lines = [line for line in script.splitlines() if not line.startswith((". .venv", "make "))]
     return subprocess.run(
         ["bash", "-euo", "pipefail", "-c", "\n".join(lines)],
         cwd=cwd,
