@@ -24,7 +24,7 @@ from pyld import jsonld
 from signing import jcs
 from signing._internal import rdfc
 from signing.contexts import CREDENTIALS_V2, DocumentLoader
-from signing.errors import CanonicalizationError, DocumentError
+from signing.errors import CanonicalizationError, DocumentError, UnknownContextError
 
 JCS = "eddsa-jcs-2022"
 RDFC = "eddsa-rdfc-2022"
@@ -49,10 +49,7 @@ class Cryptosuite:
         try:
             config_bytes = self.canonicalize_config(proof_config, loader)
         except DocumentError as exc:
-            raise type(exc)(
-                f"proof configuration: {exc} (the document's @context must define the "
-                f"Data Integrity terms, e.g. by including {CREDENTIALS_V2})"
-            ) from None
+            raise type(exc)(f"proof configuration: {exc}") from None
         return hashlib.sha256(config_bytes).digest() + document_hash
 
 
@@ -86,9 +83,22 @@ def _rdfc(document: dict[str, Any], loader: DocumentLoader) -> bytes:
     return canonical_nquads(document, loader).encode("utf-8")
 
 
+def _rdfc_config(config: dict[str, Any], loader: DocumentLoader) -> bytes:
+    """rdfc reads the proof options through the document's @context: say so when it fails."""
+    try:
+        return _rdfc(config, loader)
+    except UnknownContextError:
+        raise
+    except CanonicalizationError as exc:
+        raise CanonicalizationError(
+            f"{exc} (the document's @context must define the Data Integrity terms, "
+            f"e.g. by including {CREDENTIALS_V2})"
+        ) from None
+
+
 SUITES: dict[str, Cryptosuite] = {
     JCS: Cryptosuite(JCS, _jcs, _jcs_strings, context_in_proof=True),
-    RDFC: Cryptosuite(RDFC, _rdfc, _rdfc, context_in_proof=False),
+    RDFC: Cryptosuite(RDFC, _rdfc, _rdfc_config, context_in_proof=False),
 }
 
 
