@@ -46,7 +46,9 @@ Resolver = Callable[[str], bytes]
 """Maps a verification method URL to a raw Ed25519 public key (raises KeyFormatError)."""
 
 # XML Schema dateTimeStamp: a dateTime with a mandatory time zone.
-_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z")
+_DATETIME = re.compile(
+    r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -324,11 +326,13 @@ def _created_string(created: str | datetime | None) -> str:
             raise SigningError("created must carry a time zone")
         text = created.isoformat()
         return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-    if not _DATETIME.match(created):
+    try:
+        _parse_datetime(created, "created", 0)
+    except MalformedProofError:
         raise SigningError(
             f"created {created!r} is not an XML Schema dateTime with time zone "
             "(e.g. 2026-11-29T10:00:00Z)"
-        )
+        ) from None
     return created
 
 

@@ -56,7 +56,16 @@ def test_created_accepts_datetime_and_defaults_to_now(battery_credential: dict[s
     assert abs(parsed - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-@pytest.mark.parametrize("created", ["2026-11-29", "2026-11-29T10:00:00", "yesterday"])
+@pytest.mark.parametrize(
+    "created",
+    [
+        "2026-11-29",
+        "2026-11-29T10:00:00",
+        "yesterday",
+        "2026-13-45T10:00:00Z",
+        "٢٠٢٦-11-29T10:00:00Z",  # Arabic-Indic digits
+    ],
+)
 def test_created_must_be_a_datetime_with_zone(created: str, battery_credential: dict[str, Any]):
     with pytest.raises(SigningError, match="created"):
         proofs.sign(battery_credential, ALICE, created=created)
