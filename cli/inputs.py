@@ -11,7 +11,7 @@ from typing import Any
 from cli.errors import fail
 from signing import json_input, keys
 from signing.contexts import DocumentLoader, default_loader
-from signing.errors import DocumentError, SigningError
+from signing.errors import DocumentError, PassphraseRequiredError, SigningError
 
 
 def read_bytes(source: str) -> bytes:
@@ -74,7 +74,9 @@ def passphrase_for(path: str, *, confirm: bool = False) -> str | None:
 def load_key(path: str) -> keys.KeyPair:
     """Load the key file at ``path``, asking for its passphrase if it is encrypted."""
     try:
-        passphrase = passphrase_for(path) if keys.is_encrypted(path) else None
-        return keys.load(path, passphrase)
+        try:
+            return keys.load(path)
+        except PassphraseRequiredError:
+            return keys.load(path, passphrase_for(path))
     except SigningError as exc:
         fail(str(exc))

@@ -48,7 +48,7 @@ def main() -> None:
     """Run the command; one line on stderr and exit 1/2 instead of a traceback."""
     try:
         app()
-    except Exception as exc:
+    except Exception as exc:  # last line of defence: never a traceback for the user
         if os.environ.get("BPL_DEBUG"):
             raise
         report(f"internal error ({type(exc).__name__}); rerun with BPL_DEBUG=1 for details")

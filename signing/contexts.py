@@ -64,11 +64,6 @@ class DocumentLoader:
         """A pyld context resolver for one operation, sharing this loader's cache."""
         return ContextResolver(self._resolved, self)
 
-    @property
-    def urls(self) -> list[str]:
-        """The context URLs this loader can serve, sorted."""
-        return sorted(self._documents)
-
     def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
         """pyld's loader protocol: the remote document for ``url``, or UnknownContextError."""
         try:

@@ -20,6 +20,10 @@ class KeyFileError(SigningError):
     """A key file cannot be read or written (I/O, permissions, wrong passphrase)."""
 
 
+class PassphraseRequiredError(KeyFileError):
+    """The key file's secret is encrypted and no passphrase was given."""
+
+
 class DocumentError(SigningError):
     """A JSON document cannot be used: malformed, too large, too deep, bad numbers."""
 

@@ -48,10 +48,16 @@ def _integer(text: str) -> int | float:
     ``100000000000000000000``: that value is exact and stays accepted, as the double it
     is. ``9007199254740993`` is not a double at all, so it is refused, never rounded.
     """
-    value = int(text)
-    if abs(value) <= MAX_SAFE_INTEGER:
+    try:
+        value = int(text)
+    except ValueError:  # beyond Python's int-parsing limit (4,300 digits)
+        value = None
+    if value is not None and abs(value) <= MAX_SAFE_INTEGER:
         return value
-    as_double = float(value) if len(text) < 400 else math.inf
+    try:
+        as_double = float(value) if value is not None else math.inf
+    except OverflowError:
+        as_double = math.inf
     if math.isfinite(as_double) and int(as_double) == value:
         return as_double
     raise DocumentError(

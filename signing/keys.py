@@ -27,7 +27,7 @@ import nacl.signing
 import nacl.utils
 
 from signing import did_key
-from signing.errors import KeyFileError, KeyFormatError
+from signing.errors import KeyFileError, KeyFormatError, PassphraseRequiredError
 from signing.multibase import ED25519_PRIV_HEADER, decode_multikey, encode_multikey
 
 PASSPHRASE_ENV = "BPL_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -108,7 +108,7 @@ def from_dict(data: object, passphrase: str | None = None) -> KeyPair:
         raise KeyFormatError("key file has both a plain and an encrypted secret key")
     if encrypted is not None:
         if passphrase is None:
-            raise KeyFileError(
+            raise PassphraseRequiredError(
                 "key file is encrypted: give its passphrase "
                 f"(interactively or in ${PASSPHRASE_ENV})"
             )
@@ -133,11 +133,6 @@ def public_key_of(path: str | os.PathLike[str]) -> bytes:
     if "id" in data and data["id"] != did_key.did_from_public(public):
         raise KeyFormatError("id is not the did:key of publicKeyMultibase")
     return public
-
-
-def is_encrypted(path: str | os.PathLike[str]) -> bool:
-    """Whether the key file at ``path`` needs a passphrase."""
-    return "encryptedSecretKey" in _read_json(Path(path))
 
 
 def save(

@@ -213,6 +213,8 @@ BAD_INPUTS: dict[str, bytes] = {
     "NaN": b'{"value": NaN}',
     "Infinity": b'{"value": -Infinity}',
     "integer beyond 2^53": b'{"value": 9007199254740993}',
+    "integer beyond any double": b'{"value": 1' + b"0" * 350 + b"}",
+    "integer beyond Python's parser": b'{"value": 1' + b"0" * 5000 + b"}",
     "overflowing float": b'{"value": 1e400}',
     "non-UTF-8": b'{"name": "\xff\xfe"}',
     "deep nesting": b"[" * 5000 + b"]" * 5000,
