@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli import documents, keys_cmd
+from cli import documents, keys_cmd, log_cmd
 from cli.errors import UNUSABLE, report
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(log_cmd.app, name="log")
 app.command("sign")(documents.sign)
 app.command("verify")(documents.verify)
 

@@ -1,0 +1,234 @@
+"""``bpl log``: create the transparency log, read its checkpoints and proofs, and let
+auditors verify inclusion and consistency offline, from files they hold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.errors import FAILED, fail
+from cli.inputs import read_bytes
+from ledger import checkpoint, merkle
+from ledger.checkpoint import CheckpointError
+from ledger.datadir import DEFAULT_ORIGIN, DataDir, default_data_dir
+from ledger.errors import LedgerError
+from ledger.log import ConsistencyProof, InclusionProof
+from signing import json_input
+from signing.errors import DocumentError, SigningError
+
+app = typer.Typer(
+    help="The transparency log: checkpoints, inclusion and consistency proofs.",
+    no_args_is_help=True,
+)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="The ledger's data directory (default $BPL_DATA_DIR or ~/.local/share/bpl)."
+    ),
+]
+LogKeyOption = Annotated[
+    str,
+    typer.Option(
+        "--log-key",
+        help="The log's verifier key (NAME+KEYID+KEY), or a file holding it (log.pub).",
+    ),
+]
+
+
+def _data_dir(path: Path | None) -> DataDir:
+    return DataDir(path or default_data_dir())
+
+
+@app.command("init")
+def init(
+    data_dir: DataDirOption = None,
+    origin: Annotated[
+        str, typer.Option("--origin", help="The log's name: first line of its checkpoints.")
+    ] = DEFAULT_ORIGIN,
+) -> None:
+    """Create a log: its key pair (the secret stays in the data directory, 0600), its
+    database and the first checkpoint. Prints the verifier key to give to auditors."""
+    directory = _data_dir(data_dir)
+    try:
+        verifier = directory.init(origin)
+    except (LedgerError, SigningError) as exc:
+        fail(str(exc))
+    typer.echo(f"bpl: log {origin!r} created in {directory.path}", err=True)
+    typer.echo(verifier)
+
+
+@app.command("checkpoint")
+def show_checkpoint(
+    data_dir: DataDirOption = None,
+    size: Annotated[
+        int | None, typer.Option("--size", help="The checkpoint of this size (default: latest).")
+    ] = None,
+) -> None:
+    """Print the latest signed checkpoint (C2SP tlog-checkpoint, as a signed note)."""
+    try:
+        log = _data_dir(data_dir).open_log()
+        typer.echo(log.checkpoint() if size is None else log.checkpoint_at(size), nl=False)
+    except LedgerError as exc:
+        fail(str(exc))
+
+
+@app.command("prove-inclusion")
+def prove_inclusion(
+    data_dir: DataDirOption = None,
+    index: Annotated[int | None, typer.Option("--index", help="The leaf's index.")] = None,
+    leaf_hash: Annotated[
+        str | None, typer.Option("--leaf-hash", help="The leaf's RFC 9162 hash, in hex.")
+    ] = None,
+    leaf: Annotated[
+        str | None, typer.Option("--leaf", help="A file holding the leaf's bytes.")
+    ] = None,
+    size: Annotated[
+        int | None, typer.Option("--size", help="Tree size (default: the latest checkpoint's).")
+    ] = None,
+) -> None:
+    """Print, as JSON, the proof that a leaf is in the tree of a given size."""
+    if sum(x is not None for x in (index, leaf_hash, leaf)) != 1:
+        fail("give exactly one of --index, --leaf-hash, --leaf")
+    try:
+        log = _data_dir(data_dir).open_log()
+        if index is not None:
+            proof = log.inclusion_proof(index, size)
+        else:
+            digest = _leaf_hash_of(leaf_hash, leaf)
+            proof = log.inclusion_proof_by_hash(digest, size)
+    except LedgerError as exc:
+        fail(str(exc))
+    _print_json(proof.to_dict())
+
+
+@app.command("prove-consistency")
+def prove_consistency(
+    old: Annotated[int, typer.Option("--old", help="The older tree size.")],
+    new: Annotated[
+        int | None, typer.Option("--new", help="The newer tree size (default: latest).")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print, as JSON, the proof that the newer tree extends the older one."""
+    try:
+        proof = _data_dir(data_dir).open_log().consistency_proof(old, new)
+    except LedgerError as exc:
+        fail(str(exc))
+    _print_json(proof.to_dict())
+
+
+@app.command("verify-inclusion")
+def verify_inclusion(
+    proof_file: Annotated[str, typer.Argument(help="Inclusion proof JSON (or - for stdin).")],
+    checkpoint_file: Annotated[
+        str, typer.Option("--checkpoint", help="The signed checkpoint of the proof's size.")
+    ],
+    log_key: LogKeyOption,
+    leaf: Annotated[
+        str | None,
+        typer.Option("--leaf", help="The leaf's bytes: checked against the proof's leaf hash."),
+    ] = None,
+) -> None:
+    """Exit 0 if the leaf is in the tree the signed checkpoint commits to, 1 if not."""
+    proof = InclusionProof.from_dict(_read_proof(proof_file, InclusionProof))
+    signed = _verified_checkpoint(checkpoint_file, log_key)
+    if leaf is not None and merkle.leaf_hash(read_bytes(leaf)) != proof.leaf_hash:
+        fail(f"{leaf} is not the leaf the proof is about (its hash differs)", FAILED)
+    if signed.size != proof.size:
+        fail(f"the proof is for tree size {proof.size}, the checkpoint for {signed.size}", FAILED)
+    try:
+        proof.verify(signed.root)
+    except merkle.ProofError as exc:
+        fail(f"inclusion proof does not verify: {exc}", FAILED)
+    typer.echo(f"leaf {proof.index} is in {signed.origin} at size {signed.size}")
+
+
+@app.command("verify-consistency")
+def verify_consistency(
+    proof_file: Annotated[str, typer.Argument(help="Consistency proof JSON (or - for stdin).")],
+    old_checkpoint: Annotated[
+        str, typer.Option("--old-checkpoint", help="The signed checkpoint of the older size.")
+    ],
+    new_checkpoint: Annotated[
+        str, typer.Option("--new-checkpoint", help="The signed checkpoint of the newer size.")
+    ],
+    log_key: LogKeyOption,
+) -> None:
+    """Exit 0 if the newer checkpoint's tree extends the older one's (no fork), 1 if not."""
+    proof = ConsistencyProof.from_dict(_read_proof(proof_file, ConsistencyProof))
+    old = _verified_checkpoint(old_checkpoint, log_key)
+    new = _verified_checkpoint(new_checkpoint, log_key, old.origin)
+    if (old.size, new.size) != (proof.old_size, proof.new_size):
+        fail(
+            f"the proof is for sizes {proof.old_size} -> {proof.new_size}, "
+            f"the checkpoints for {old.size} -> {new.size}",
+            FAILED,
+        )
+    try:
+        proof.verify(old.root, new.root)
+    except merkle.ProofError as exc:
+        fail(f"consistency proof does not verify: {exc}", FAILED)
+    typer.echo(f"{new.origin}: size {new.size} extends size {old.size}")
+
+
+@app.command("audit")
+def audit(data_dir: DataDirOption = None) -> None:
+    """Recompute every leaf hash, stored node and the root; check the latest checkpoint."""
+    directory = _data_dir(data_dir)
+    try:
+        size = directory.open_log().audit(directory.verifier_key())
+    except LedgerError as exc:
+        fail(f"audit failed: {exc}", FAILED)
+    typer.echo(f"log intact: {size} leaves, root matches the latest signed checkpoint")
+
+
+def _leaf_hash_of(leaf_hash: str | None, leaf: str | None) -> bytes:
+    if leaf is not None:
+        return merkle.leaf_hash(read_bytes(leaf))
+    try:
+        digest = bytes.fromhex(leaf_hash or "")
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        fail("--leaf-hash must be 64 hex characters")
+    return digest
+
+
+def _read_proof(source: str, kind: type[InclusionProof | ConsistencyProof]) -> object:
+    try:
+        data = json_input.parse(read_bytes(source))
+        kind.from_dict(data)  # raise early, with the field that is wrong
+    except (DocumentError, LedgerError) as exc:
+        fail(f"{source}: {exc}")
+    return data
+
+
+def _verified_checkpoint(
+    source: str, log_key: str, origin: str | None = None
+) -> checkpoint.Checkpoint:
+    try:
+        text = read_bytes(source).decode("utf-8")
+    except UnicodeDecodeError:
+        fail(f"{source}: a checkpoint is UTF-8 text")
+    try:
+        return checkpoint.verify(text, _verifier_key(log_key), origin)
+    except (CheckpointError, SigningError) as exc:
+        fail(f"{source}: {exc}", FAILED)
+
+
+def _verifier_key(value: str) -> str:
+    path = Path(value)
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read the log key from {value}: {exc}")
+    return value.strip()
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data, indent=2))

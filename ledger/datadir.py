@@ -1,0 +1,108 @@
+"""The data directory of a ledger: its SQLite database, the log's key and its settings.
+
+Layout (``$BPL_DATA_DIR``, default ``$XDG_DATA_HOME/bpl`` i.e. ``~/.local/share/bpl``)::
+
+    log.json     {"origin": ...}: the log's name, the first line of its checkpoints
+    log.key      the checkpoint signer key (PRIVATE+KEY+...), mode 0600, never leaves
+    log.pub      the verifier key to give to auditors and witnesses
+    ledger.db    the SQLite database, unless $DATABASE_URL names another
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger import store
+from ledger.errors import LedgerError
+from ledger.log import TransparencyLog
+from signing import note, secret_files
+from signing.errors import KeyFileError
+
+DATA_DIR_ENV = "BPL_DATA_DIR"
+DEFAULT_ORIGIN = "bpl.localhost/log"
+# A checkpoint origin: printable, no spaces or "+" (it is also the note key's name).
+_ORIGIN = re.compile(r"[!-*,-~]+")
+
+
+def default_data_dir() -> Path:
+    """``$BPL_DATA_DIR``, else ``$XDG_DATA_HOME/bpl`` (``~/.local/share/bpl``)."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "bpl"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """One ledger's data directory."""
+
+    path: Path
+
+    @property
+    def settings_file(self) -> Path:
+        return self.path / "log.json"
+
+    @property
+    def signer_key_file(self) -> Path:
+        return self.path / "log.key"
+
+    @property
+    def verifier_key_file(self) -> Path:
+        return self.path / "log.pub"
+
+    @property
+    def database_url(self) -> str:
+        return store.database_url(self.path)
+
+    def init(self, origin: str = DEFAULT_ORIGIN) -> str:
+        """Create the log: key pair, settings, schema and the empty tree's checkpoint.
+
+        Returns the verifier key. Refuses to touch a directory that already holds a log
+        key: a log's key is its identity.
+        """
+        if not _ORIGIN.fullmatch(origin):
+            raise LedgerError(f"origin {origin!r}: printable characters without spaces or '+'")
+        if self.signer_key_file.exists():
+            raise LedgerError(f"{self.path} already holds a log (log.key exists)")
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        signer, verifier = note.generate(origin)
+        secret_files.write(self.signer_key_file, (signer + "\n").encode())
+        self.verifier_key_file.write_text(verifier + "\n", encoding="utf-8")
+        self.settings_file.write_text(json.dumps({"origin": origin}) + "\n", encoding="utf-8")
+        TransparencyLog.open(self.database_url, origin, signer).append([])
+        return verifier
+
+    def origin(self) -> str:
+        """The log's origin line, from ``log.json``."""
+        try:
+            settings = json.loads(self.settings_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LedgerError(f"no log in {self.path}: run `bpl log init` first") from None
+        except (OSError, ValueError) as exc:
+            raise LedgerError(f"{self.settings_file} is unreadable: {exc}") from None
+        origin = settings.get("origin") if isinstance(settings, dict) else None
+        if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+            raise LedgerError(f"{self.settings_file} has no valid origin")
+        return origin
+
+    def verifier_key(self) -> str:
+        """The log's verifier key (public)."""
+        try:
+            return self.verifier_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise LedgerError(f"cannot read {self.verifier_key_file}: {exc.strerror}") from None
+
+    def open_log(self, *, writable: bool = False) -> TransparencyLog:
+        """The log; ``writable`` loads the signer key (needed to append)."""
+        origin = self.origin()
+        signer = None
+        if writable:
+            try:
+                signer = secret_files.read_text(self.signer_key_file).strip()
+            except KeyFileError as exc:
+                raise LedgerError(str(exc)) from None
+        return TransparencyLog.open(self.database_url, origin, signer)

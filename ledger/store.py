@@ -1,0 +1,143 @@
+"""Opening the database: SQLite (the embedded default) or PostgreSQL (``DATABASE_URL``).
+
+SQLite runs in WAL mode with ``synchronous=FULL``, so an acknowledged append survives a
+crash of the process and of the machine. Its write transactions start with
+``BEGIN IMMEDIATE``: the write lock is taken before anything is read, which is what makes
+one sequencer out of many appending processes (on PostgreSQL a row lock does that, see
+:mod:`ledger.log`). The schema is managed by the Alembic migrations in
+``ledger/migrations``; :func:`open_engine` brings a database to the current revision.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from ledger.errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DATABASE_FILE = "ledger.db"
+WRITE = {"bpl_write": True}
+"""Execution options of a write transaction (``engine.execution_options(**WRITE)``)."""
+
+_BUSY_TIMEOUT_MS = 60_000
+
+
+def database_url(data_dir: Path) -> str:
+    """``$DATABASE_URL`` if set, else the SQLite file in ``data_dir``."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir / DATABASE_FILE}"
+
+
+def open_engine(url: str, *, upgrade: bool = True) -> Engine:
+    """An engine on ``url`` whose schema is at the latest migration (applied if needed)."""
+    engine = create_engine(url)
+    if upgrade:
+        upgrade_schema(engine)
+    else:
+        require_current_schema(engine)
+    return engine
+
+
+def create_engine(url: str) -> Engine:
+    """An engine with the ledger's connection settings, no schema check."""
+    try:
+        parsed = sa.engine.make_url(_with_driver(url))
+    except sa.exc.ArgumentError:
+        raise StoreError("DATABASE_URL is not a database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    raise StoreError(f"unsupported database {parsed.get_backend_name()!r} (sqlite, postgresql)")
+
+
+def _with_driver(url: str) -> str:
+    """Plain ``postgresql://`` URLs use psycopg 3, the driver we install."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the sqlite3 module, issue BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        write = connection.get_execution_options().get("bpl_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The latest migration's revision id."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:  # pragma: no cover - the package ships its migrations
+        raise StoreError("no migrations found")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's migration revision, None for an empty database."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot open the database: {_reason(exc)}") from None
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Apply the migrations the database lacks (none: a cheap revision check)."""
+    if current_revision(engine) == head_revision():
+        return
+    with engine.execution_options(**WRITE).begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise StoreError unless the database is at the latest migration."""
+    revision = current_revision(engine)
+    if revision != head_revision():
+        raise StoreError(
+            f"database schema is at {revision or 'nothing'}, expected {head_revision()}: "
+            "run `bpl log init` (or open it with upgrade)"
+        )
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The driver's message without SQL text or parameters (they may hold data)."""
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__

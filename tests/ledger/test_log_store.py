@@ -1,0 +1,202 @@
+"""The stored log, on SQLite and on PostgreSQL: appends, proofs, checkpoints, audit,
+refusals that leave the store as it was, and the schema the migrations create."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from ledger import checkpoint, merkle, store
+from ledger.errors import LogError, LogIntegrityError
+from ledger.log import ConsistencyProof, InclusionProof, TransparencyLog
+from tests.ledger.conftest import ORIGIN
+
+
+def leaves(start: int, end: int) -> list[bytes]:
+    return [f"leaf {i}".encode() for i in range(start, end)]
+
+
+def fill(log: TransparencyLog, batches: list[int]) -> list[bytes]:
+    """Append batches of the given sizes; return every leaf appended, in order."""
+    appended: list[bytes] = []
+    for count in batches:
+        batch = leaves(len(appended), len(appended) + count)
+        result = log.append(batch)
+        assert result.first_index == len(appended)
+        appended += batch
+        assert result.size == len(appended)
+    return appended
+
+
+def test_new_log_is_the_empty_tree(log: TransparencyLog, log_keys: tuple[str, str]) -> None:
+    assert log.size() == 0
+    assert log.root() == merkle.root([])
+    signed = checkpoint.verify(log.checkpoint(), log_keys[1], ORIGIN)
+    assert (signed.size, signed.root) == (0, merkle.root([]))
+
+
+def test_appends_commit_leaves_in_order_with_one_checkpoint_per_batch(
+    log: TransparencyLog, log_keys: tuple[str, str]
+) -> None:
+    appended = fill(log, [1, 2, 5, 1, 13, 10])
+    hashes = [merkle.leaf_hash(leaf) for leaf in appended]
+    assert log.size() == 32
+    assert log.leaves(0, 32) == appended
+    assert log.leaf_hashes(3, 9) == hashes[3:9]
+    for size in (1, 3, 8, 9, 22, 32):
+        cp = checkpoint.verify(log.checkpoint_at(size), log_keys[1], ORIGIN)
+        assert (cp.size, cp.root) == (size, merkle.root(hashes[:size]))
+    with pytest.raises(LogError, match="no checkpoint for size 4"):
+        log.checkpoint_at(4)  # inside a batch: never checkpointed
+    latest = checkpoint.verify(log.checkpoint(), log_keys[1], ORIGIN)
+    assert (latest.size, latest.root) == (32, merkle.root(hashes))
+
+
+def test_roots_and_proofs_from_the_store_equal_the_reference(log: TransparencyLog) -> None:
+    appended = fill(log, [3, 7, 1, 16, 4, 6])  # 37 leaves, batch edges off powers of two
+    hashes = [merkle.leaf_hash(leaf) for leaf in appended]
+    for size in range(len(hashes) + 1):
+        root = merkle.root(hashes[:size])
+        assert log.root(size) == root
+        for index in range(size):
+            proof = log.inclusion_proof(index, size)
+            assert list(proof.hashes) == merkle.inclusion_proof(hashes[:size], index)
+            assert proof.leaf_hash == hashes[index]
+            proof.verify(root)
+        for old in range(size + 1):
+            consistency = log.consistency_proof(old, size)
+            assert list(consistency.hashes) == merkle.consistency_proof(hashes[:size], old)
+            consistency.verify(merkle.root(hashes[:old]), root)
+
+
+def test_inclusion_proof_by_leaf_hash(log: TransparencyLog) -> None:
+    appended = fill(log, [5, 6])
+    digest = merkle.leaf_hash(appended[7])
+    proof = log.inclusion_proof_by_hash(digest)
+    assert (proof.index, proof.size) == (7, 11)
+    proof.verify(log.root())
+    with pytest.raises(LogError, match="no leaf with hash"):
+        log.inclusion_proof_by_hash(digest, size=7)  # not yet in the tree of size 7
+    with pytest.raises(LogError, match="no leaf with hash"):
+        log.inclusion_proof_by_hash(merkle.leaf_hash(b"never appended"))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda log: log.inclusion_proof(4), "leaf index 4 is not in a tree of size 4"),
+        (lambda log: log.inclusion_proof(-1), "leaf index -1"),
+        (lambda log: log.inclusion_proof(0, 5), "tree size 5 is beyond the log's size 4"),
+        (lambda log: log.consistency_proof(3, 9), "tree size 9 is beyond"),
+        (lambda log: log.consistency_proof(5, 4), "old size 5 is not between 0 and 4"),
+        (lambda log: log.root(-1), "tree size -1"),
+        (lambda log: log.leaves(2, 9), r"range \[2, 9\) is not within the log of size 4"),
+        (lambda log: log.leaves(3, 2), r"range \[3, 2\)"),
+    ],
+)
+def test_questions_beyond_the_log_are_refused(log: TransparencyLog, call, message: str) -> None:
+    fill(log, [4])
+    with pytest.raises(LogError, match=message):
+        call(log)
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [
+        ([b"fine", "text"], "leaf 1 of the batch is str, not bytes"),
+        ([None], "leaf 0 of the batch is NoneType"),
+        ([b"x" * (4 * 1024 * 1024 + 1)], "leaf 0 of the batch is 4194305 bytes"),
+    ],
+)
+def test_a_refused_batch_writes_nothing(log: TransparencyLog, batch: list, message: str) -> None:
+    fill(log, [3])
+    before = (log.size(), log.checkpoint(), log.root())
+    with pytest.raises(LogError, match=message):
+        log.append(batch)
+    assert (log.size(), log.checkpoint(), log.root()) == before
+    assert log.leaves(0, 3) == leaves(0, 3)
+
+
+def test_an_empty_batch_returns_the_current_state(log: TransparencyLog) -> None:
+    fill(log, [3])
+    result = log.append([])
+    assert (result.first_index, result.size) == (3, 3)
+    assert result.checkpoint == log.checkpoint()
+
+
+def test_appending_needs_the_signer_key(database_url: str, log: TransparencyLog) -> None:
+    reader = TransparencyLog.open(database_url, ORIGIN)
+    with pytest.raises(LogError, match="signer key"):
+        reader.append([b"x"])
+    assert "PRIVATE" not in repr(log)
+    reader.engine.dispose()
+
+
+def test_audit_passes_then_names_a_tampered_leaf(
+    log: TransparencyLog, log_keys: tuple[str, str]
+) -> None:
+    fill(log, [10, 7])
+    assert log.audit(log_keys[1], chunk=4) == 17
+    with log.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE log_leaves SET data = :d WHERE idx = 5"), {"d": b"!"})
+    with pytest.raises(LogIntegrityError, match="leaf 5 does not match its stored hash"):
+        log.audit(log_keys[1])
+
+
+def test_audit_names_a_tampered_node(log: TransparencyLog, log_keys: tuple[str, str]) -> None:
+    fill(log, [16])
+    with log.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE log_nodes SET hash = :h WHERE level = 2 AND idx = 1"),
+            {"h": bytes(32)},
+        )
+    with pytest.raises(LogIntegrityError, match=r"stored node \(2, 1\)"):
+        log.audit(log_keys[1])
+
+
+def test_audit_refuses_a_checkpoint_by_another_key(log: TransparencyLog) -> None:
+    from signing import note
+
+    fill(log, [2])
+    with pytest.raises(LogIntegrityError, match="the latest checkpoint: .*no signature by a known key"):
+        log.audit(note.generate(ORIGIN)[1])
+
+
+def test_proof_json_round_trips_and_names_bad_fields(log: TransparencyLog) -> None:
+    fill(log, [9])
+    inclusion = log.inclusion_proof(3)
+    assert InclusionProof.from_dict(inclusion.to_dict()) == inclusion
+    consistency = log.consistency_proof(2)
+    assert ConsistencyProof.from_dict(consistency.to_dict()) == consistency
+    bad = inclusion.to_dict() | {"leafHash": "00" * 31}
+    with pytest.raises(LogError, match="leafHash must be a SHA-256 hash"):
+        InclusionProof.from_dict(bad)
+    with pytest.raises(LogError, match=r"hashes\[1\]"):
+        ConsistencyProof.from_dict(consistency.to_dict() | {"hashes": ["00" * 32, "zz"]})
+    with pytest.raises(LogError, match="treeSize must be a non-negative integer"):
+        InclusionProof.from_dict(inclusion.to_dict() | {"treeSize": True})
+    with pytest.raises(LogError, match="not a consistency proof"):
+        ConsistencyProof.from_dict(inclusion.to_dict())
+
+
+def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
+    engine = store.open_engine(database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_opening_without_upgrade_refuses_an_unmigrated_database(database_url: str) -> None:
+    with pytest.raises(store.StoreError, match="schema is at nothing"):
+        store.open_engine(database_url, upgrade=False)
+
+
+def test_unsupported_database_urls_are_refused() -> None:
+    with pytest.raises(store.StoreError, match="unsupported database 'mysql'"):
+        store.create_engine("mysql://root@localhost/test")
+    with pytest.raises(store.StoreError, match="not a database URL"):
+        store.create_engine("no url at all")
