@@ -27,7 +27,8 @@ app = typer.Typer(
 DataDirOption = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="The ledger's data directory (default $BPL_DATA_DIR or ~/.local/share/bpl)."
+        "--data-dir",
+        help="The ledger's data directory (default $BPL_DATA_DIR or ~/.local/share/bpl).",
     ),
 ]
 LogKeyOption = Annotated[

@@ -21,6 +21,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from ledger.errors import LedgerError
 from signing import note
 
 __all__ = ["MAX_SIZE", "Checkpoint", "CheckpointError", "parse", "sign", "verify"]
@@ -29,7 +30,7 @@ MAX_SIZE = 2**64 - 1  # tree sizes are uint64 everywhere else (Go, RFC 9162)
 _SIZE = re.compile(r"0|[1-9][0-9]*")
 
 
-class CheckpointError(Exception):
+class CheckpointError(LedgerError):
     """A checkpoint is malformed, or its signed note does not verify for the expected log."""
 
 

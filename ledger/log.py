@@ -339,14 +339,29 @@ class TransparencyLog:
             hashes.append(digest)
         return hashes
 
+    @staticmethod
     def _audit_nodes(
-        self, connection: sa.Connection, nodes: Iterable[tuple[merkle.NodeId, bytes]]
+        connection: sa.Connection, nodes: Iterable[tuple[merkle.NodeId, bytes]]
     ) -> None:
-        expected = {node: digest for node, digest in nodes if node[0]}
-        stored = self._nodes(connection, list(expected))
-        for node, digest in expected.items():
-            if stored[node] != digest:
-                raise LogIntegrityError(f"stored node {node} does not match its leaves")
+        """Compare re-derived nodes with the stored ones: one range query per level."""
+        by_level: dict[int, dict[int, bytes]] = {}
+        for (level, index), digest in nodes:
+            if level:
+                by_level.setdefault(level, {})[index] = digest
+        for level, expected in by_level.items():
+            rows = connection.execute(
+                sa.select(_nodes.c.idx, _nodes.c.hash).where(
+                    _nodes.c.level == level,
+                    _nodes.c.idx >= min(expected),
+                    _nodes.c.idx <= max(expected),
+                )
+            )
+            stored = {row.idx: bytes(row.hash) for row in rows}
+            for index, digest in sorted(expected.items()):
+                if stored.get(index) != digest:
+                    raise LogIntegrityError(
+                        f"stored node {(level, index)} does not match its leaves"
+                    )
 
     # -- helpers ---------------------------------------------------------------------
 

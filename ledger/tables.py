@@ -33,7 +33,7 @@ class LogNode(SQLModel, table=True):
     """A complete subtree of ``2**level`` leaves (level >= 1), aligned at its index."""
 
     __tablename__ = "log_nodes"
-    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's own API)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
     index: int = Field(
