@@ -17,6 +17,7 @@ One global RFC 9162 tree over every accepted leaf, in acceptance order.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -151,8 +152,9 @@ class TransparencyLog:
         """
         if self._signer_key is None:
             raise LogError("appending needs the log's signer key")
-        batch = [_check_leaf(leaf, position) for position, leaf in enumerate(leaves)]
-        leaf_hashes = [merkle.leaf_hash(leaf) for leaf in batch]
+        batch = _checked_batch(leaves)
+        sha256 = hashlib.sha256
+        leaf_hashes = [sha256(b"\0" + leaf).digest() for leaf in batch]  # merkle.leaf_hash
         with self._writer.begin() as connection:
             size, frontier = self._lock_state(connection)
             if not batch and self._has_checkpoint(connection, size):
@@ -167,7 +169,7 @@ class TransparencyLog:
                 return AppendResult(size, size, new_root, note)
             connection.exec_driver_sql(
                 self._insert_leaves,
-                [(size + offset, leaf_hashes[offset], leaf) for offset, leaf in enumerate(batch)],
+                list(zip(range(size, new_size), leaf_hashes, batch, strict=True)),
             )
             upper = [(level, index, digest) for (level, index), digest in nodes if level]
             if upper:
@@ -441,15 +443,24 @@ def _insert_sql(marker: str, table: str, columns: tuple[str, ...]) -> str:
     )
 
 
-def _check_leaf(leaf: object, position: int) -> bytes:
-    if not isinstance(leaf, bytes | bytearray | memoryview):
-        raise LogError(f"leaf {position} of the batch is {type(leaf).__name__}, not bytes")
-    data = bytes(leaf)
-    if len(data) > MAX_LEAF_BYTES:
-        raise LogError(
-            f"leaf {position} of the batch is {len(data)} bytes (at most {MAX_LEAF_BYTES})"
-        )
-    return data
+def _checked_batch(leaves: Sequence[object]) -> list[bytes]:
+    """The batch as a list of bytes; LogError naming the first leaf that is not acceptable."""
+    batch = list(leaves)
+    if all(type(leaf) is bytes for leaf in batch) and (
+        not batch or max(map(len, batch)) <= MAX_LEAF_BYTES  # type: ignore[arg-type]
+    ):
+        return batch  # type: ignore[return-value]
+    checked = []
+    for position, leaf in enumerate(batch):
+        if not isinstance(leaf, bytes | bytearray | memoryview):
+            raise LogError(f"leaf {position} of the batch is {type(leaf).__name__}, not bytes")
+        data = bytes(leaf)
+        if len(data) > MAX_LEAF_BYTES:
+            raise LogError(
+                f"leaf {position} of the batch is {len(data)} bytes (at most {MAX_LEAF_BYTES})"
+            )
+        checked.append(data)
+    return checked
 
 
 def _expect_type(data: object, kind: str) -> dict[str, Any]:

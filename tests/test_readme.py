@@ -32,7 +32,7 @@ def run_shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_has_the_examples_we_test():
-    assert len(SHELL_BLOCKS) == 3  # make run/test, sign and verify, the W3C vector
+    assert len(SHELL_BLOCKS) == 4  # make run/test, sign and verify, the W3C vector, the log
     assert len(PYTHON_BLOCKS) == 1
 
 
@@ -55,3 +55,14 @@ def test_python_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(PYTHON_BLOCKS[0], "README.md", "exec"), {})
     assert (tmp_path / "key.json").exists()
+
+
+def test_transparency_log_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = run_shell(SHELL_BLOCKS[3], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "leaf 1 is in bpl.example/log at size 3" in result.stdout
+    assert "bpl.example/log: size 3 extends size 2" in result.stdout
+    assert "log intact: 3 leaves" in result.stdout
+    assert (tmp_path / "ledger-data" / "log.key").stat().st_mode & 0o777 == 0o600
+    assert "PRIVATE+KEY" not in result.stdout + result.stderr
