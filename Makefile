@@ -15,7 +15,8 @@ run: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The C accelerator of signing/jcs.py is built by the install: rebuild when it changes.
+$(STAMP): pyproject.toml signing/_jcs_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

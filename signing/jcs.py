@@ -7,7 +7,8 @@ raises :class:`~signing.errors.CanonicalizationError` (exceptions: see "Types" b
 
 Fast path
     ``orjson.dumps(value, option=OPT_SORT_KEYS | OPT_STRICT_INTEGER | OPT_PASSTHROUGH_*)``
-    does the expensive part in C, then a few byte scans prove it equals JCS or patch it:
+    does the expensive part in C, then byte scans prove it equals JCS or patch it (done in
+    one pass by a C accelerator when it is built, see "Accelerator" below):
 
     * Strings: orjson escapes exactly as JCS does (``\\b \\t \\n \\f \\r \\" \\\\``, other
       controls as lowercase ``\\u00xx``, everything else raw UTF-8) and refuses lone
@@ -30,6 +31,18 @@ Fast path
       three token shapes differ: ``-?\\d+\\.0`` (``-0.0`` becomes ``0``), ``e+16`` ..
       ``e+20``, and ``e-6``. Byte scans find them; those outside strings (an even count of
       delimiting quotes before them, escaped quotes masked first) are rewritten.
+
+Accelerator
+    ``signing._jcs_speedups.finish`` (``signing/_jcs_speedups.c``, built by ``pip install``
+    where a C compiler is found; :data:`ACCELERATED` says whether it was) makes all the
+    checks above in a single pass over orjson's output, tracking strings and their escapes,
+    depth and number tokens, instead of the several Python scans that each cost about as
+    much as the whole pass. It returns the output itself when it is already JCS, a copy
+    without the ``.0`` of integral floats (``-0.0`` becoming ``0``), or None when the
+    Python code below must decide: ``null`` outside strings, nesting deeper than
+    :data:`MAX_DEPTH`, both kinds of lead byte, ``e+16`` .. ``e+20`` or ``e-6``, anything
+    orjson does not write. Those cases are rare, so the Python code stays exactly as it is
+    without the accelerator, and the property tests run both ways.
 
 Slow path
     A plain recursive serializer with rfc8785's semantics, used whenever a check above
@@ -58,7 +71,7 @@ import math
 import re
 import uuid
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import Final
 
@@ -66,7 +79,7 @@ import orjson
 
 from signing.errors import CanonicalizationError
 
-__all__ = ["canonicalize"]
+__all__ = ["ACCELERATED", "MAX_DEPTH", "canonicalize"]
 
 MAX_DEPTH: Final = 128
 """Deepest nesting of arrays/objects accepted (the root container is level 1)."""
@@ -106,6 +119,15 @@ _ESCAPES: Final = {chr(c): f"\\u{c:04x}" for c in range(0x20)} | {
     "\\": "\\\\",
 }
 
+try:
+    from signing._jcs_speedups import finish as _built  # type: ignore[import-not-found]
+except ImportError:  # built without a C compiler: the byte scans below do it all
+    _built = None
+_finish: Callable[[bytes], bytes | None] | None = _built
+
+ACCELERATED: Final = _finish is not None
+"""Whether the C accelerator (``signing._jcs_speedups``) was built and loaded."""
+
 # Containers that take the fast path; emptied at import if this orjson's output does not
 # match what the fast path expects (see _fast_path_agrees).
 _fast_types = frozenset({dict, list})
@@ -124,6 +146,8 @@ def canonicalize(value: object) -> bytes:
         out = _dumps(value, option=_OPTIONS)
     except _EncodeError:
         return _slow(value)
+    if _finish is not None and (finished := _finish(out)) is not None:
+        return finished
     if (b"null" in out or out.count(b"[") + out.count(b"{") > MAX_DEPTH) and _needs_slow_path(
         value  # type: ignore[arg-type]
     ):

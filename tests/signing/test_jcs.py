@@ -5,6 +5,11 @@ they draw values that hit every fix-up (integral floats, ``e+16``..``e+20``, ``e
 every reason to leave the fast path (NaN next to ``null``, key orders where UTF-16 and code
 points disagree, deep nesting), and strings built to fool the byte scans (``.0,`` and quotes
 and backslashes inside strings). Both paths are checked against rfc8785 separately.
+
+Every test runs twice: with the C accelerator (``signing._jcs_speedups``) doing the byte
+checks, and with it switched off so that the pure-Python checks do (as on a machine that
+built bpl without a C compiler). The accelerator is also tested directly on crafted
+orjson outputs at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import importlib
 import json
 import math
 import struct
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,28 @@ from signing.jcs import canonicalize
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "vc-di-eddsa"
 SAFE = 2**53 - 1
+
+# Function-scoped fixtures (the path fixture below) are fine here: they do not change
+# between examples.
+HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test runs on both paths, except those of the accelerator itself."""
+    if not metafunc.function.__name__.startswith("test_accelerator"):
+        metafunc.parametrize("path", ["accelerated", "python"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the C accelerator, or with the pure-Python byte checks."""
+    param = str(getattr(request, "param", "accelerated"))
+    if param == "python":
+        monkeypatch.setattr(jcs, "_finish", None)
+    elif not jcs.ACCELERATED:
+        pytest.skip("signing._jcs_speedups is not built (see test_accelerator_is_built)")
+    return param
+
 
 # --- strategies ---------------------------------------------------------------------------
 
@@ -113,27 +141,27 @@ def _assert_matches_reference(value: Any) -> None:
 # --- equality with rfc8785 ---------------------------------------------------------------
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=HEALTH)
 @given(json_values)
 def test_any_json_value_matches_rfc8785(value: Any) -> None:
     _assert_matches_reference(value)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=HEALTH)
 @given(documents)
 def test_any_document_matches_rfc8785(value: dict[str, Any]) -> None:
     # A dict at the top takes the fast path; json_values also covers bare scalars.
     _assert_matches_reference(value)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(floats, min_size=1, max_size=40), texts)
 def test_floats_next_to_lookalike_strings_match_rfc8785(numbers: list[float], text: str) -> None:
     value = {"a": numbers, "b": text, "c": {"n": numbers[0], "s": [text, numbers[-1]]}}
     _assert_matches_reference(value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
 @given(st.dictionaries(texts, st.integers(0, 9), min_size=2, max_size=10))
 def test_key_order_is_utf16_code_units(members: dict[str, int]) -> None:
     _assert_matches_reference(members)
@@ -296,6 +324,13 @@ def test_w3c_proof_configuration_vector() -> None:
 # --- the fast path's fix-ups and exits ------------------------------------------------------
 
 
+def _plain_record() -> dict[str, Any]:
+    """The record without the two exponents ECMAScript writes differently (rare)."""
+    record = _record()
+    del record["credentialSubject"]["throughput"], record["credentialSubject"]["leak"]
+    return record
+
+
 def _record() -> dict[str, Any]:
     return {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -455,7 +490,7 @@ def refused_values(draw: st.DrawFn) -> Any:
     return value
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=HEALTH)
 @given(refused_values())
 def test_values_rfc8785_refuses_are_refused(value: Any) -> None:
     with pytest.raises((ValueError, AttributeError)):
@@ -608,3 +643,234 @@ def test_orjson_native_types_are_accepted_on_both_paths(extra: dict[str, Any]) -
     assert canonicalize({"f": fragment, **extra}) == rfc8785.dumps({"f": {"a": 1}, **extra})
     with pytest.raises(CanonicalizationError, match="NaN"):
         canonicalize({"e": _Plain.B, **extra})
+
+
+# --- the C accelerator ----------------------------------------------------------------------
+
+
+def test_accelerator_is_built() -> None:  # runs (and fails) even without the accelerator
+    # CI machines have a C compiler and the Python headers: a missing accelerator there
+    # means the build silently skipped it (setuptools builds it with optional = true).
+    assert jcs.ACCELERATED, "signing._jcs_speedups was not built: run `pip install -e .`"
+
+
+def _finish() -> Any:
+    if not jcs.ACCELERATED:
+        pytest.skip("signing._jcs_speedups is not built")
+    return importlib.import_module("signing._jcs_speedups").finish
+
+
+def test_accelerator_missing_leaves_the_python_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    record = _record()
+    try:
+        monkeypatch.setitem(sys.modules, "signing._jcs_speedups", None)  # import fails
+        importlib.reload(jcs)
+        assert not jcs.ACCELERATED
+        assert jcs._finish is None
+        assert jcs.canonicalize(record) == rfc8785.dumps(record)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(jcs)
+    assert jcs.ACCELERATED
+
+
+def test_accelerator_alone_handles_plain_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    def _not_needed(*args: object) -> Any:
+        raise AssertionError("a Python byte scan ran")
+
+    record = _plain_record()
+    expected = rfc8785.dumps(record)
+    for name in ("_needs_slow_path", "_utf16_order_may_differ", "_split_integral", "_slow"):
+        monkeypatch.setattr(jcs, name, _not_needed)
+    assert canonicalize(record) == expected
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        # integral floats lose ".0"; -0.0 becomes 0; other numbers stay
+        (b"[1.0]", b"[1]"),
+        (b'{"a":-0.0}', b'{"a":0}'),
+        (b"[-0.0,-10.0,0.0,-1.0,100.0]", b"[0,-10,0,-1,100]"),
+        (b'{"a":[2.0],"b":{"c":-3.0}}', b'{"a":[2],"b":{"c":-3}}'),
+        (b"[0.05,-0.0312,1.05,10.5,-0,0]", None),  # unchanged: see below
+        # ".0" inside strings stays, whatever escapes come before it
+        (b'["a.0,",1.0]', b'["a.0,",1]'),
+        (b'["\\"1.0,",1.0]', b'["\\"1.0,",1]'),
+        (b'["\\\\",1.0,"\\\\\\":2.0]"]', b'["\\\\",1,"\\\\\\":2.0]"]'),
+        (b'["-0.0,",-0.0,":-0.0}"]', b'["-0.0,",0,":-0.0}"]'),
+        (b'{"x.0":3.0,"\\u0000.0]":4.0}', b'{"x.0":3,"\\u0000.0]":4}'),
+        # exponents already in ECMAScript's layout stay
+        (b"[1e+21,-1.5e+300,5e-324,1e-7,1.7976931348623157e+308]", None),
+        # null inside strings is just text; true and false are literals
+        (b'["null",{"null":true},false]', None),
+        (b'["e+17,","e-6]",1.0]', b'["e+17,","e-6]",1]'),
+        # one kind of lead byte alone is fine (and so are other non-ASCII bytes)
+        ('["\ue000\uffff",1.0]'.encode(), '["\ue000\uffff",1]'.encode()),
+        ('["\U0001f600\U0010ffff","\u00e9\u20ac"]'.encode(), None),
+        (b"[]", None),
+        (b"{}", None),
+        (b"", None),
+    ],
+)
+def test_accelerator_fix_ups(out: bytes, expected: bytes | None) -> None:
+    finish = _finish()
+    result = finish(out)
+    if expected is None:  # nothing to rewrite: the very same object comes back
+        assert result is out
+    else:
+        assert result == expected
+        assert type(result) is bytes
+
+
+@pytest.mark.parametrize(
+    "out",
+    [
+        # null outside strings: None, or NaN or an infinity
+        b"[null]",
+        b'{"a":null}',
+        b'["x",1.0,null]',
+        # nesting deeper than MAX_DEPTH, or unbalanced
+        b"[" * 129 + b"]" * 129,
+        b'{"a":' * 129 + b"1" + b"}" * 129,
+        b"[1]]",
+        b"[[1]",
+        b"}",
+        # both kinds of UTF-8 lead byte: UTF-16 order may differ from orjson's
+        '["\U0001f600\ue000"]'.encode(),
+        '{"\uffff":1,"b":"\U00010000"}'.encode(),
+        b'["\xef","\xf4"]',
+        # exponents ECMAScript writes differently
+        *[f"[1e+{e}]".encode() for e in range(16, 21)],
+        b"[-1.5e+17]",
+        b"[1e-6]",
+        b"[-9.5e-6,1.0]",
+        # number shapes orjson does not write
+        b"[1e16]",
+        b"[1e+5]",
+        b"[1e-5]",
+        b"[1E+21]",
+        b"[1e+021]",
+        b"[1e+1000]",
+        b"[1.0e+21]",
+        b"[12e+21]",
+        b"[0e+21]",
+        b"[1e+]",
+        b"[1e]",
+        b"[1.]",
+        b"[.5]",
+        b"[-]",
+        b"[--1]",
+        b"[1.0",
+        b"[1",
+        b"1.0",
+        # not orjson's compact output: whitespace, bad escapes, bad literals, truncation
+        b"[1, 2]",
+        b"[ ]",
+        b'["\\x"]',
+        b'["\\',
+        b'["abc',
+        b'["\\"]',
+        b"[tru]",
+        b"[fals]",
+        b"[nul]",
+        b"[NaN]",
+        b"[Infinity]",
+        b"[True]",
+    ],
+)
+def test_accelerator_gives_up(out: bytes) -> None:
+    assert _finish()(out) is None
+
+
+def test_accelerator_depth_limit_is_max_depth() -> None:
+    finish = _finish()
+    deepest = b"[" * jcs.MAX_DEPTH + b"1.0" + b"]" * jcs.MAX_DEPTH
+    assert finish(deepest) == deepest.replace(b".0", b"")
+    wide = b"[" + b",".join([b"[[1.0]]"] * 500) + b"]"
+    assert finish(wide) == wide.replace(b".0", b"")
+    assert finish(b"[" + deepest + b"]") is None
+    mixed = b'{"a":[' * 64 + b"{}" + b"]}" * 64  # 129 levels
+    assert finish(mixed) is None
+    assert finish(mixed[5:-1]) == mixed[5:-1]  # 128 levels
+
+
+@pytest.mark.parametrize("value", [b"[1]", "[1]", bytearray(b"[1]"), memoryview(b"[1]"), None])
+def test_accelerator_takes_bytes_only(value: Any) -> None:
+    finish = _finish()
+    if type(value) is bytes:
+        assert finish(value) is value
+    else:
+        with pytest.raises(TypeError, match="must be bytes"):
+            finish(value)
+
+
+def test_accelerator_keeps_reference_counts() -> None:
+    finish = _finish()
+    unchanged = orjson.dumps({"a": [1, "x"], "b": "\u00e9"})
+    rewritten = orjson.dumps({"a": [1.0, -0.0], "b": 2.0})
+    refused = orjson.dumps({"a": [1.0, None]})
+    for out in (unchanged, rewritten, refused):
+        before = sys.getrefcount(out)
+        for _ in range(1000):
+            finish(out)
+        assert sys.getrefcount(out) == before
+    result = finish(rewritten)
+    assert sys.getrefcount(result) == 2  # a fresh object: ours and getrefcount's argument
+
+
+def test_accelerator_gives_up_on_every_truncation() -> None:
+    finish = _finish()
+    out = orjson.dumps(_plain_record(), option=jcs._OPTIONS)
+    assert finish(out) == rfc8785.dumps(_plain_record())
+    for end in range(1, len(out)):
+        assert finish(out[:end]) is None, out[:end]
+
+
+# Values the accelerator must finish on its own: no None, floats outside the two exponent
+# ranges ECMAScript writes differently, no supplementary-plane characters, shallow.
+_plain_floats = st.floats(allow_nan=False, allow_infinity=False).filter(
+    lambda x: not (1e16 <= abs(x) < 1e21 or 1e-6 <= abs(x) < 1e-5)
+)
+_plain_texts = st.one_of(
+    st.text(st.sampled_from([c for c in ALPHABET if c < "\U00010000"]), max_size=8),
+    st.sampled_from(LOOKALIKES),
+)
+_plain_values = st.recursive(
+    st.one_of(st.booleans(), integers, _plain_floats, _plain_texts),
+    lambda children: st.one_of(
+        st.lists(children, max_size=5), st.dictionaries(_plain_texts, children, max_size=5)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@given(st.lists(_plain_values, max_size=4))
+def test_accelerator_finishes_plain_values_exactly(value: list[Any]) -> None:
+    finish = _finish()
+    out = orjson.dumps(value, option=jcs._OPTIONS)
+    result = finish(out)
+    assert result == rfc8785.dumps(value)
+    assert (result is out) == (result == out)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@given(json_values)
+def test_accelerator_never_disagrees_with_rfc8785(value: Any) -> None:
+    finish = _finish()
+    try:
+        out = orjson.dumps(value, option=jcs._OPTIONS)
+    except orjson.JSONEncodeError:
+        return
+    result = finish(out)
+    if result is not None and type(value) in (dict, list):
+        assert result == rfc8785.dumps(value)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=HEALTH)
+@given(st.one_of(st.binary(max_size=64), st.lists(st.sampled_from(list(b'[]{}",:\\.0-1e+nt')))))
+def test_accelerator_survives_arbitrary_bytes(data: bytes | list[int]) -> None:
+    out = bytes(data)
+    result = _finish()(out)
+    assert result is None or result is out or (type(result) is bytes and len(result) < len(out))

@@ -1,0 +1,312 @@
+/*
+ * signing._jcs_speedups: the byte checks of signing.jcs's fast path in one pass.
+ *
+ * signing/jcs.py serializes with orjson (sorted keys) and must then prove that the output
+ * is RFC 8785 JCS, or patch it. Its Python fallback does so with several scans over the
+ * bytes; finish() below does all of them in a single pass over orjson's output:
+ *
+ *   - strings are skipped, escapes included, so nothing inside one is mistaken for a
+ *     token; they are scanned only for the UTF-8 lead bytes EE/EF and F0-F4 (when both
+ *     occur, UTF-16 key order may differ from orjson's code point order);
+ *   - nesting deeper than MAX_DEPTH, and "null" outside strings (orjson's spelling of NaN
+ *     and infinities, which only a walk over the value can tell from None), are left to
+ *     the Python code;
+ *   - number tokens are parsed: "-?D+.0" loses its ".0" and "-0.0" becomes "0"; the
+ *     exponents ECMAScript writes differently from orjson ("e+16".."e+20", "e-6") are left
+ *     to the Python code, as is any number whose shape orjson does not write.
+ *
+ * finish(out) returns `out` itself when nothing needs rewriting, a new bytes object when
+ * fractions were dropped, and None to say "give up: let the Python code decide" (also on
+ * anything that is not compact JSON as orjson writes it, e.g. a malformed orjson.Fragment).
+ * Giving up is always safe: the Python code is exact on its own.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_DEPTH 128 /* signing.jcs.MAX_DEPTH */
+
+/* How each byte is treated inside a string. */
+enum {
+    PLAIN = 0,     /* nothing to do */
+    QUOTE = 1,     /* ends the string */
+    BACKSLASH = 2, /* starts an escape */
+    BMP_HIGH = 3,  /* UTF-8 lead byte of U+E000..U+FFFF */
+    ASTRAL = 4     /* UTF-8 lead byte of U+10000..U+10FFFF */
+};
+
+static const unsigned char in_string[256] = {
+    ['"'] = QUOTE,
+    ['\\'] = BACKSLASH,
+    [0xEE] = BMP_HIGH,
+    [0xEF] = BMP_HIGH,
+    [0xF0] = ASTRAL,
+    [0xF1] = ASTRAL,
+    [0xF2] = ASTRAL,
+    [0xF3] = ASTRAL,
+    [0xF4] = ASTRAL,
+};
+
+/* The characters that may follow a backslash in JSON. */
+static const unsigned char escapable[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1,
+    ['n'] = 1, ['r'] = 1,  ['t'] = 1, ['u'] = 1,
+};
+
+/* Word-at-a-time skipping of string content: a word of eight plain ASCII bytes has no
+   '"', no '\\' and no byte with the high bit set (Mycroft's has-a-zero-byte test). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define HAS_ZERO_BYTE(v) (((v) - ONES) & ~(v))
+
+static inline int
+plain_ascii_word(const unsigned char *p)
+{
+    uint64_t word;
+    memcpy(&word, p, sizeof word);
+    const uint64_t quote = word ^ (ONES * '"');
+    const uint64_t backslash = word ^ (ONES * '\\');
+    return ((HAS_ZERO_BYTE(quote) | HAS_ZERO_BYTE(backslash) | word) & HIGHS) == 0;
+}
+
+#define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
+#define ENDS_VALUE(c) ((c) == ',' || (c) == ']' || (c) == '}')
+
+/* Output being built: in[0:copied] has been written (with fix-ups) to buffer[0:written]. */
+typedef struct {
+    PyObject *bytes; /* NULL until the first fix-up */
+    char *buffer;
+    Py_ssize_t written;
+    Py_ssize_t copied;
+} Output;
+
+/* Append in[copied:upto] to the output, then skip to in[resume:]. 0, or -1 on MemoryError. */
+static int
+splice(Output *out, const char *in, Py_ssize_t size, Py_ssize_t upto, Py_ssize_t resume)
+{
+    Py_ssize_t length = upto - out->copied;
+
+    if (out->bytes == NULL) {
+        /* Fix-ups only remove bytes: the input's size is enough. */
+        out->bytes = PyBytes_FromStringAndSize(NULL, size);
+        if (out->bytes == NULL) {
+            return -1;
+        }
+        out->buffer = PyBytes_AS_STRING(out->bytes);
+    }
+    memcpy(out->buffer + out->written, in + out->copied, (size_t)length);
+    out->written += length;
+    out->copied = resume;
+    return 0;
+}
+
+PyDoc_STRVAR(finish_doc,
+"finish(out, /)\n"
+"--\n"
+"\n"
+"Check and fix up orjson's sorted-key output ``out`` (bytes) in one pass.\n"
+"\n"
+"Returns ``out`` itself when it is already RFC 8785 JCS, new bytes when integral floats\n"
+"lost their ``.0`` (``-0.0`` becomes ``0``), or None when the Python code must decide:\n"
+"``null`` or nesting deeper than 128 levels, UTF-8 lead bytes of both U+E000..U+FFFF and\n"
+"supplementary-plane characters, an exponent ECMAScript writes differently (``e+16`` to\n"
+"``e+20``, ``e-6``), or anything orjson does not write.");
+
+static PyObject *
+finish(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    if (!PyBytes_CheckExact(arg)) {
+        PyErr_Format(PyExc_TypeError, "finish() argument must be bytes, not %.200s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    const char *in = PyBytes_AS_STRING(arg);
+    const unsigned char *u = (const unsigned char *)in;
+    const Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    Output out = {NULL, NULL, 0, 0};
+    Py_ssize_t i = 0;
+    int depth = 0;
+    int seen = 0; /* 1: a BMP_HIGH lead byte occurred, 2: an ASTRAL one */
+
+    while (i < n) {
+        unsigned char c = u[i];
+        switch (c) {
+        case '"':
+            i++;
+            for (;;) {
+                while (n - i >= 8 && plain_ascii_word(u + i)) {
+                    i += 8;
+                }
+                while (i < n && in_string[u[i]] == PLAIN) {
+                    i++;
+                }
+                if (i >= n) {
+                    goto give_up; /* unterminated string */
+                }
+                unsigned char kind = in_string[u[i]];
+                if (kind == QUOTE) {
+                    i++;
+                    break;
+                }
+                if (kind == BACKSLASH) {
+                    /* The escaped character is ASCII: it cannot be a lead byte. */
+                    if (i + 1 >= n || !escapable[u[i + 1]]) {
+                        goto give_up;
+                    }
+                    i += 2;
+                    continue;
+                }
+                seen |= kind == BMP_HIGH ? 1 : 2;
+                if (seen == 3) {
+                    goto give_up; /* UTF-16 order may differ from code point order */
+                }
+                i++;
+            }
+            break;
+        case '[':
+        case '{':
+            if (++depth > MAX_DEPTH) {
+                goto give_up;
+            }
+            i++;
+            break;
+        case ']':
+        case '}':
+            if (--depth < 0) {
+                goto give_up;
+            }
+            i++;
+            break;
+        case ',':
+        case ':':
+            i++;
+            break;
+        case 't':
+            if (n - i < 4 || memcmp(in + i, "true", 4) != 0) {
+                goto give_up;
+            }
+            i += 4;
+            break;
+        case 'f':
+            if (n - i < 5 || memcmp(in + i, "false", 5) != 0) {
+                goto give_up;
+            }
+            i += 5;
+            break;
+        case '-':
+        case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9': {
+            /* orjson writes -?D+ (integers), -?D+.D+ and -?D(.D+)?e[+-]D+ (floats). */
+            const Py_ssize_t start = i;
+            Py_ssize_t point = -1; /* where ".0" starts, when the token is -?D+.0 */
+            if (c == '-') {
+                i++;
+            }
+            const Py_ssize_t whole = i;
+            while (i < n && IS_DIGIT(u[i])) {
+                i++;
+            }
+            if (i == whole) {
+                goto give_up;
+            }
+            const Py_ssize_t whole_end = i;
+            if (i < n && u[i] == '.') {
+                const Py_ssize_t fraction = ++i;
+                while (i < n && IS_DIGIT(u[i])) {
+                    i++;
+                }
+                if (i == fraction) {
+                    goto give_up;
+                }
+                if (i - fraction == 1 && u[fraction] == '0') {
+                    point = fraction - 1;
+                }
+            }
+            if (i < n && u[i] == 'e') {
+                /* d.ddde+x with x >= 21 or d.ddde-x with x >= 7 is already ECMAScript's
+                   layout; anything else orjson writes (e+16..e+20, e-6) is not. */
+                if (whole_end - whole != 1 || u[whole] == '0' || point >= 0 || ++i >= n) {
+                    goto give_up;
+                }
+                const unsigned char sign = u[i++];
+                const Py_ssize_t digits = i;
+                int exponent = 0;
+                while (i < n && IS_DIGIT(u[i]) && i - digits < 3) {
+                    exponent = exponent * 10 + (u[i] - '0');
+                    i++;
+                }
+                if (i == digits || u[digits] == '0' || (i < n && IS_DIGIT(u[i]))) {
+                    goto give_up;
+                }
+                if (sign == '+' ? exponent < 21 : sign != '-' || exponent < 7) {
+                    goto give_up;
+                }
+            }
+            if (i >= n || !ENDS_VALUE(u[i])) {
+                goto give_up;
+            }
+            if (point >= 0) {
+                if (c == '-' && whole_end - whole == 1 && u[whole] == '0') {
+                    /* -0.0 becomes 0: drop the minus sign too */
+                    if (splice(&out, in, n, start, whole) < 0) {
+                        return NULL;
+                    }
+                }
+                if (splice(&out, in, n, point, i) < 0) {
+                    return NULL;
+                }
+            }
+            break;
+        }
+        case 'n': /* null: None, or NaN or an infinity; only the value can tell */
+        default:  /* whitespace, garbage: not orjson's compact output */
+            goto give_up;
+        }
+    }
+    if (depth != 0) {
+        goto give_up;
+    }
+    if (out.bytes == NULL) {
+        return Py_NewRef(arg);
+    }
+    if (splice(&out, in, n, n, n) < 0) {
+        return NULL;
+    }
+    if (_PyBytes_Resize(&out.bytes, out.written) < 0) {
+        return NULL; /* _PyBytes_Resize released the object */
+    }
+    return out.bytes;
+
+give_up:
+    Py_XDECREF(out.bytes);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"finish", finish, METH_O, finish_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "signing._jcs_speedups",
+    .m_doc = "One-pass byte checks and fix-ups for signing.jcs (see its docstring).",
+    .m_size = 0,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__jcs_speedups(void)
+{
+    PyObject *m = PyModule_Create(&module);
+#ifdef Py_GIL_DISABLED
+    if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#endif
+    return m;
+}
