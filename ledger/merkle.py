@@ -250,12 +250,23 @@ def assemble(plan: Sequence[Sequence[NodeId]], hashes: Mapping[NodeId, bytes]) -
 
 
 def extend(
-    frontier: Sequence[bytes], size: int, new_leaf_hashes: Sequence[bytes]
+    frontier: Sequence[bytes],
+    size: int,
+    new_leaf_hashes: Sequence[bytes],
+    *,
+    every: int = 1,
 ) -> tuple[list[tuple[NodeId, bytes]], list[bytes]]:
     """Append leaves to a tree known only by its frontier (the hashes of ``root_plan(size)``).
 
-    Returns every node completed by the append, leaves included, as ``((level, index), hash)``
-    in the order they complete, and the new frontier.
+    Returns the nodes completed by the append whose level is a multiple of ``every``
+    (default: all, leaves included) as ``((level, index), hash)``, level by level and in
+    index order within a level, and the new frontier. A tiled store keeps only levels
+    0, 8, 16...: with ``every=8`` the others are computed but not collected.
+
+    Works a level at a time (pair up the new nodes of a level, with the frontier's node
+    of that level in front when the level's first new index is odd): one list
+    comprehension per level instead of a Python loop per leaf, which is what appends
+    spend their time on.
     """
     if size < 0:
         raise ValueError(f"tree size must be >= 0, got {size}")
@@ -264,26 +275,36 @@ def extend(
             f"a tree of {size} leaves has a frontier of {size.bit_count()} hashes, "
             f"got {len(frontier)}"
         )
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    # The frontier's node of each level: the levels are the set bits of size, high to low.
+    old_edge = dict(
+        zip(
+            [b for b in range(size.bit_length() - 1, -1, -1) if size >> b & 1],
+            frontier,
+            strict=True,
+        )
+    )
+    new_size = size + len(new_leaf_hashes)
     sha = _sha256
-    stack = list(frontier)
-    pop = stack.pop
-    push = stack.append
     nodes: list[tuple[NodeId, bytes]] = []
-    emit = nodes.append
-    position = size
-    for leaf in new_leaf_hashes:
-        h = leaf
-        emit(((0, position), h))
-        level = 0
-        index = position
-        while index & 1:
-            h = sha(b"\x01" + pop() + h).digest()
-            index >>= 1
-            level += 1
-            emit(((level, index), h))
-        push(h)
-        position += 1
-    return nodes, stack
+    new_edge: dict[int, bytes] = {}
+    layer = list(new_leaf_hashes)
+    level = 0
+    while layer:
+        first = size >> level  # index of layer[0] at this level
+        if not level % every:
+            nodes += zip(((level, i) for i in range(first, first + len(layer))), layer, strict=True)
+        if new_size >> level & 1:
+            new_edge[level] = layer[-1]
+        if first & 1:
+            layer.insert(0, old_edge[level])
+        layer = [
+            sha(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer) - 1, 2)
+        ]
+        level += 1
+    edges = old_edge | new_edge
+    return nodes, [edges[b] for b in range(new_size.bit_length() - 1, -1, -1) if new_size >> b & 1]
 
 
 def root_from_frontier(frontier: Sequence[bytes]) -> bytes:

@@ -239,7 +239,7 @@ def test_audit_passes_then_fails_on_tampering(data_dir: Path) -> None:
     assert "log intact: 5 leaves" in ok.stdout
     log = DataDir(data_dir).open_log()
     with log.engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE log_leaves SET data = x'00' WHERE idx = 2")
+        connection.exec_driver_sql("UPDATE log_pending_leaves SET data = x'00' WHERE idx = 2")
     log.engine.dispose()
     bad = bpl("log", "audit", "--data-dir", data_dir)
     assert bad.exit_code == 1

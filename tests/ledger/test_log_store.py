@@ -3,15 +3,18 @@ refusals that leave the store as it was, and the schema the migrations create.""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from ledger import checkpoint, merkle, store
+from ledger import checkpoint, merkle, store, tables
 from ledger.errors import LogError, LogIntegrityError
-from ledger.log import ConsistencyProof, InclusionProof, TransparencyLog
+from ledger.log import TransparencyLog
+from ledger.log_proofs import ConsistencyProof, InclusionProof
 from signing import note
 from tests.ledger.conftest import ORIGIN
 
@@ -71,6 +74,13 @@ def test_roots_and_proofs_from_the_store_equal_the_reference(log: TransparencyLo
             consistency = log.consistency_proof(old, size)
             assert list(consistency.hashes) == merkle.consistency_proof(hashes[:size], old)
             consistency.verify(merkle.root(hashes[:old]), root)
+
+
+def test_a_repeated_leaf_is_found_at_its_first_index(log: TransparencyLog) -> None:
+    log.append([b"a", b"b", b"a"])
+    log.append([b"a"])
+    assert log.inclusion_proof_by_hash(merkle.leaf_hash(b"a")).index == 0
+    assert log.inclusion_proof_by_hash(merkle.leaf_hash(b"b"), size=2).index == 1
 
 
 def test_inclusion_proof_by_leaf_hash(log: TransparencyLog) -> None:
@@ -136,26 +146,69 @@ def test_appending_needs_the_signer_key(database_url: str, log: TransparencyLog)
     reader.engine.dispose()
 
 
-def test_audit_passes_then_names_a_tampered_leaf(
+def test_audit_passes_then_names_a_tampered_pending_leaf(
     log: TransparencyLog, log_keys: tuple[str, str]
 ) -> None:
     fill(log, [10, 7])
     assert log.audit(log_keys[1], chunk=4) == 17
     with log.engine.begin() as connection:
-        connection.execute(sa.text("UPDATE log_leaves SET data = :d WHERE idx = 5"), {"d": b"!"})
+        connection.execute(
+            sa.text("UPDATE log_pending_leaves SET data = :d WHERE idx = 5"), {"d": b"!"}
+        )
     with pytest.raises(LogIntegrityError, match="leaf 5 does not match its stored hash"):
         log.audit(log_keys[1])
 
 
-def test_audit_names_a_tampered_node(log: TransparencyLog, log_keys: tuple[str, str]) -> None:
-    fill(log, [16])
+def test_audit_names_a_tampered_leaf_in_a_bundle(
+    log: TransparencyLog, log_keys: tuple[str, str]
+) -> None:
+    fill(log, [300, 20])
+    assert log.audit(log_keys[1]) == 320
     with log.engine.begin() as connection:
+        blob = connection.execute(sa.text("SELECT data FROM log_bundles WHERE idx = 0")).scalar()
         connection.execute(
-            sa.text("UPDATE log_nodes SET hash = :h WHERE level = 2 AND idx = 1"),
-            {"h": bytes(32)},
+            sa.text("UPDATE log_bundles SET data = :d WHERE idx = 0"),
+            {"d": blob.replace(b"leaf 42", b"leaf 4X")},
         )
-    with pytest.raises(LogIntegrityError, match=r"stored node \(2, 1\)"):
+    with pytest.raises(LogIntegrityError, match="leaf 42 does not match its stored hash"):
         log.audit(log_keys[1])
+
+
+def test_audit_names_a_tampered_hash_tile(log: TransparencyLog, log_keys: tuple[str, str]) -> None:
+    fill(log, [513])
+    with log.engine.begin() as connection:
+        blob = connection.execute(
+            sa.text("SELECT hashes FROM log_tiles WHERE level = 0 AND idx = 16")
+        ).scalar()
+        connection.execute(
+            sa.text("UPDATE log_tiles SET hashes = :h WHERE level = 0 AND idx = 16"),
+            {"h": blob[: 32 * 7] + bytes(32) + blob[32 * 8 :]},
+        )
+    with pytest.raises(LogIntegrityError, match="leaf 263 does not match its stored hash"):
+        log.audit(log_keys[1])
+    with pytest.raises(merkle.ProofError):  # the proofs now lead elsewhere than the checkpoint
+        checkpoint_root = checkpoint.verify(log.checkpoint(), log_keys[1], ORIGIN).root
+        log.inclusion_proof(260).verify(checkpoint_root)
+
+
+def test_tiles_across_levels_match_the_reference(log: TransparencyLog) -> None:
+    """70,000 leaves: full tiles at tile levels 0 to 3 (65,536 leaves fill a level-3 tile)."""
+    appended = fill(log, [1, 255, 4000, 61_281, 500, 463, 3500])
+    assert len(appended) == 70_000
+    hashes = [merkle.leaf_hash(leaf) for leaf in appended]
+    rng = random.Random(8)
+    for size in (256, 257, 65_535, 65_536, 65_537, 70_000):
+        root = merkle.root(hashes[:size])
+        assert log.root(size) == root
+        for index in {0, size - 1, rng.randrange(size)}:
+            proof = log.inclusion_proof(index, size)
+            assert list(proof.hashes) == merkle.inclusion_proof(hashes[:size], index)
+        old = rng.randrange(1, size + 1)
+        consistency = log.consistency_proof(old, size)
+        assert list(consistency.hashes) == merkle.consistency_proof(hashes[:size], old)
+    assert log.leaves(65_530, 65_542) == appended[65_530:65_542]
+    assert log.leaf_hashes(250, 260) == hashes[250:260]
+    assert log.inclusion_proof_by_hash(hashes[65_600]).index == 65_600
 
 
 def test_audit_refuses_a_checkpoint_by_another_key(log: TransparencyLog) -> None:
@@ -185,6 +238,7 @@ def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
     engine = store.open_engine(database_url)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert tables.LogTile.__tablename__ in SQLModel.metadata.tables
     engine.dispose()
     assert differences == []
 

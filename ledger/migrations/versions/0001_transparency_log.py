@@ -1,4 +1,5 @@
-"""The transparency log: leaves, complete subtree nodes, state and signed checkpoints.
+"""The transparency log: hash tiles, entry bundles, pending leaves, the leaf index, the
+state row and signed checkpoints.
 
 Revision ID: 0001
 Revises:
@@ -19,17 +20,27 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "log_leaves",
-        sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
-        sa.Column("data", sa.LargeBinary, nullable=False),
-    )
-    op.create_index("ix_log_leaves_leaf_hash", "log_leaves", ["leaf_hash"])
-    op.create_table(
-        "log_nodes",
+        "log_tiles",
         sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
         sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("hash", sa.LargeBinary(32), nullable=False),
+        sa.Column("hashes", sa.LargeBinary, nullable=False),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "log_bundles",
+        sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
+    op.create_table(
+        "log_pending_leaves",
+        sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
+    op.create_table(
+        "log_leaf_index",
+        sa.Column("epoch", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("prefix", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
         sqlite_with_rowid=False,
     )
     state = op.create_table(
@@ -38,6 +49,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("root", sa.LargeBinary(32), nullable=False),
         sa.Column("frontier", sa.LargeBinary, nullable=False),
+        sa.Column("edges", sa.LargeBinary, nullable=False),
     )
     op.create_table(
         "log_checkpoints",
@@ -46,15 +58,20 @@ def upgrade() -> None:
         sa.Column("note", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    # The empty tree: size 0, root SHA-256 of nothing (RFC 9162 2.1.1).
+    # The empty tree: size 0, root SHA-256 of nothing (RFC 9162 2.1.1), no edge.
     op.bulk_insert(
-        state, [{"id": 1, "size": 0, "root": hashlib.sha256(b"").digest(), "frontier": b""}]
+        state,
+        [{"id": 1, "size": 0, "root": hashlib.sha256(b"").digest(), "frontier": b"", "edges": b""}],
     )
 
 
 def downgrade() -> None:
-    op.drop_table("log_checkpoints")
-    op.drop_table("log_state")
-    op.drop_table("log_nodes")
-    op.drop_index("ix_log_leaves_leaf_hash", table_name="log_leaves")
-    op.drop_table("log_leaves")
+    for table in (
+        "log_checkpoints",
+        "log_state",
+        "log_leaf_index",
+        "log_pending_leaves",
+        "log_bundles",
+        "log_tiles",
+    ):
+        op.drop_table(table)

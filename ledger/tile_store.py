@@ -1,0 +1,331 @@
+"""Reading and writing the tiled layout (:mod:`ledger.tiles`) in SQL, on one connection.
+
+Hot paths use plain driver SQL (``exec_driver_sql``, tuples, ``executemany``): building
+statements with SQLAlchemy's expression language costs more here than the database work.
+Every function takes the caller's connection, so the caller decides the transaction.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ledger import merkle, tiles
+from ledger.errors import LogIntegrityError
+from ledger.merkle import HASH_SIZE, NodeId
+from ledger.tiles import BUNDLE_SIZE, TILE_HEIGHT, TILE_WIDTH, TileId
+
+_TILE_BYTES = TILE_WIDTH * HASH_SIZE
+INDEX_EPOCH_BITS = 16
+"""Leaves ``[e << 16, (e + 1) << 16)`` share epoch ``e`` in the leaf index."""
+_EPOCHS_PER_QUERY = 1000
+
+
+@dataclass
+class State:
+    """The committed size and right edge, as read from (or about to be written to) the
+    state row."""
+
+    size: int
+    frontier: list[bytes]
+    edges: list[bytes]
+    """Partial tile per tile level: the hashes that do not fill a tile yet."""
+
+    def root(self) -> bytes:
+        return merkle.root_from_frontier(self.frontier)
+
+
+@dataclass
+class Batch:
+    """Rows one append writes, computed from the state and the new leaves."""
+
+    state: State
+    tiles: list[tuple[int, int, bytes]]
+    bundles: list[tuple[int, bytes]]
+    pending: list[tuple[int, bytes]]
+    index: list[tuple[int, int, int]]
+    drop_pending_below: int | None
+
+
+class TileStore:
+    """SQL for one engine's dialect (parameter markers differ)."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self._qmark = dialect.paramstyle == "qmark"
+        self._read_state = "SELECT size, frontier, edges FROM log_state WHERE id = 1"
+        self._lock_state = self._read_state + (
+            " FOR UPDATE" if dialect.name == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE
+        )
+        self._insert_tile = self._sql("INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)")
+        self._insert_bundle = self._sql("INSERT INTO log_bundles (idx, data) VALUES (?, ?)")
+        self._insert_pending = self._sql("INSERT INTO log_pending_leaves (idx, data) VALUES (?, ?)")
+        self._insert_index = self._sql(
+            "INSERT INTO log_leaf_index (epoch, prefix, idx) VALUES (?, ?, ?)"
+        )
+
+    def _sql(self, statement: str) -> str:
+        """``statement`` written with ``?`` markers, in the driver's parameter style."""
+        return statement if self._qmark else statement.replace("?", "%s")
+
+    # -- state -----------------------------------------------------------------------
+
+    def read_state(self, connection: sa.Connection, *, lock: bool = False) -> State:
+        """The state row; with ``lock``, held until the transaction ends (the sequencer)."""
+        row = connection.exec_driver_sql(
+            self._lock_state if lock else self._read_state
+        ).one_or_none()
+        if row is None:
+            raise LogIntegrityError("the log's state row is missing")
+        size, packed, edges = int(row[0]), bytes(row[1]), bytes(row[2])
+        frontier = [packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)]
+        try:
+            state = State(size, frontier, tiles.decode_edges(edges))
+        except ValueError as exc:
+            raise LogIntegrityError(f"the stored right edge is malformed: {exc}") from None
+        if len(frontier) != size.bit_count() or [
+            len(e) // HASH_SIZE for e in state.edges
+        ] != tiles.edge_lengths(size):
+            raise LogIntegrityError(f"the stored right edge does not fit size {size}")
+        return state
+
+    # -- appending -------------------------------------------------------------------
+
+    def plan_batch(
+        self, connection: sa.Connection, state: State, leaves: list[bytes], hashes: list[bytes]
+    ) -> Batch:
+        """Everything appending ``leaves`` (with their leaf ``hashes``) writes."""
+        size = state.size
+        nodes, frontier = merkle.extend(state.frontier, size, hashes, every=TILE_HEIGHT)
+        edges = list(state.edges)
+        full_tiles: list[tuple[int, int, bytes]] = []
+        joined = b"".join(hashes)
+        _grow(edges, 0, size, joined, full_tiles)
+        upper: dict[int, list[bytes]] = {}
+        for (level, _index), digest in nodes:
+            if level:
+                upper.setdefault(level // TILE_HEIGHT, []).append(digest)
+        for tile_level in sorted(upper):
+            before = size >> (TILE_HEIGHT * tile_level)
+            _grow(edges, tile_level, before, b"".join(upper[tile_level]), full_tiles)
+
+        open_bundle = size - size % BUNDLE_SIZE
+        waiting = self._pending(connection, open_bundle, size) if size % BUNDLE_SIZE else []
+        new_size = size + len(leaves)
+        filled = new_size // BUNDLE_SIZE - open_bundle // BUNDLE_SIZE
+        bundles: list[tuple[int, bytes]] = []
+        if filled:
+            joined_leaves = waiting + leaves
+            bundles = [
+                (
+                    open_bundle // BUNDLE_SIZE + n,
+                    tiles.encode_bundle(joined_leaves[n * BUNDLE_SIZE : (n + 1) * BUNDLE_SIZE]),
+                )
+                for n in range(filled)
+            ]
+            rest_start = open_bundle + filled * BUNDLE_SIZE
+            pending = list(
+                zip(range(rest_start, new_size), joined_leaves[filled * BUNDLE_SIZE :], strict=True)
+            )
+        else:
+            pending = list(zip(range(size, new_size), leaves, strict=True))
+        index = [
+            (position >> INDEX_EPOCH_BITS, prefix, position)
+            for prefix, position in zip(_prefixes(joined), range(size, new_size), strict=True)
+        ]
+        return Batch(
+            State(new_size, frontier, edges),
+            full_tiles,
+            bundles,
+            pending,
+            index,
+            open_bundle if filled and waiting else None,
+        )
+
+    def write_batch(self, connection: sa.Connection, batch: Batch) -> None:
+        """Insert the batch's rows and the new state (inside the caller's transaction)."""
+        execute = connection.exec_driver_sql
+        if batch.tiles:
+            execute(self._insert_tile, batch.tiles)
+        if batch.bundles:
+            execute(self._insert_bundle, batch.bundles)
+        if batch.drop_pending_below is not None:
+            execute(
+                self._sql("DELETE FROM log_pending_leaves WHERE idx >= ?"),
+                (batch.drop_pending_below,),
+            )
+        if batch.pending:
+            execute(self._insert_pending, batch.pending)
+        if batch.index:
+            execute(self._insert_index, batch.index)
+        state = batch.state
+        execute(
+            self._sql(
+                "UPDATE log_state SET size = ?, root = ?, frontier = ?, edges = ? WHERE id = 1"
+            ),
+            (state.size, state.root(), b"".join(state.frontier), tiles.encode_edges(state.edges)),
+        )
+
+    # -- reading ---------------------------------------------------------------------
+
+    def nodes(
+        self, connection: sa.Connection, state: State, wanted: Iterable[NodeId]
+    ) -> dict[NodeId, bytes]:
+        """Hashes of complete nodes of the committed tree: one query for their full tiles."""
+        spans = {node: tiles.tile_span(node) for node in set(wanted)}
+        blobs = self.tiles(connection, state, {tile for tile, _, _ in spans.values()})
+        try:
+            return {
+                node: tiles.subtree_root(blobs[tile], offset, count)
+                for node, (tile, offset, count) in spans.items()
+            }
+        except ValueError:
+            raise LogIntegrityError("stored hash tiles are missing or short") from None
+
+    def tiles(
+        self, connection: sa.Connection, state: State, wanted: Iterable[TileId]
+    ) -> dict[TileId, bytes]:
+        """Tile contents: full tiles from ``log_tiles``, the partial ones from the state."""
+        found: dict[TileId, bytes] = {}
+        full: dict[int, list[int]] = {}
+        for tile_level, index in wanted:
+            complete = state.size >> (TILE_HEIGHT * tile_level)  # nodes at level TILE_HEIGHT * L
+            if (index + 1) * TILE_WIDTH <= complete:
+                full.setdefault(tile_level, []).append(index)
+            elif index == complete // TILE_WIDTH and tile_level < len(state.edges):
+                found[tile_level, index] = state.edges[tile_level]
+            else:
+                raise LogIntegrityError(f"tile {(tile_level, index)} is beyond the tree")
+        if full:
+            # "level = L AND idx IN (...)" per level, OR-ed: primary-key lookups on both
+            # engines (SQLite would scan the table for a row-value IN list).
+            conditions = " OR ".join(
+                "(level = ? AND idx IN (" + ", ".join("?" * len(indexes)) + "))"
+                for indexes in full.values()
+            )
+            parameters = tuple(v for level, ids in full.items() for v in (level, *ids))
+            rows = connection.exec_driver_sql(
+                # Only markers are joined in: the values travel as parameters.
+                self._sql("SELECT level, idx, hashes FROM log_tiles WHERE " + conditions),  # noqa: S608
+                parameters,
+            )
+            for level, index, blob in rows:
+                if len(blob) != _TILE_BYTES:
+                    raise LogIntegrityError(f"stored tile {(level, index)} is not full")
+                found[level, index] = bytes(blob)
+            for level, indexes in full.items():
+                for index in indexes:
+                    if (level, index) not in found:
+                        raise LogIntegrityError(f"stored tile {(level, index)} is missing")
+        return found
+
+    def tile_range(
+        self, connection: sa.Connection, tile_level: int, start: int, end: int
+    ) -> dict[int, bytes]:
+        """Full tiles ``[start, end)`` of one tile level (for audits)."""
+        rows = connection.exec_driver_sql(
+            self._sql("SELECT idx, hashes FROM log_tiles WHERE level = ? AND idx >= ? AND idx < ?"),
+            (tile_level, start, end),
+        )
+        return {int(index): bytes(blob) for index, blob in rows}
+
+    def leaves(self, connection: sa.Connection, state: State, start: int, end: int) -> list[bytes]:
+        """Leaves ``[start, end)`` of the committed log: bundles, then pending leaves."""
+        if start >= end:
+            return []
+        open_bundle = state.size - state.size % BUNDLE_SIZE
+        result: list[bytes] = []
+        if start < open_bundle:
+            first, last = start // BUNDLE_SIZE, (min(end, open_bundle) - 1) // BUNDLE_SIZE
+            rows = connection.exec_driver_sql(
+                self._sql(
+                    "SELECT idx, data FROM log_bundles WHERE idx >= ? AND idx <= ? ORDER BY idx"
+                ),
+                (first, last),
+            ).all()
+            if [int(row[0]) for row in rows] != list(range(first, last + 1)):
+                raise LogIntegrityError(f"entry bundles {first}..{last} are missing")
+            for bundle, blob in rows:
+                try:
+                    decoded = tiles.decode_bundle(bytes(blob))
+                except ValueError as exc:
+                    raise LogIntegrityError(f"entry bundle {bundle}: {exc}") from None
+                if len(decoded) != BUNDLE_SIZE:
+                    raise LogIntegrityError(f"entry bundle {bundle} is not full")
+                base = int(bundle) * BUNDLE_SIZE
+                lo, hi = max(start, base) - base, min(end, base + BUNDLE_SIZE) - base
+                result += decoded[lo:hi]
+        if end > open_bundle:
+            result += self._pending(connection, max(start, open_bundle), end)
+        return result
+
+    def candidates(self, connection: sa.Connection, leaf_hash: bytes, size: int) -> list[int]:
+        """Indexes below ``size`` whose leaf hash starts like ``leaf_hash``, in order: one
+        index seek per epoch, in chunks that stay within every driver's parameter limit."""
+        epochs = list(range(((size - 1) >> INDEX_EPOCH_BITS) + 1)) if size else []
+        found: list[int] = []
+        for start in range(0, len(epochs), _EPOCHS_PER_QUERY):
+            chunk = epochs[start : start + _EPOCHS_PER_QUERY]
+            statement = (  # only markers are joined in: the values travel as parameters
+                "SELECT idx FROM log_leaf_index WHERE prefix = ? AND idx < ? AND epoch IN ("  # noqa: S608
+                + ", ".join("?" * len(chunk))
+                + ")"
+            )
+            rows = connection.exec_driver_sql(
+                self._sql(statement),
+                (prefix_of(leaf_hash), size, *chunk),
+            )
+            found += (int(row[0]) for row in rows)
+        return sorted(found)
+
+    def count_index_rows(self, connection: sa.Connection) -> int:
+        """Rows of the leaf index (one per leaf)."""
+        return int(connection.exec_driver_sql("SELECT COUNT(*) FROM log_leaf_index").scalar_one())
+
+    def _pending(self, connection: sa.Connection, start: int, end: int) -> list[bytes]:
+        rows = connection.exec_driver_sql(
+            self._sql(
+                "SELECT idx, data FROM log_pending_leaves WHERE idx >= ? AND idx < ? ORDER BY idx"
+            ),
+            (start, end),
+        ).all()
+        if [int(row[0]) for row in rows] != list(range(start, end)):
+            raise LogIntegrityError(f"pending leaves {start}..{end - 1} are missing")
+        return [bytes(row[1]) for row in rows]
+
+
+def _grow(
+    edges: list[bytes],
+    tile_level: int,
+    complete_before: int,
+    new_hashes: bytes,
+    full_tiles: list[tuple[int, int, bytes]],
+) -> None:
+    """Add the new complete nodes of level ``8 * tile_level`` to its partial tile; move
+    every tile they fill to ``full_tiles`` as ``(level, index, hashes)``."""
+    while len(edges) <= tile_level:
+        edges.append(b"")
+    data = edges[tile_level] + new_hashes
+    first_tile = complete_before // TILE_WIDTH
+    filled = len(data) // _TILE_BYTES
+    full_tiles += [
+        (tile_level, first_tile + n, data[n * _TILE_BYTES : (n + 1) * _TILE_BYTES])
+        for n in range(filled)
+    ]
+    edges[tile_level] = data[filled * _TILE_BYTES :]
+
+
+def prefix_of(leaf_hash: bytes) -> int:
+    """The leaf index's key for a leaf hash: its first 8 bytes as a signed 64-bit integer."""
+    return int.from_bytes(leaf_hash[:8], "big", signed=True)
+
+
+def _prefixes(joined_hashes: bytes) -> list[int]:
+    """:func:`prefix_of` of every hash in a concatenation of hashes, at C speed."""
+    words = array("q", joined_hashes)  # 4 native 8-byte words per hash
+    if sys.byteorder == "little":
+        words.byteswap()
+    return words[:: HASH_SIZE // 8].tolist()

@@ -1,0 +1,126 @@
+"""The log's on-disk layout: hash tiles and entry bundles, after C2SP ``tlog-tiles``.
+
+Storing one row per leaf and one per tree node made SQLite's per-row cost the whole price
+of an append. Like Tessera and the C2SP tiled logs, the log instead stores:
+
+* **Hash tiles.** Tile ``(L, i)`` holds the 16 consecutive node hashes of tree level
+  ``4 * L`` with indexes ``16 * i`` to ``16 * i + 15`` (level 0: the leaf hashes). A node
+  at level ``4 * L + r`` is the subtree root of ``2**r`` consecutive hashes of one tile, so
+  any node, hence any root or proof of any past size, comes from O(log n / 4) tiles and at
+  most 15 hashes per tile. (C2SP serves tiles of height 8 over HTTP, where requests are
+  the cost; in a database, height 4 keeps a proof's hashing small and rows few.)
+* **Entry bundles.** Bundle ``i`` holds leaves ``256 * i`` to ``256 * i + 255``.
+
+Only full tiles and bundles are stored as rows, never changed again. The right edge (the
+hashes of a tile level that do not yet fill a tile) travels in the log's state row, and the
+leaves of a bundle not yet full wait in a table of pending leaves.
+
+This module is the pure part: coordinates, encodings, folding. No storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+
+from ledger.merkle import HASH_SIZE, NodeId
+
+TILE_HEIGHT = 4
+TILE_WIDTH = 1 << TILE_HEIGHT
+"""Hashes per full tile."""
+
+BUNDLE_SIZE = 256
+"""Leaves per full entry bundle."""
+
+TileId = tuple[int, int]
+"""``(tile level L, tile index i)``: node level ``4 * L``, node indexes from ``16 * i``."""
+
+_LENGTH = struct.Struct(">I")
+_sha256 = hashlib.sha256
+
+
+def tile_span(node: NodeId) -> tuple[TileId, int, int]:
+    """Where ``node``'s hash comes from: its tile, the first offset in it and how many
+    consecutive hashes of the tile its subtree covers (a power of two below the width)."""
+    level, index = node
+    tile_level, rise = divmod(level, TILE_HEIGHT)
+    first = index << rise
+    return (tile_level, first >> TILE_HEIGHT), first & (TILE_WIDTH - 1), 1 << rise
+
+
+def subtree_root(hashes: bytes, offset: int, count: int) -> bytes:
+    """The root of the complete subtree over ``count`` (a power of two) consecutive hashes
+    of a tile's bytes, starting at hash ``offset``."""
+    layer = [
+        hashes[start : start + HASH_SIZE]
+        for start in range(offset * HASH_SIZE, (offset + count) * HASH_SIZE, HASH_SIZE)
+    ]
+    if len(layer) != count:
+        raise ValueError(f"the tile holds fewer than {offset + count} hashes")
+    sha = _sha256
+    while len(layer) > 1:
+        layer = [sha(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer), 2)]
+    return layer[0]
+
+
+def encode_bundle(leaves: Sequence[bytes]) -> bytes:
+    """Leaves as one blob: each is its 4-byte big-endian length, then its bytes."""
+    pack = _LENGTH.pack
+    return b"".join([part for leaf in leaves for part in (pack(len(leaf)), leaf)])
+
+
+def decode_bundle(blob: bytes) -> list[bytes]:
+    """Inverse of :func:`encode_bundle`; ValueError if the blob is truncated."""
+    leaves = []
+    position = 0
+    end = len(blob)
+    unpack = _LENGTH.unpack_from
+    while position < end:
+        if position + 4 > end:
+            raise ValueError("entry bundle is truncated")
+        (length,) = unpack(blob, position)
+        position += 4
+        if position + length > end:
+            raise ValueError("entry bundle is truncated")
+        leaves.append(blob[position : position + length])
+        position += length
+    return leaves
+
+
+def encode_edges(edges: Sequence[bytes]) -> bytes:
+    """The partial tiles of the right edge (one per tile level, lowest first, each fewer
+    than :data:`TILE_WIDTH` hashes) as one blob: per level a 1-byte count, then the hashes."""
+    parts: list[bytes] = []
+    for edge in edges:
+        count = len(edge) // HASH_SIZE
+        if count >= TILE_WIDTH or len(edge) % HASH_SIZE:
+            raise ValueError("a partial tile holds fewer than TILE_WIDTH whole hashes")
+        parts += (bytes([count]), edge)
+    return b"".join(parts)
+
+
+def decode_edges(blob: bytes) -> list[bytes]:
+    """Inverse of :func:`encode_edges`; ValueError if the blob is malformed."""
+    edges = []
+    position = 0
+    while position < len(blob):
+        count = blob[position]
+        end = position + 1 + count * HASH_SIZE
+        if end > len(blob):
+            raise ValueError("partial tiles are truncated")
+        edges.append(blob[position + 1 : end])
+        position = end
+    return edges
+
+
+def edge_lengths(size: int) -> list[int]:
+    """How many hashes each tile level's partial tile holds in a tree of ``size`` leaves:
+    level ``4 * L`` has ``size >> 4 * L`` complete nodes, of which the last
+    ``(size >> 4 * L) % 16`` have no full tile yet."""
+    lengths = []
+    count = size
+    while count:
+        lengths.append(count % TILE_WIDTH)
+        count >>= TILE_HEIGHT
+    return lengths
