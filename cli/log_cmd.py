@@ -15,7 +15,7 @@ from ledger import checkpoint, merkle
 from ledger.checkpoint import CheckpointError
 from ledger.datadir import DEFAULT_ORIGIN, DataDir, default_data_dir
 from ledger.errors import LedgerError
-from ledger.log import ConsistencyProof, InclusionProof
+from ledger.log_proofs import ConsistencyProof, InclusionProof
 from signing import json_input
 from signing.errors import DocumentError, SigningError
 
