@@ -258,10 +258,11 @@ def extend(
 ) -> tuple[list[tuple[NodeId, bytes]], list[bytes]]:
     """Append leaves to a tree known only by its frontier (the hashes of ``root_plan(size)``).
 
-    Returns the nodes completed by the append whose level is a multiple of ``every``
-    (default: all, leaves included) as ``((level, index), hash)``, level by level and in
-    index order within a level, and the new frontier. A tiled store keeps only levels
-    0, 8, 16...: with ``every=8`` the others are computed but not collected.
+    Returns the nodes completed by the append as ``((level, index), hash)``, level by
+    level and in index order within a level, and the new frontier. By default that is
+    every node, leaves included; with ``every=k > 1`` only levels k, 2k, 3k... (a tiled
+    store keeps levels 0, k, 2k... and has the leaves already): the others are computed
+    but not collected.
 
     Works a level at a time (pair up the new nodes of a level, with the frontier's node
     of that level in front when the level's first new index is odd): one list
@@ -293,7 +294,7 @@ def extend(
     level = 0
     while layer:
         first = size >> level  # index of layer[0] at this level
-        if not level % every:
+        if not level % every and (level or every == 1):
             nodes += zip(((level, i) for i in range(first, first + len(layer))), layer, strict=True)
         if new_size >> level & 1:
             new_edge[level] = layer[-1]

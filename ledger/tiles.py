@@ -52,6 +52,8 @@ def tile_span(node: NodeId) -> tuple[TileId, int, int]:
 def subtree_root(hashes: bytes, offset: int, count: int) -> bytes:
     """The root of the complete subtree over ``count`` (a power of two) consecutive hashes
     of a tile's bytes, starting at hash ``offset``."""
+    if count == 1 and len(hashes) >= (offset + 1) * HASH_SIZE:
+        return hashes[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]
     layer = [
         hashes[start : start + HASH_SIZE]
         for start in range(offset * HASH_SIZE, (offset + count) * HASH_SIZE, HASH_SIZE)
