@@ -18,3 +18,46 @@ class LogError(LedgerError):
 
 class LogIntegrityError(StoreError):
     """What is stored contradicts itself (e.g. the root does not match the checkpoint)."""
+
+
+class RecordRejected(LedgerError):  # noqa: N818 (the public name issue 4 fixed)
+    """A record refused by an append rule; ``rule`` names it (e.g. ``"sequence"``).
+
+    Nothing of the submission is stored. ``index`` is the record's position in the batch
+    when it came in one.
+    """
+
+    def __init__(self, rule: str, message: str, *, index: int | None = None) -> None:
+        where = "" if index is None else f"record {index}: "
+        super().__init__(f"{where}{rule}: {message}")
+        self.rule = rule
+        self.detail = message
+        self.index = index
+
+    def at(self, index: int) -> RecordRejected:
+        """The same refusal, placed at position ``index`` of a batch."""
+        return RecordRejected(self.rule, self.detail, index=index)
+
+
+class StaleRecord(RecordRejected):
+    """The record's sequence/previous is not the head's successor: someone appended first.
+
+    Carries the current head so the client can rebuild on it; never a fork.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        head_sequence: int | None = None,
+        head_hash: str | None = None,
+        index: int | None = None,
+    ) -> None:
+        super().__init__("sequence", message, index=index)
+        self.head_sequence = head_sequence
+        self.head_hash = head_hash
+
+    def at(self, index: int) -> StaleRecord:
+        return StaleRecord(
+            self.detail, head_sequence=self.head_sequence, head_hash=self.head_hash, index=index
+        )

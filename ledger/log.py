@@ -29,7 +29,7 @@ from ledger.errors import LogError, LogIntegrityError
 from ledger.log_proofs import ConsistencyProof, InclusionProof
 from ledger.tile_store import State, TileStore
 
-__all__ = ["MAX_LEAF_BYTES", "AppendResult", "TransparencyLog"]
+__all__ = ["MAX_LEAF_BYTES", "AppendResult", "State", "TransparencyLog"]
 
 MAX_LEAF_BYTES = 4 * 1024 * 1024
 """Largest leaf accepted (a record's canonical bytes are capped well below this)."""
@@ -92,12 +92,35 @@ class TransparencyLog:
                     note = self._sign(size, state.root())
                     self._insert_checkpoint(connection, size, state.root(), note)
                 return AppendResult(size, size, state.root(), note)
-            planned = self._store.plan_batch(connection, state, batch, leaf_hashes)
-            self._store.write_batch(connection, planned)
-            new_root = planned.state.root()
-            note = self._sign(planned.state.size, new_root)
-            self._insert_checkpoint(connection, planned.state.size, new_root, note)
-        return AppendResult(size, planned.state.size, new_root, note)
+            return self.append_locked(connection, state, batch, leaf_hashes)
+
+    def lock(self, connection: sa.Connection) -> State:
+        """Take the sequencer lock in ``connection``'s transaction (begun with
+        :attr:`writer`) and return the committed state. Others append after it commits."""
+        return self._store.read_state(connection, lock=True)
+
+    @property
+    def writer(self) -> Engine:
+        """The engine to begin write transactions with (``BEGIN IMMEDIATE`` on SQLite)."""
+        return self._writer
+
+    def append_locked(
+        self,
+        connection: sa.Connection,
+        state: State,
+        leaves: list[bytes],
+        leaf_hashes: list[bytes],
+    ) -> AppendResult:
+        """Append within the caller's transaction, under :meth:`lock` (so that a ledger
+        commits its own rows and the log's in one transaction)."""
+        if self._signer_key is None:
+            raise LogError("appending needs the log's signer key")
+        planned = self._store.plan_batch(connection, state, leaves, leaf_hashes)
+        self._store.write_batch(connection, planned)
+        new_root = planned.state.root()
+        note = self._sign(planned.state.size, new_root)
+        self._insert_checkpoint(connection, planned.state.size, new_root, note)
+        return AppendResult(state.size, planned.state.size, new_root, note)
 
     def _sign(self, size: int, root: bytes) -> str:
         assert self._signer_key is not None  # checked by append
@@ -163,6 +186,23 @@ class TransparencyLog:
                 if self._store.nodes(connection, state, [(0, index)])[0, index] == leaf_hash:
                     return self._inclusion_proof(connection, state, index, size)
         raise LogError(f"no leaf with hash {leaf_hash.hex()} in a tree of size {size}")
+
+    def inclusion_proofs(self, indexes: Sequence[int], size: int) -> list[InclusionProof]:
+        """Inclusion proofs of many leaves in the tree of ``size``: one tile query for all
+        (receipts for a batch)."""
+        with self.engine.connect() as connection:
+            state, size = self._state_for(connection, size)
+            for index in indexes:
+                if not 0 <= index < size:
+                    raise LogError(f"leaf index {index} is not in a tree of size {size}")
+            plans = [merkle.inclusion_plan(index, size) for index in indexes]
+            wanted = {node for plan in plans for group in plan for node in group}
+            wanted.update((0, index) for index in indexes)
+            hashes = self._store.nodes(connection, state, wanted)
+        return [
+            InclusionProof(index, size, hashes[0, index], tuple(merkle.assemble(plan, hashes)))
+            for index, plan in zip(indexes, plans, strict=True)
+        ]
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         """The proof that the tree of ``new_size`` leaves (default: all) extends ``old_size``."""

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, SmallInteger, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 STATE_ROW = 1
@@ -91,3 +101,65 @@ class LogCheckpoint(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class LedgerRecord(SQLModel, table=True):
+    """An accepted record: its hash, chain position, leaf and canonical bytes.
+
+    The unique (subject, sequence) pair is the database's own guard against a fork.
+    """
+
+    __tablename__ = "ledger_records"
+    __table_args__ = (UniqueConstraint("subject_id", "sequence", name="uq_ledger_chain"),)
+
+    record_hash: str = Field(sa_column=Column(String(71), primary_key=True))
+    subject_id: str = Field(sa_column=Column(Text, nullable=False))
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str = Field(sa_column=Column(String(64), nullable=False))
+    issuer: str = Field(sa_column=Column(Text, nullable=False))
+    leaf_index: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerDisclosure(SQLModel, table=True):
+    """A restricted group of a record: never in the log, served by access level."""
+
+    __tablename__ = "ledger_disclosures"
+
+    record_hash: str = Field(sa_column=Column(String(71), primary_key=True))
+    group: str = Field(sa_column=Column("grp", String(32), primary_key=True))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerHead(SQLModel, table=True):
+    """The latest state of a chain (a passport or an actor), for the append rules."""
+
+    __tablename__ = "ledger_heads"
+
+    subject_id: str = Field(sa_column=Column(Text, primary_key=True))
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    record_hash: str = Field(sa_column=Column(String(71), nullable=False))
+    kind: str = Field(sa_column=Column(String(64), nullable=False))
+    custodian: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    status: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    closed: bool = Field(sa_column=Column(Boolean, nullable=False))
+    state: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LedgerActor(SQLModel, table=True):
+    """A registered actor and its roles (JSON list)."""
+
+    __tablename__ = "ledger_actors"
+
+    did: str = Field(sa_column=Column(Text, primary_key=True))
+    roles: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LedgerKey(SQLModel, table=True):
+    """A signing key (did:key) of an actor; revoked once a KeyRevoked is in the log."""
+
+    __tablename__ = "ledger_keys"
+
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    revoked: bool = Field(sa_column=Column(Boolean, nullable=False))

@@ -1,0 +1,161 @@
+"""Records: their hash, their disclosures, and building one for a signer (docs/records.md).
+
+A record's public part goes in the log; each restricted access group travels beside it as
+a *disclosure* whose salted digest the record carries, so the signature covers restricted
+data without publishing it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.errors import RecordRejected
+from signing import jcs
+from signing.contexts import CREDENTIALS_V2
+from signing.errors import CanonicalizationError
+
+BPL_CONTEXT = "https://w3id.org/bpl/v1"
+CONTEXT = [CREDENTIALS_V2, BPL_CONTEXT]
+RESTRICTED_GROUPS = ("legitimate-interest", "authority")
+_DIGEST_PREFIX = "sha256:"
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    """The JCS bytes of a record or disclosure: what is hashed, signed and logged."""
+    return jcs.canonicalize(document)
+
+
+def digest(data: bytes) -> str:
+    """``sha256:`` and the lowercase hex SHA-256 of ``data``."""
+    return _DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """The record hash: SHA-256 of the JCS bytes of the whole signed record."""
+    return digest(canonical(record))
+
+
+def kind_of(record: Mapping[str, Any]) -> str:
+    """The record's kind: its ``type`` besides VerifiableCredential (no validation)."""
+    types = record.get("type")
+    kinds = [t for t in types if t != "VerifiableCredential"] if isinstance(types, list) else []
+    if len(kinds) != 1 or not isinstance(kinds[0], str):
+        raise RecordRejected("schema", "type must be VerifiableCredential and one record kind")
+    return kinds[0]
+
+
+def subject(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``credentialSubject`` (an object, or the record is refused)."""
+    value = record.get("credentialSubject")
+    if not isinstance(value, Mapping):
+        raise RecordRejected("schema", "credentialSubject must be an object")
+    return value
+
+
+def new_salt() -> str:
+    """16 random bytes, base64url without padding."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode("ascii")
+
+
+def make_disclosure(
+    group: str, fields: Mapping[str, Any], salt: str | None = None
+) -> dict[str, Any]:
+    """A disclosure object for ``group`` holding ``fields``."""
+    if group not in RESTRICTED_GROUPS:
+        raise ValueError(f"unknown access group {group!r} (one of {', '.join(RESTRICTED_GROUPS)})")
+    return {"salt": salt or new_salt(), "group": group, **fields}
+
+
+def match_disclosures(
+    record: Mapping[str, Any], disclosures: Sequence[Mapping[str, Any]]
+) -> dict[str, Mapping[str, Any]]:
+    """The disclosures by group, each checked against the digest the record carries.
+
+    Every digest in the record needs its disclosure and every disclosure its digest; a
+    group may appear once. Raises RecordRejected (rule ``disclosure``) naming the group.
+    """
+    expected = subject(record).get("disclosures", {})
+    if not isinstance(expected, Mapping):
+        raise RecordRejected("schema", "credentialSubject.disclosures must be an object")
+    found: dict[str, Mapping[str, Any]] = {}
+    for position, disclosure in enumerate(disclosures):
+        group = disclosure.get("group") if isinstance(disclosure, Mapping) else None
+        if not isinstance(group, str):
+            raise RecordRejected("disclosure", f"disclosure {position} has no group")
+        if group in found:
+            raise RecordRejected("disclosure", f"two disclosures for group {group!r}")
+        if group not in expected:
+            raise RecordRejected("disclosure", f"the record carries no digest for group {group!r}")
+        try:
+            actual = digest(canonical(disclosure))
+        except CanonicalizationError as exc:
+            raise RecordRejected("disclosure", f"group {group!r}: {exc}") from None
+        if actual != expected[group]:
+            raise RecordRejected(
+                "disclosure", f"the {group!r} disclosure does not match its digest in the record"
+            )
+        found[group] = disclosure
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        raise RecordRejected("disclosure", f"no disclosure for group {missing[0]!r}")
+    return found
+
+
+def build(
+    kind: str,
+    subject_id: str,
+    sequence: int,
+    previous: str | None,
+    issuer: str,
+    public: Mapping[str, Any],
+    restricted: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    valid_from: str | datetime | None = None,
+    record_id: str | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An unsigned record of ``kind`` and its disclosures.
+
+    ``public`` holds the subject's public fields; ``restricted`` maps an access group to
+    its fields. Sign the record with :func:`signing.proofs.sign` and submit both.
+    """
+    disclosures = [
+        make_disclosure(group, fields) for group, fields in (restricted or {}).items() if fields
+    ]
+    credential_subject: dict[str, Any] = {"id": subject_id, "sequence": sequence}
+    if previous is not None:
+        credential_subject["previous"] = previous
+    credential_subject.update(public)
+    if disclosures:
+        credential_subject["disclosures"] = {d["group"]: digest(canonical(d)) for d in disclosures}
+    if valid_from is None:
+        valid_from = datetime.now(UTC).replace(microsecond=0)
+    if isinstance(valid_from, datetime):
+        valid_from = valid_from.isoformat().replace("+00:00", "Z")
+    record = {
+        "@context": list(CONTEXT),
+        "id": record_id or f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", kind],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "credentialSubject": credential_subject,
+    }
+    return record, disclosures
+
+
+def signer_dids(record: Mapping[str, Any]) -> list[str]:
+    """The DID behind each proof's verification method, in proof order."""
+    proofs = record.get("proof")
+    items = proofs if isinstance(proofs, list) else [proofs]
+    dids = []
+    for proof in items:
+        method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
+        if not isinstance(method, str):
+            raise RecordRejected("proof", "a proof has no verificationMethod")
+        dids.append(method.split("#", 1)[0])
+    return dids

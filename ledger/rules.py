@@ -1,0 +1,369 @@
+"""The append rules (DESIGN.md "Append rules"): who may write what, and when.
+
+Pure logic over a :class:`View` of the ledger's state (chain heads, actors, keys). Every
+refusal is a :class:`~ledger.errors.RecordRejected` whose ``rule`` names the rule:
+
+``signer``     the proofs' keys belong to a registered actor, are not revoked, and the
+               first one is the issuer's; ``role``: that actor's roles allow the kind;
+``custody``    custody-bound kinds come from the current custodian; a transfer carries
+               the releasing and the receiving party's proofs;
+``sequence``   head + 1 and the head's hash (compare-and-swap; :class:`StaleRecord`);
+``status``     only allowed status transitions; ``closed``: nothing after ``Recycled``
+               or ``PassportSucceeded``; ``successor``: links point at existing passports.
+
+Signatures, schemas and disclosures are checked before (:mod:`ledger.service`); here the
+record is known to be well formed and authentic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from ledger.errors import RecordRejected, StaleRecord
+
+ACTOR_KINDS = frozenset({"ActorRegistered", "KeyAdded", "KeyRevoked"})
+ROLES = frozenset(
+    {
+        "manufacturer",
+        "dismantler",
+        "test-lab",
+        "carrier",
+        "repurposer",
+        "remanufacturer",
+        "recycler",
+        "authority",
+        "legitimate-interest",
+        "operator",
+    }
+)
+SUCCESSOR_ISSUERS = frozenset({"repurposer", "remanufacturer", "dismantler"})
+# Which roles may sign each battery kind (custody is checked on top where it applies).
+KIND_ROLES: Mapping[str, frozenset[str]] = {
+    "PassportIssued": frozenset({"manufacturer"}) | SUCCESSOR_ISSUERS,
+    "CustodyTransfer": ROLES - {"operator", "authority", "legitimate-interest"},
+    "DiagnosticTest": frozenset({"test-lab", "dismantler", "repurposer", "remanufacturer"}),
+    "Shipment": ROLES - {"operator", "authority", "legitimate-interest"},
+    "ShipmentReceived": ROLES - {"operator", "authority", "legitimate-interest"},
+    "StatusChange": ROLES - {"operator", "authority", "legitimate-interest", "carrier"},
+    "DocumentAttached": ROLES - {"operator", "legitimate-interest"},
+    "PassportSucceeded": SUCCESSOR_ISSUERS,
+    "Recycled": frozenset({"recycler"}),
+}
+# Kinds only the current custodian may write (others: see their own rule below).
+CUSTODY_BOUND = frozenset({"Shipment", "StatusChange", "PassportSucceeded", "Recycled"})
+CLOSING = frozenset({"Recycled", "PassportSucceeded"})
+STATUSES = ("original", "repurposed", "re-used", "remanufactured", "waste")
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "original": frozenset({"re-used", "waste"}),
+    "re-used": frozenset({"waste"}),
+    "repurposed": frozenset({"re-used", "waste"}),
+    "remanufactured": frozenset({"re-used", "waste"}),
+    "waste": frozenset(),
+}
+"""Status changes on one passport. Repurposing and remanufacturing give the battery a new
+passport (a successor, starting in that status) rather than a status change."""
+
+
+@dataclass(frozen=True)
+class Head:
+    """The state of one chain after its latest record."""
+
+    subject_id: str
+    sequence: int
+    record_hash: str
+    kind: str  # of the latest record
+    custodian: str | None = None
+    status: str | None = None
+    closed: bool = False
+    predecessors: tuple[str, ...] = ()
+    open_shipments: Mapping[str, str] = field(default_factory=dict)
+    """shipmentId -> consignee DID, until received."""
+
+    def to_state(self) -> dict[str, Any]:
+        """The JSON-able fields beyond the head's columns."""
+        return {
+            "predecessors": list(self.predecessors),
+            "openShipments": dict(self.open_shipments),
+        }
+
+
+@dataclass(frozen=True)
+class Actor:
+    did: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Key:
+    key: str  # a did:key DID
+    actor: str
+    revoked: bool = False
+
+
+class View(Protocol):
+    """The ledger state the rules read (and the service updates)."""
+
+    def head(self, subject_id: str) -> Head | None: ...
+    def actor(self, did: str) -> Actor | None: ...
+    def key(self, key: str) -> Key | None: ...
+    def has_actors(self) -> bool: ...
+
+
+@dataclass
+class Effects:
+    """What accepting one record changes."""
+
+    head: Head
+    actors: list[Actor] = field(default_factory=list)
+    keys: list[Key] = field(default_factory=list)
+
+
+def check(
+    record: Mapping[str, Any],
+    kind: str,
+    record_hash: str,
+    signers: list[str],
+    disclosed: Mapping[str, Mapping[str, Any]],
+    view: View,
+) -> Effects:
+    """Apply every rule to ``record``; return its effects, or raise RecordRejected."""
+    subject = record["credentialSubject"]
+    head = view.head(subject["id"])
+    _check_sequence(subject, head)
+    if kind in ACTOR_KINDS:
+        return _actor_record(record, kind, record_hash, signers, view, head)
+    if head is not None and head.closed:
+        raise RecordRejected(
+            "closed", f"passport {subject['id']} is closed by {head.kind}: nothing follows it"
+        )
+    actor = _signer(record, signers, view)
+    if not actor.roles & KIND_ROLES[kind]:
+        raise RecordRejected(
+            "role",
+            f"{kind} needs one of the roles {sorted(KIND_ROLES[kind])}; "
+            f"{actor.did} has {sorted(actor.roles)}",
+        )
+    fields: dict[str, Any] = {}
+    for group in disclosed.values():
+        fields.update(group)
+    fields.update(subject)
+    new_head = Head(subject["id"], subject["sequence"], record_hash, kind)
+    if head is None:
+        return Effects(_issue(kind, fields, actor, new_head, view))
+    new_head = replace(
+        new_head,
+        custodian=head.custodian,
+        status=head.status,
+        predecessors=head.predecessors,
+        open_shipments=head.open_shipments,
+    )
+    if kind in CUSTODY_BOUND and actor.did != head.custodian:
+        raise RecordRejected(
+            "custody", f"{kind} must come from the current custodian {head.custodian}"
+        )
+    return Effects(_battery_record(kind, fields, actor, signers, head, new_head, view))
+
+
+def _check_sequence(subject: Mapping[str, Any], head: Head | None) -> None:
+    sequence, previous = subject["sequence"], subject.get("previous")
+    if head is None:
+        if sequence != 0:
+            raise StaleRecord(
+                f"{subject['id']} has no records yet: its first record has sequence 0"
+            )
+        return
+    if sequence != head.sequence + 1 or previous != head.record_hash:
+        raise StaleRecord(
+            f"{subject['id']} is at sequence {head.sequence} ({head.record_hash}); "
+            f"the record says sequence {sequence} after {previous}",
+            head_sequence=head.sequence,
+            head_hash=head.record_hash,
+        )
+
+
+def _signer(record: Mapping[str, Any], signers: list[str], view: View) -> Actor:
+    """The issuer's actor, once every proof's key is registered, unrevoked and the first
+    proof is by one of the issuer's keys."""
+    actors = [_key_owner(key, view) for key in signers]
+    issuer = record.get("issuer")
+    if actors[0].did != issuer:
+        raise RecordRejected(
+            "signer", f"the first proof is by a key of {actors[0].did}, not of the issuer {issuer}"
+        )
+    return actors[0]
+
+
+def _key_owner(key: str, view: View) -> Actor:
+    found = view.key(key)
+    if found is None:
+        raise RecordRejected("signer", f"{key} is not a registered key")
+    if found.revoked:
+        raise RecordRejected("signer", f"{key} was revoked (earlier in the log)")
+    actor = view.actor(found.actor)
+    if actor is None:  # pragma: no cover - keys are only added for registered actors
+        raise RecordRejected("signer", f"{key} belongs to no registered actor")
+    return actor
+
+
+def _issue(kind: str, fields: Mapping[str, Any], actor: Actor, head: Head, view: View) -> Head:
+    """A passport's first record: PassportIssued, maybe a successor of others."""
+    if kind != "PassportIssued":
+        raise RecordRejected("sequence", f"a passport starts with PassportIssued, not {kind}")
+    predecessors = tuple(fields.get("predecessors", ()))
+    if predecessors:
+        if not actor.roles & SUCCESSOR_ISSUERS:
+            raise RecordRejected(
+                "role", "a successor passport comes from a repurposer, remanufacturer or dismantler"
+            )
+        for original in predecessors:
+            original_head = view.head(original)
+            if original_head is None:
+                raise RecordRejected("successor", f"predecessor {original} does not exist")
+            if original_head.closed:
+                raise RecordRejected("successor", f"predecessor {original} is closed")
+    elif "manufacturer" not in actor.roles:
+        raise RecordRejected("role", "an original passport comes from a manufacturer")
+    status = fields.get("status", "original")
+    if (status == "original") == bool(predecessors):
+        raise RecordRejected(
+            "status",
+            "a new battery's passport starts as original; a successor's as repurposed, "
+            "re-used or remanufactured",
+        )
+    return replace(head, custodian=actor.did, status=status, predecessors=predecessors)
+
+
+def _battery_record(
+    kind: str,
+    fields: Mapping[str, Any],
+    actor: Actor,
+    signers: list[str],
+    head: Head,
+    new_head: Head,
+    view: View,
+) -> Head:
+    if kind == "PassportIssued":
+        raise RecordRejected("sequence", "PassportIssued starts a passport; this one exists")
+    if kind == "CustodyTransfer":
+        return _transfer(fields, signers, head, new_head, view)
+    if kind in ("Shipment", "ShipmentReceived"):
+        return _shipment(kind, fields, actor, head, new_head)
+    if kind == "StatusChange":
+        status = fields["status"]
+        if status not in TRANSITIONS.get(head.status or "", frozenset()):
+            raise RecordRejected("status", f"status {head.status} cannot become {status}")
+        return replace(new_head, status=status)
+    if kind == "DiagnosticTest" and "test-lab" not in actor.roles and actor.did != head.custodian:
+        raise RecordRejected("custody", "a DiagnosticTest comes from a test lab or the custodian")
+    if (
+        kind == "DocumentAttached"
+        and "authority" not in actor.roles
+        and (actor.did != head.custodian)
+    ):
+        raise RecordRejected("custody", "documents come from the custodian or an authority")
+    if kind == "PassportSucceeded":
+        _check_successor(str(fields["successor"]), head, view)
+    if kind in CLOSING:
+        return replace(new_head, closed=True)
+    return new_head
+
+
+def _shipment(
+    kind: str, fields: Mapping[str, Any], actor: Actor, head: Head, new_head: Head
+) -> Head:
+    """A shipment opens under its id (custodian only); its consignee closes it."""
+    shipment = str(fields["shipmentId"])
+    if kind == "Shipment":
+        if shipment in head.open_shipments:
+            raise RecordRejected("shipment", f"shipment {shipment} is already open")
+        consignee = str(fields.get("consignee", ""))
+        return replace(new_head, open_shipments={**head.open_shipments, shipment: consignee})
+    if shipment not in head.open_shipments:
+        raise RecordRejected("shipment", f"no open shipment {shipment} on this passport")
+    if head.open_shipments[shipment] != actor.did:
+        raise RecordRejected("custody", f"shipment {shipment} is received by its consignee only")
+    remaining = {k: v for k, v in head.open_shipments.items() if k != shipment}
+    return replace(new_head, open_shipments=remaining)
+
+
+def _check_successor(successor_id: str, head: Head, view: View) -> None:
+    successor = view.head(successor_id)
+    if successor is None:
+        raise RecordRejected("successor", f"successor {successor_id} does not exist")
+    if head.subject_id not in successor.predecessors:
+        raise RecordRejected(
+            "successor", f"{successor_id} does not name {head.subject_id} as predecessor"
+        )
+
+
+def _transfer(
+    fields: Mapping[str, Any], signers: list[str], head: Head, new_head: Head, view: View
+) -> Head:
+    """Custody passes from ``from`` (the current custodian) to ``to``; both sign."""
+    giver, taker = fields["from"], fields["to"]
+    if giver != head.custodian:
+        raise RecordRejected("custody", f"{giver} is not the current custodian {head.custodian}")
+    if giver == taker:
+        raise RecordRejected("custody", "a transfer needs two different parties")
+    signed_by = {_key_owner(key, view).did for key in signers}
+    for party, what in ((giver, "releasing"), (taker, "receiving")):
+        if party not in signed_by:
+            raise RecordRejected("custody", f"the {what} party {party} has not signed")
+    return replace(new_head, custodian=taker)
+
+
+def _actor_record(
+    record: Mapping[str, Any],
+    kind: str,
+    record_hash: str,
+    signers: list[str],
+    view: View,
+    head: Head | None,
+) -> Effects:
+    """Actor records are the operator's: register an actor, add or revoke its keys."""
+    subject = record["credentialSubject"]
+    did = subject["id"]
+    if kind == "ActorRegistered" and not view.has_actors():
+        return _bootstrap(record, record_hash, signers)
+    operator = _signer(record, signers, view)
+    if "operator" not in operator.roles:
+        raise RecordRejected("role", f"{kind} is signed by the operator, not by {operator.did}")
+    new_head = Head(did, subject["sequence"], record_hash, kind)
+    if kind == "ActorRegistered":
+        roles = frozenset(subject["roles"])
+        if not roles <= ROLES:
+            raise RecordRejected("role", f"unknown roles {sorted(roles - ROLES)}")
+        keys = [_new_key(key, did, view) for key in subject["keys"]]
+        return Effects(new_head, actors=[Actor(did, roles)], keys=keys)
+    if view.actor(did) is None:  # pragma: no cover - the sequence rule catches it first
+        raise RecordRejected("signer", f"{did} is not a registered actor")
+    key = subject["key"]
+    if kind == "KeyAdded":
+        return Effects(new_head, keys=[_new_key(key, did, view)])
+    found = view.key(key)
+    if found is None or found.actor != did:
+        raise RecordRejected("signer", f"{key} is not a key of {did}")
+    if found.revoked:
+        raise RecordRejected("signer", f"{key} is already revoked")
+    return Effects(new_head, keys=[replace(found, revoked=True)])
+
+
+def _bootstrap(record: Mapping[str, Any], record_hash: str, signers: list[str]) -> Effects:
+    """The ledger's first record: the operator registers itself with the key it signs with
+    (the trust anchor that ``bpl init`` creates)."""
+    subject = record["credentialSubject"]
+    did, roles, keys = subject["id"], frozenset(subject["roles"]), list(subject["keys"])
+    if "operator" not in roles or record.get("issuer") != did or signers[0] not in keys:
+        raise RecordRejected(
+            "signer", "the first record registers the operator, signed by one of its own keys"
+        )
+    head = Head(did, 0, record_hash, "ActorRegistered")
+    return Effects(head, actors=[Actor(did, roles)], keys=[Key(key, did) for key in keys])
+
+
+def _new_key(key: str, actor: str, view: View) -> Key:
+    if view.key(key) is not None:
+        raise RecordRejected("signer", f"{key} is already registered")
+    return Key(key, actor)
