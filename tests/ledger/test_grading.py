@@ -1,0 +1,450 @@
+"""Grading policies: the bundled default, boundaries, knock-outs, bad input, custom policies."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.grading import (
+    GRADES,
+    Grade,
+    GradingError,
+    GradingPolicy,
+    grade,
+    load_policy,
+    policy_ref,
+)
+
+DEFAULT = load_policy()
+DEFAULT_FILE = Path(__file__).parents[2] / "ledger" / "policies" / "default-v1.json"
+# A released policy never changes: editing default-v1.json must fail here (bump the version).
+DEFAULT_DIGEST = "sha256:2059ac6f32bc795b39cad3030952b920966c3e6a07e34074d7538785df7a4bbc"
+
+
+def healthy(**changes: object) -> dict[str, object]:
+    """Measures the default policy grades reuse; ``changes`` override (None removes)."""
+    measures: dict[str, object] = {
+        "id": "https://id.example.com/01/09506000134352/21/SN-0001",
+        "sequence": 4,
+        "soce": 85.0,
+        "damaged": False,
+        "accidents": 0,
+        "overchargeEvents": 0,
+        "cellSohSpread": 1.5,
+        "internalResistance": "not read by the default policy",
+    }
+    measures.update(changes)
+    return {k: v for k, v in measures.items() if v is not None}
+
+
+def default_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
+    return document
+
+
+def write(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return path
+
+
+def rank(result: Grade, policy: GradingPolicy = DEFAULT) -> int:
+    """0 is the policy's best grade."""
+    return [rule.grade for rule in policy.grades].index(result.grade)
+
+
+# -- the bundled default ---------------------------------------------------------------------
+
+
+def test_default_policy_identity() -> None:
+    assert (DEFAULT.id, DEFAULT.version) == ("bpl-default", "1")
+    assert policy_ref(DEFAULT) == {"id": "bpl-default", "version": "1"}
+    assert DEFAULT.digest == DEFAULT_DIGEST
+    assert load_policy("default-v1") == DEFAULT
+    assert load_policy(DEFAULT_FILE) == DEFAULT
+    assert [rule.grade for rule in DEFAULT.grades] == [
+        "reuse",
+        "remanufacture",
+        "repurpose",
+        "recycle",
+    ]
+
+
+def test_grade_records_the_policy() -> None:
+    result = grade(healthy(), DEFAULT)
+    assert result == Grade("reuse", "bpl-default", "1", result.reasons)
+    assert result.reasons == ("soce 85.0 % >= reuse threshold 80 %",)
+
+
+@pytest.mark.parametrize(
+    ("soce", "expected"),
+    [
+        (100, "reuse"),
+        (80, "reuse"),
+        (80.0, "reuse"),
+        (79.999, "repurpose"),
+        (60, "repurpose"),
+        (59.999, "recycle"),
+        (0, "recycle"),
+    ],
+)
+def test_soh_thresholds(soce: float, expected: str) -> None:
+    assert grade(healthy(soce=soce), DEFAULT).grade == expected
+
+
+def test_reason_names_the_threshold() -> None:
+    reasons = grade(healthy(soce=72.5), DEFAULT).reasons
+    assert "soce 72.5 % < reuse threshold 80 %" in reasons
+    assert reasons[-1] == "soce 72.5 % >= repurpose threshold 60 %"
+
+
+@pytest.mark.parametrize(
+    ("soce", "spread", "expected"),
+    [
+        (90, 3, "remanufacture"),
+        (90, 3.01, "repurpose"),
+        (89.999, 0, "repurpose"),
+        (99, 0, "remanufacture"),
+    ],
+)
+def test_remanufacture_art_3_32(soce: float, spread: float, expected: str) -> None:
+    # An accident rules out reuse as is; the battery may still qualify for remanufacturing.
+    result = grade(healthy(soce=soce, cellSohSpread=spread, accidents=1), DEFAULT)
+    assert result.grade == expected
+    assert result.reasons[0] == "accidents 1 > 0: not reuse"
+
+
+def test_spread_reason_cites_art_3_32() -> None:
+    reasons = grade(healthy(soce=95, cellSohSpread=3.01, accidents=1), DEFAULT).reasons
+    assert (
+        "cellSohSpread 3.01 % > 3 %: not remanufacture "
+        "(Art. 3(32): at most 3 % SoH spread between cells)"
+    ) in reasons
+
+
+@pytest.mark.parametrize(("spread", "expected"), [(5, "reuse"), (5.01, "repurpose")])
+def test_large_spread_rules_out_reuse(spread: float, expected: str) -> None:
+    assert grade(healthy(soce=95, cellSohSpread=spread), DEFAULT).grade == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected", "reason"),
+    [
+        pytest.param(
+            {"damaged": True, "soce": 100},
+            "recycle",
+            "damaged true: not reuse, remanufacture, repurpose (damaged or defective)",
+            id="damaged",
+        ),
+        pytest.param({"accidents": 2}, "repurpose", "accidents 2 > 0: not reuse", id="accident"),
+        pytest.param(
+            {"overchargeEvents": 1},
+            "repurpose",
+            "overchargeEvents 1 > 0: not reuse",
+            id="overcharge",
+        ),
+        pytest.param(
+            {"overchargeEvents": 1, "soce": 92},
+            "remanufacture",
+            "overchargeEvents 1 > 0: not reuse",
+            id="overcharge-high-soh",
+        ),
+        pytest.param(
+            {"damaged": True, "soce": 59}, "recycle", "recycle: no other grade applies", id="both"
+        ),
+    ],
+)
+def test_knock_outs(changes: dict[str, object], expected: str, reason: str) -> None:
+    result = grade(healthy(**changes), DEFAULT)
+    assert result.grade == expected
+    assert reason in result.reasons
+
+
+def test_soh_from_capacity_when_soce_is_absent() -> None:
+    measures = healthy(soce=None, remainingCapacity=48, ratedCapacity=60)
+    result = grade(measures, DEFAULT)
+    assert result.grade == "reuse"
+    assert result.reasons == (
+        "SoH 80 % (remainingCapacity 48 Ah / ratedCapacity 60 Ah) >= reuse threshold 80 %",
+    )
+    assert grade({**measures, "remainingCapacity": 47.99}, DEFAULT).grade == "repurpose"
+
+
+def test_capacity_ratio_is_exact() -> None:
+    # In floats 4.52 / 5.65 * 100 is 79.99999999999999; the values as written give 80.
+    assert 4.52 / 5.65 * 100 < 80
+    measures = healthy(soce=None, remainingCapacity=4.52, ratedCapacity=5.65)
+    assert grade(measures, DEFAULT).grade == "reuse"
+
+
+def test_soce_wins_over_capacity() -> None:
+    measures = healthy(soce=70, remainingCapacity=59, ratedCapacity=60)
+    assert grade(measures, DEFAULT).grade == "repurpose"
+
+
+# -- measures the policy cannot grade --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("measures", "message"),
+    [
+        pytest.param(healthy(damaged=None), "measures lack damaged", id="missing-damaged"),
+        pytest.param(
+            healthy(accidents=None, cellSohSpread=None),
+            "measures lack accidents, cellSohSpread",
+            id="missing-two",
+        ),
+        pytest.param(
+            healthy(soce=None),
+            "need soce, or remainingCapacity and ratedCapacity",
+            id="missing-soh",
+        ),
+        pytest.param(
+            healthy(soce=None, remainingCapacity=50),
+            "need soce, or remainingCapacity and ratedCapacity",
+            id="missing-rated-capacity",
+        ),
+        pytest.param(healthy(soce="85"), "measure soce: expected a finite number", id="soce-str"),
+        pytest.param(
+            healthy() | {"soce": None}, "measure soce: expected a finite number", id="soce-null"
+        ),
+        pytest.param(healthy(soce=True), "measure soce: expected a finite number", id="soce-bool"),
+        pytest.param(healthy(soce=float("nan")), "measure soce: ", id="soce-nan"),
+        pytest.param(healthy(soce=float("inf")), "measure soce: ", id="soce-inf"),
+        pytest.param(healthy(soce=-1), "measure soce: expected a finite number >= 0", id="soce<0"),
+        pytest.param(
+            healthy(damaged="no"), "measure damaged: expected true or false", id="dmg-str"
+        ),
+        pytest.param(healthy(damaged=0), "measure damaged: expected true or false", id="dmg-int"),
+        pytest.param(healthy(accidents=1.0), "measure accidents: expected an integer", id="float"),
+        pytest.param(healthy(accidents=-1), "measure accidents: expected an integer", id="neg"),
+        pytest.param(healthy(accidents=True), "measure accidents: expected an integer", id="bool"),
+        pytest.param(healthy(cellSohSpread=[1, 2]), "measure cellSohSpread: ", id="spread-list"),
+        pytest.param(
+            healthy(soce=None, remainingCapacity=50, ratedCapacity=0),
+            "measure ratedCapacity: must be > 0",
+            id="rated-zero",
+        ),
+        pytest.param([("soce", 85)], "measures must be a mapping", id="not-a-mapping"),
+    ],
+)
+def test_bad_measures(measures: Any, message: str) -> None:
+    with pytest.raises(GradingError, match=re.escape(message)):
+        grade(measures, DEFAULT)
+
+
+def test_grading_error_is_a_value_error() -> None:
+    assert issubclass(GradingError, ValueError)
+
+
+# -- policy files ----------------------------------------------------------------------------
+
+
+def _set(path: str, value: object) -> Any:
+    """A change to the default document: set the value at a dotted path (None deletes)."""
+
+    def change(document: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = document
+        for key in parents:
+            node = node[int(key)] if key.isdigit() else node[key]
+        if value is None:
+            del node[int(last) if last.isdigit() else last]
+        else:
+            node[int(last) if last.isdigit() else last] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(_set("id", None), r"\$: missing id", id="no-id"),
+        pytest.param(
+            _set("version", 1), r"\$.version: expected a string, got the number 1", id="v"
+        ),
+        pytest.param(_set("version", ""), r"\$.version: '' does not match", id="empty-v"),
+        pytest.param(_set("id", "bpl default"), r"\$.id: 'bpl default' does not match", id="id"),
+        pytest.param(_set("threshold", 80), r"\$: unknown field 'threshold'", id="unknown"),
+        pytest.param(_set("grades", []), r"\$.grades: must not be empty", id="no-grades"),
+        pytest.param(_set("grades.0.grade", "scrap"), r"\$.grades\[0\].grade: 'scrap'", id="grd"),
+        pytest.param(_set("grades.1.grade", "reuse"), r"'reuse' is listed twice", id="dup-grade"),
+        pytest.param(_set("grades.3.minSoh", 0), r"\$.grades\[3\].minSoh: the last", id="last"),
+        pytest.param(_set("grades.2.minSoh", None), r"\$.grades\[2\]: missing minSoh", id="noth"),
+        pytest.param(_set("grades.0.minSoh", "80"), r"minSoh: expected a number", id="th-str"),
+        pytest.param(_set("grades.0.minSoh", True), r"minSoh: expected a number", id="th-bool"),
+        pytest.param(_set("stateOfHealth", []), r"\$.stateOfHealth: must not be empty", id="soh"),
+        pytest.param(_set("stateOfHealth.0", "sohe"), r"\$.stateOfHealth\[0\]: 'sohe'", id="sohe"),
+        pytest.param(_set("stateOfHealth.1", "a/b/c"), r"expected a measure or", id="a/b/c"),
+        pytest.param(_set("stateOfHealth.0", "accidents"), r"'accidents' is not a", id="soh-kind"),
+        pytest.param(
+            _set("knockOuts.1.measure", "acidents"), r"unknown measure 'acidents'", id="m"
+        ),
+        pytest.param(
+            _set("knockOuts.1.measure", "soce"), r"state of health: use minSoh", id="ko-soh"
+        ),
+        pytest.param(_set("knockOuts.1.op", "=>"), r"\$.knockOuts\[1\].op: '=>'", id="op"),
+        pytest.param(_set("knockOuts.0.op", ">"), r"\$.knockOuts\[0\].op: '>' is not", id="fop"),
+        pytest.param(_set("knockOuts.0.value", 1), r"knockOuts\[0\].value: expected true", id="f"),
+        pytest.param(_set("knockOuts.1.value", True), r"\[1\].value: expected a number", id="nv"),
+        pytest.param(_set("knockOuts.1.excludes", []), r"excludes: must not be empty", id="ex"),
+        pytest.param(
+            _set("knockOuts.1.excludes", ["recycle"]), r"'recycle' is the last grade", id="ex-last"
+        ),
+        pytest.param(_set("knockOuts.1.excludes", ["scrap"]), r"'scrap' is not a grade", id="ex?"),
+        pytest.param(_set("knockOuts.1.because", 3), r"\[1\].because: expected a string", id="bc"),
+        pytest.param(_set("knockOuts.1.unless", 3), r"\[1\]: unknown field 'unless'", id="unk"),
+    ],
+)
+def test_bad_policy_files(tmp_path: Path, change: Any, message: str) -> None:
+    document = default_document()
+    change(document)
+    path = write(tmp_path / "policy.json", document)
+    with pytest.raises(GradingError, match=f"^policy {re.escape(str(path))}: .*{message}"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b'{"id": "a", "id": "b"}', "duplicate key 'id'", id="duplicate-key"),
+        pytest.param(b'{"id": NaN}', "NaN is not a JSON number", id="nan"),
+        pytest.param(b'{"id": ', "not JSON", id="truncated"),
+        pytest.param(b"\xff{}", "not UTF-8", id="not-utf8"),
+        pytest.param(b"[]", r"\$: expected an object, got an array", id="array"),
+    ],
+)
+def test_unreadable_policy_files(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "policy.json"
+    path.write_bytes(content)
+    with pytest.raises(GradingError, match=message):
+        load_policy(path)
+
+
+def test_huge_threshold_is_refused(tmp_path: Path) -> None:
+    text = DEFAULT_FILE.read_text(encoding="utf-8").replace('"minSoh": 80', '"minSoh": 1e400')
+    path = tmp_path / "policy.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(GradingError, match=r"minSoh: inf is not a finite number"):
+        load_policy(path)
+
+
+def test_missing_file_and_unknown_name(tmp_path: Path) -> None:
+    with pytest.raises(GradingError, match="cannot read it"):
+        load_policy(tmp_path / "absent.json")
+    with pytest.raises(GradingError, match=r"no bundled grading policy 'strict' \(bundled: "):
+        load_policy("strict")
+
+
+def test_custom_policy_changes_results(tmp_path: Path) -> None:
+    document = default_document()
+    document.update(id="https://acme.example/grading/strict", version="2025.1")
+    document["grades"][0]["minSoh"] = 90
+    document["knockOuts"].append(
+        {"measure": "deepDischargeEvents", "op": ">=", "value": 3, "excludes": ["reuse"]}
+    )
+    strict = load_policy(str(write(tmp_path / "strict.json", document)))
+    measures = healthy(soce=85, deepDischargeEvents=0)
+
+    assert grade(measures, DEFAULT).grade == "reuse"
+    result = grade(measures, strict)
+    assert (result.grade, result.policy_id, result.policy_version) == (
+        "repurpose",
+        "https://acme.example/grading/strict",
+        "2025.1",
+    )
+    assert policy_ref(strict) == {"id": "https://acme.example/grading/strict", "version": "2025.1"}
+    assert strict.digest != DEFAULT.digest
+    assert grade(healthy(soce=95, deepDischargeEvents=3), strict).grade == "remanufacture"
+    with pytest.raises(GradingError, match="measures lack deepDischargeEvents"):
+        grade(healthy(soce=95), strict)
+
+
+def test_digest_ignores_layout(tmp_path: Path) -> None:
+    document = default_document()
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps(dict(reversed(document.items()))), encoding="utf-8")
+    assert load_policy(compact).digest == DEFAULT.digest
+    document["grades"][2]["minSoh"] = 61
+    assert load_policy(write(tmp_path / "changed.json", document)).digest != DEFAULT.digest
+
+
+# -- properties ------------------------------------------------------------------------------
+
+soh_values = st.floats(min_value=0, max_value=130, allow_nan=False) | st.integers(0, 130)
+other_measures = st.fixed_dictionaries(
+    {
+        "damaged": st.booleans(),
+        "accidents": st.integers(0, 3),
+        "overchargeEvents": st.integers(0, 3),
+        "cellSohSpread": st.sampled_from([0, 1.5, 3, 3.01, 5, 5.01, 12]),
+    }
+)
+
+
+@given(other_measures, soh_values, soh_values)
+def test_raising_soce_never_lowers_the_grade(rest: dict[str, object], a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert rank(grade({**rest, "soce": high}, DEFAULT)) <= rank(
+        grade({**rest, "soce": low}, DEFAULT)
+    )
+
+
+@given(other_measures, soh_values, soh_values, st.floats(min_value=1, max_value=500))
+def test_raising_capacity_never_lowers_the_grade(
+    rest: dict[str, object], a: float, b: float, rated: float
+) -> None:
+    low, high = (rated * value / 100 for value in sorted((a, b)))
+    lower = grade({**rest, "remainingCapacity": low, "ratedCapacity": rated}, DEFAULT)
+    higher = grade({**rest, "remainingCapacity": high, "ratedCapacity": rated}, DEFAULT)
+    assert rank(higher) <= rank(lower)
+
+
+@settings(max_examples=50)
+@given(
+    st.permutations(GRADES),
+    st.lists(st.integers(0, 100), min_size=3, max_size=3),
+    st.lists(st.tuples(st.integers(0, 3), st.sampled_from(GRADES[:3])), max_size=3),
+    other_measures,
+    soh_values,
+    soh_values,
+)
+def test_any_policy_is_monotonic(
+    tmp_path_factory: pytest.TempPathFactory,
+    order: list[str],
+    thresholds: list[int],
+    knock_outs: list[tuple[int, str]],
+    rest: dict[str, object],
+    a: float,
+    b: float,
+) -> None:
+    document = copy.deepcopy(default_document())
+    document["grades"] = [
+        {"grade": name, "minSoh": threshold}
+        for name, threshold in zip(order[:3], thresholds, strict=True)
+    ] + [{"grade": order[3]}]
+    document["knockOuts"] = [
+        {"measure": "accidents", "op": ">=", "value": value, "excludes": [name]}
+        for value, name in knock_outs
+        if name != order[3]
+    ]
+    policy = load_policy(write(tmp_path_factory.mktemp("policy") / "p.json", document))
+    low, high = sorted((a, b))
+    lower = grade({**rest, "soce": low}, policy)
+    higher = grade({**rest, "soce": high}, policy)
+    assert rank(higher, policy) <= rank(lower, policy)
+
+
+@given(other_measures, soh_values)
+def test_same_measures_same_grade(rest: dict[str, object], soce: float) -> None:
+    measures = {**rest, "soce": soce}
+    first = grade(measures, DEFAULT)
+    assert grade(dict(reversed(measures.items())), load_policy()) == first
+    assert first.grade in GRADES
+    assert first.reasons
