@@ -148,14 +148,21 @@ def build(
     return record, disclosures
 
 
-def signer_dids(record: Mapping[str, Any]) -> list[str]:
-    """The DID behind each proof's verification method, in proof order."""
+def signer_keys(record: Mapping[str, Any]) -> list[str]:
+    """Each proof's verification method (the signing key's id), in proof order."""
     proofs = record.get("proof")
     items = proofs if isinstance(proofs, list) else [proofs]
-    dids = []
+    methods = []
     for proof in items:
         method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
         if not isinstance(method, str):
             raise RecordRejected("proof", "a proof has no verificationMethod")
-        dids.append(method.split("#", 1)[0])
-    return dids
+        methods.append(method)
+    return methods
+
+
+def did_key_method(did: str) -> str:
+    """The verification method id of a did:key DID (``did:key:z6Mk...#z6Mk...``)."""
+    if not did.startswith("did:key:"):
+        raise ValueError(f"{did} is not a did:key")
+    return f"{did}#{did.removeprefix('did:key:')}"

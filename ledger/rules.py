@@ -97,7 +97,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class Key:
-    key: str  # a did:key DID
+    key: str  # a verification method id (did:key:z6Mk...#z6Mk...)
     actor: str
     revoked: bool = False
 

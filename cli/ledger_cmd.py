@@ -1,0 +1,143 @@
+"""``bpl init``, ``bpl actor``, ``bpl submit``, ``bpl chain``, ``bpl audit``: the ledger
+from the command line (what an operator, a dismantler and an auditor type)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.errors import FAILED, fail, report
+from cli.inputs import read_bytes
+from cli.log_cmd import DataDirOption
+from ledger.datadir import DEFAULT_ORIGIN, DataDir, default_data_dir
+from ledger.errors import LedgerError, RecordRejected
+from ledger.service import Ledger
+from signing import keys
+from signing.errors import SigningError
+
+OPERATOR_KEY = "operator.json"
+"""The operator's key file in the data directory (0600): it signs actor records."""
+
+actor_app = typer.Typer(
+    help="Register actors and manage their keys (operator).", no_args_is_help=True
+)
+
+
+def _directory(path: Path | None) -> DataDir:
+    return DataDir(path or default_data_dir())
+
+
+def _ledger(path: Path | None) -> Ledger:
+    try:
+        return Ledger.open(_directory(path).path)
+    except (LedgerError, SigningError) as exc:
+        fail(str(exc))
+
+
+def _operator(path: Path | None) -> keys.KeyPair:
+    try:
+        return keys.load(_directory(path).path / OPERATOR_KEY)
+    except SigningError as exc:
+        fail(f"operator key: {exc}")
+
+
+def init(
+    data_dir: DataDirOption = None,
+    origin: Annotated[
+        str, typer.Option("--origin", help="The log's name: first line of its checkpoints.")
+    ] = DEFAULT_ORIGIN,
+    name: Annotated[str, typer.Option("--name", help="The operator's name.")] = "Ledger operator",
+) -> None:
+    """Create a ledger: its log key, its operator key (both 0600 in the data directory),
+    its database (SQLite, or $DATABASE_URL) and the operator's registration."""
+    directory = _directory(data_dir)
+    operator = keys.generate()
+    try:
+        directory.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        keys.save(operator, directory.path / OPERATOR_KEY)
+        ledger = Ledger.init(directory.path, operator, origin=origin, name=name)
+    except (LedgerError, SigningError) as exc:
+        fail(str(exc))
+    report(f"ledger {origin!r} created in {directory.path}")
+    typer.echo(json.dumps({"operator": operator.did, "logKey": ledger.verifier_key}, indent=2))
+
+
+@actor_app.command("add")
+def actor_add(
+    did: Annotated[str, typer.Option("--did", help="The actor's DID (did:key:...).")],
+    role: Annotated[list[str], typer.Option("--role", help="A role (repeatable).")],
+    name: Annotated[str, typer.Option("--name", help="The organisation's name.")],
+    public: Annotated[
+        bool, typer.Option("--public", help="Name and address may be shown to anyone.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Register an actor (signed by the operator); prints the receipt."""
+    ledger = _ledger(data_dir)
+    try:
+        receipt = ledger.register_actor(_operator(data_dir), did, role, name=name, public=public)
+    except RecordRejected as exc:
+        fail(str(exc), FAILED)
+    typer.echo(json.dumps(receipt.to_dict(), indent=2))
+
+
+@actor_app.command("revoke-key")
+def actor_revoke_key(
+    did: Annotated[str, typer.Option("--did", help="The actor's DID.")],
+    key: Annotated[str, typer.Option("--key", help="The did:key to revoke.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the log).")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Revoke an actor's key: nothing signed with it is accepted after this record."""
+    ledger = _ledger(data_dir)
+    try:
+        receipt = ledger.revoke_key(_operator(data_dir), did, key, reason)
+    except RecordRejected as exc:
+        fail(str(exc), FAILED)
+    typer.echo(json.dumps(receipt.to_dict(), indent=2))
+
+
+def submit(
+    submission: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="A signed record, or {record, disclosures}.")
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Append a signed record to the ledger; prints its receipt (record hash, leaf index,
+    signed checkpoint, inclusion proof). Exit 1 with the rule that refused it."""
+    ledger = _ledger(data_dir)
+    try:
+        receipt = ledger.append(read_bytes(submission))
+    except RecordRejected as exc:
+        fail(f"refused: {exc}", FAILED)
+    typer.echo(json.dumps(receipt.to_dict(), indent=2))
+
+
+def chain(
+    subject: Annotated[str, typer.Argument(help="A passport id (or an actor's DID).")],
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Re-check hashes, signatures, links, inclusion.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print a chain's records (public parts), or with --verify its verification report."""
+    ledger = _ledger(data_dir)
+    if verify:
+        result = ledger.verify_chain(subject)
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        if not result.ok:
+            fail(f"chain {subject}: record {result.records}: {result.reason}", FAILED)
+        return
+    typer.echo(json.dumps(ledger.chain(subject), indent=2))
+
+
+def audit(data_dir: DataDirOption = None) -> None:
+    """Re-verify everything against the latest signed checkpoint; exit 1 naming the first
+    bad record."""
+    result = _ledger(data_dir).audit()
+    typer.echo(json.dumps(result.to_dict(), indent=2))
+    if not result.ok:
+        fail(f"audit failed at record {result.records}: {result.reason}", FAILED)

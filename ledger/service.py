@@ -1,0 +1,645 @@
+"""The ledger: the gate every record passes, and what it keeps.
+
+``Ledger.append_many`` takes signed records (with their disclosures) and, in this order:
+parses and bounds them, validates each against its kind's schema, matches every
+disclosure to its digest, verifies every proof, then, holding the log's sequencer lock,
+applies the append rules (:mod:`ledger.rules`) against the chain heads, stores the
+records, disclosures and new heads, and appends the records' canonical bytes to the
+transparency log: all in ONE transaction. A refused record refuses its batch, and nothing
+of it is stored; an accepted batch is committed with its signed checkpoint before any
+receipt is returned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+import schemas
+from ledger import checkpoint, merkle, records
+from ledger.datadir import DEFAULT_ORIGIN, DataDir
+from ledger.errors import LedgerError, RecordRejected
+from ledger.log import TransparencyLog
+from ledger.log_proofs import InclusionProof
+from ledger.rules import Actor, Effects, Head, Key, check
+from signing import json_input, proofs
+from signing.errors import SigningError
+from signing.keys import KeyPair
+
+MAX_RECORD_BYTES = 256 * 1024
+"""Largest record accepted, in canonical bytes (a record holds digests, not documents)."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of acceptance: where the record is in the log, and the log's signed word."""
+
+    record_hash: str
+    subject_id: str
+    sequence: int
+    leaf_index: int
+    checkpoint: str
+    inclusion: InclusionProof
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recordHash": self.record_hash,
+            "subject": self.subject_id,
+            "sequence": self.sequence,
+            "leafIndex": self.leaf_index,
+            "treeSize": self.inclusion.size,
+            "checkpoint": self.checkpoint,
+            "inclusionProof": [h.hex() for h in self.inclusion.hashes],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of :meth:`Ledger.verify_chain` or :meth:`Ledger.audit`."""
+
+    ok: bool
+    records: int
+    """Records checked (for a failure: the position of the bad one)."""
+    record_hash: str | None
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "recordHash": self.record_hash,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A submission that passed every check that needs no ledger state."""
+
+    record: Mapping[str, Any]
+    kind: str
+    body: bytes
+    record_hash: str
+    signers: list[str]
+    disclosures: dict[str, Mapping[str, Any]]
+
+
+class Ledger:
+    """Battery passports and actors as hash chains of signed records on one log."""
+
+    def __init__(self, log: TransparencyLog, verifier_key: str) -> None:
+        self.log = log
+        self.engine = log.engine
+        self.verifier_key = verifier_key
+        """The log's note verifier key: what checkpoints are checked with."""
+
+    @classmethod
+    def open(cls, location: str | Path) -> Ledger:
+        """The ledger in a data directory (its log key signs checkpoints)."""
+        directory = DataDir(Path(location))
+        return cls(directory.open_log(writable=True), directory.verifier_key())
+
+    @classmethod
+    def init(
+        cls,
+        location: str | Path,
+        operator: KeyPair,
+        *,
+        origin: str = DEFAULT_ORIGIN,
+        name: str = "Ledger operator",
+    ) -> Ledger:
+        """A new ledger: its log, and the operator registered with ``operator``'s key as
+        the first record (the trust anchor that registers every other actor)."""
+        directory = DataDir(Path(location))
+        directory.init(origin)
+        ledger = cls.open(directory.path)
+        ledger.register_actor(operator, operator.did, ["operator"], name=name, public=True)
+        return ledger
+
+    def register_actor(
+        self,
+        operator: KeyPair,
+        did: str,
+        roles: Sequence[str],
+        *,
+        name: str,
+        keys: Sequence[str] | None = None,
+        public: bool = False,
+        address: str | None = None,
+    ) -> Receipt:
+        """Sign (with the operator's key) and append an ActorRegistered record."""
+        restricted = {"name": name} | ({"address": address} if address else {})
+        public_fields = {
+            "roles": list(roles),
+            "keys": list(keys or [records.did_key_method(did)]),
+            "publicProfile": public,
+        }
+        return self._operator_record(operator, "ActorRegistered", did, public_fields, restricted)
+
+    def add_key(self, operator: KeyPair, did: str, key: str) -> Receipt:
+        """Register another did:key for actor ``did``."""
+        return self._operator_record(operator, "KeyAdded", did, {"key": key}, {})
+
+    def revoke_key(self, operator: KeyPair, did: str, key: str, reason: str) -> Receipt:
+        """Revoke one of actor ``did``'s keys: no record signed with it is accepted after."""
+        return self._operator_record(
+            operator, "KeyRevoked", did, {"key": key, "reason": reason}, {}
+        )
+
+    def _operator_record(
+        self,
+        operator: KeyPair,
+        kind: str,
+        did: str,
+        public: Mapping[str, Any],
+        restricted: Mapping[str, Any],
+    ) -> Receipt:
+        sequence, previous = self.next_position(did)
+        record, disclosures = records.build(
+            kind,
+            did,
+            sequence,
+            previous,
+            operator.did,
+            public,
+            {"legitimate-interest": restricted} if restricted else None,
+        )
+        signed = proofs.sign(record, operator)
+        return self.append({"record": signed, "disclosures": disclosures})
+
+    def next_position(self, subject_id: str) -> tuple[int, str | None]:
+        """The ``sequence`` and ``previous`` a new record on this chain must carry."""
+        head = self.head(subject_id)
+        return (0, None) if head is None else (head.sequence + 1, head.record_hash)
+
+    # -- appending -------------------------------------------------------------------
+
+    def append(self, submission: Mapping[str, Any] | bytes) -> Receipt:
+        """Append one record; see :meth:`append_many`."""
+        return self.append_many([submission])[0]
+
+    def append_many(self, submissions: Sequence[Mapping[str, Any] | bytes]) -> list[Receipt]:
+        """Append records in order, in one transaction; a receipt for each.
+
+        A submission is a signed record, or ``{"record": ..., "disclosures": [...]}``, as a
+        mapping or JSON bytes. Resubmitting an accepted record returns its receipt and
+        stores nothing. Raises RecordRejected (``.rule``, ``.index``) for the first refused
+        record; then nothing of the batch is stored.
+        """
+        checked = []
+        for index, submission in enumerate(submissions):
+            try:
+                checked.append(_check_alone(submission))
+            except RecordRejected as exc:
+                raise exc.at(index) from None
+        with self.log.writer.begin() as connection:
+            state = self.log.lock(connection)
+            view = _BatchView(connection)
+            accepted: list[tuple[int, _Checked]] = []
+            seen: set[str] = set()
+            for index, item in enumerate(checked):
+                if item.record_hash in seen or view.stored(item.record_hash):
+                    continue  # a resubmission: its receipt again, nothing stored
+                seen.add(item.record_hash)
+                try:
+                    effects = check(
+                        item.record,
+                        item.kind,
+                        item.record_hash,
+                        item.signers,
+                        item.disclosures,
+                        view,
+                    )
+                except RecordRejected as exc:
+                    raise exc.at(index) from None
+                view.apply(effects)
+                accepted.append((index, item))
+            if accepted:
+                bodies = [item.body for _, item in accepted]
+                hashes = [merkle.leaf_hash(body) for body in bodies]
+                result = self.log.append_locked(connection, state, bodies, hashes)
+                _insert_records(connection, accepted, result.first_index)
+                view.flush()
+        return self._receipts([item.record_hash for item in checked])
+
+    def _receipts(self, record_hashes: list[str]) -> list[Receipt]:
+        with self.engine.connect() as connection:
+            rows = {
+                row.record_hash: row
+                for row in connection.execute(
+                    sa.text(
+                        "SELECT record_hash, subject_id, sequence, leaf_index "
+                        "FROM ledger_records WHERE record_hash IN :hashes"
+                    ).bindparams(sa.bindparam("hashes", expanding=True)),
+                    {"hashes": sorted(set(record_hashes))},
+                )
+            }
+        size = self.log.size()
+        checkpoint = self.log.checkpoint_at(size) if size else self.log.checkpoint()
+        indexes = [int(rows[h].leaf_index) for h in record_hashes]
+        inclusions = self.log.inclusion_proofs(indexes, size)
+        return [
+            Receipt(h, rows[h].subject_id, int(rows[h].sequence), index, checkpoint, inclusion)
+            for h, index, inclusion in zip(record_hashes, indexes, inclusions, strict=True)
+        ]
+
+    # -- reading ---------------------------------------------------------------------
+
+    def head(self, subject_id: str) -> Head | None:
+        """The latest state of a passport or actor chain, None if it has no records."""
+        with self.engine.connect() as connection:
+            return _BatchView(connection).head(subject_id)
+
+    def chain(self, subject_id: str) -> list[dict[str, Any]]:
+        """The signed records of a chain, in order (public parts only)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT body FROM ledger_records WHERE subject_id = :s ORDER BY sequence"),
+                {"s": subject_id},
+            )
+            return [json.loads(row.body) for row in rows]
+
+    def verify_chain(self, subject_id: str) -> Report:
+        """Re-check one chain: hashes, signatures, links, and inclusion of every record in
+        the tree of the latest signed checkpoint. Names the first bad record."""
+        head_note = checkpoint.verify(self.log.checkpoint(), self.verifier_key, self.log.origin)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT record_hash, sequence, leaf_index, body FROM ledger_records "
+                    "WHERE subject_id = :s ORDER BY sequence"
+                ),
+                {"s": subject_id},
+            ).all()
+        if not rows:
+            return Report(False, 0, None, f"no records for {subject_id}")
+        proofs_ = self.log.inclusion_proofs([int(r.leaf_index) for r in rows], head_note.size)
+        previous = None
+        for position, (row, inclusion) in enumerate(zip(rows, proofs_, strict=True)):
+            body = bytes(row.body)
+            problem = _record_problem(body, row.record_hash, position, previous)
+            if problem is None and inclusion.leaf_hash != merkle.leaf_hash(body):
+                problem = "its log leaf holds other bytes"
+            if problem is None:
+                try:
+                    inclusion.verify(head_note.root)
+                except merkle.ProofError as exc:
+                    problem = f"not in the signed tree: {exc}"
+            if problem is not None:
+                return Report(False, position, row.record_hash, problem)
+            previous = row.record_hash
+        return Report(True, len(rows), None, None)
+
+    def audit(self) -> Report:
+        """Re-derive everything from the log: every record's bytes, hash, signatures,
+        schema, disclosures and append rules, replayed in log order; every chain link;
+        the log's tiles and root against its latest signed checkpoint. Names the first bad
+        record (by leaf index)."""
+        try:
+            size = self.log.audit(self.verifier_key)
+        except LedgerError as exc:
+            return Report(False, 0, None, f"log: {exc}")
+        view = _ReplayView()
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT record_hash, leaf_index, body FROM ledger_records ORDER BY leaf_index"
+                )
+            ).all()
+            stored = _stored_disclosures(connection)
+        if len(rows) != size:
+            return Report(
+                False, size, None, f"the log has {size} leaves, the ledger {len(rows)} records"
+            )
+        for start in range(0, size, _AUDIT_CHUNK):
+            leaves = self.log.leaves(start, min(start + _AUDIT_CHUNK, size))
+            for offset, leaf in enumerate(leaves):
+                row = rows[start + offset]
+                where = start + offset
+                problem = _replay(row, where, leaf, stored.get(row.record_hash, []), view)
+                if problem is not None:
+                    return Report(False, where, row.record_hash, problem)
+        problem = _compare_heads(self.engine, view)
+        if problem is not None:
+            return Report(False, size, None, problem)
+        return Report(True, size, None, None)
+
+    def disclosures(self, record_hash: str) -> dict[str, dict[str, Any]]:
+        """A record's disclosures by group. Callers enforce access levels."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT grp, body FROM ledger_disclosures WHERE record_hash = :h"),
+                {"h": record_hash},
+            )
+            return {row.grp: json.loads(row.body) for row in rows}
+
+
+def _check_alone(submission: Mapping[str, Any] | bytes) -> _Checked:
+    """Everything that needs no ledger state: size, shape, schema, disclosures, proofs."""
+    record, disclosures = _unpack(submission)
+    try:
+        body = records.canonical(record)
+    except SigningError as exc:
+        raise RecordRejected("parse", str(exc)) from None
+    if len(body) > MAX_RECORD_BYTES:
+        raise RecordRejected(
+            "size", f"the record is {len(body)} bytes (at most {MAX_RECORD_BYTES})"
+        )
+    unsigned = {k: v for k, v in record.items() if k != "proof"}
+    try:
+        kind = schemas.validate_record(unsigned)
+        disclosed = records.match_disclosures(record, disclosures)
+        for disclosure in disclosed.values():
+            schemas.validate_disclosure(kind, disclosure)
+    except schemas.SchemaError as exc:
+        raise RecordRejected("schema", str(exc)) from None
+    if "proof" not in record:
+        raise RecordRejected("proof", "the record is not signed")
+    try:
+        proofs.verify(dict(record))
+    except SigningError as exc:
+        raise RecordRejected("proof", str(exc)) from None
+    return _Checked(
+        record, kind, body, records.digest(body), records.signer_keys(record), disclosed
+    )
+
+
+def _unpack(
+    submission: Mapping[str, Any] | bytes,
+) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]]:
+    """The record and its disclosures from a submission (JSON bytes or a mapping)."""
+    if isinstance(submission, bytes | bytearray):
+        if len(submission) > json_input.MAX_DOCUMENT_BYTES:
+            raise RecordRejected(
+                "size", f"the submission is over {json_input.MAX_DOCUMENT_BYTES} bytes"
+            )
+        try:
+            submission = json_input.parse_object(bytes(submission))
+        except SigningError as exc:
+            raise RecordRejected("parse", str(exc)) from None
+    if not isinstance(submission, Mapping):
+        raise RecordRejected("parse", "a submission is a JSON object")
+    if "record" in submission:
+        record, disclosures = submission["record"], submission.get("disclosures", [])
+    else:
+        record, disclosures = submission, []
+    if not isinstance(record, Mapping) or not isinstance(disclosures, list):
+        raise RecordRejected("parse", "record must be an object and disclosures a list")
+    return record, disclosures
+
+
+def _insert_records(
+    connection: sa.Connection, accepted: list[tuple[int, _Checked]], first_leaf: int
+) -> None:
+    connection.execute(
+        sa.text(
+            "INSERT INTO ledger_records (record_hash, subject_id, sequence, kind, issuer, "
+            "leaf_index, body) VALUES (:h, :s, :q, :k, :i, :l, :b)"
+        ),
+        [
+            {
+                "h": item.record_hash,
+                "s": item.record["credentialSubject"]["id"],
+                "q": item.record["credentialSubject"]["sequence"],
+                "k": item.kind,
+                "i": item.record["issuer"],
+                "l": first_leaf + offset,
+                "b": item.body,
+            }
+            for offset, (_, item) in enumerate(accepted)
+        ],
+    )
+    disclosures = [
+        {"h": item.record_hash, "g": group, "b": records.canonical(disclosure)}
+        for _, item in accepted
+        for group, disclosure in item.disclosures.items()
+    ]
+    if disclosures:
+        connection.execute(
+            sa.text("INSERT INTO ledger_disclosures (record_hash, grp, body) VALUES (:h, :g, :b)"),
+            disclosures,
+        )
+
+
+class _BatchView:
+    """The rules' view of the ledger inside one transaction: rows read once, then the
+    batch's own effects on top, written back by :meth:`flush`."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+        self._heads: dict[str, Head | None] = {}
+        self._actors: dict[str, Actor | None] = {}
+        self._keys: dict[str, Key | None] = {}
+        self._has_actors: bool | None = None
+        self._dirty_heads: dict[str, Head] = {}
+        self._new_heads: set[str] = set()
+        self._dirty_actors: dict[str, Actor] = {}
+        self._dirty_keys: dict[str, Key] = {}
+        self._new_keys: set[str] = set()
+
+    def stored(self, record_hash: str) -> bool:
+        """Whether the ledger already holds this record."""
+        row = self._connection.execute(
+            sa.text("SELECT 1 FROM ledger_records WHERE record_hash = :h"), {"h": record_hash}
+        ).first()
+        return row is not None
+
+    def head(self, subject_id: str) -> Head | None:
+        if subject_id not in self._heads:
+            row = self._connection.execute(
+                sa.text(
+                    "SELECT sequence, record_hash, kind, custodian, status, closed, state "
+                    "FROM ledger_heads WHERE subject_id = :s"
+                ),
+                {"s": subject_id},
+            ).first()
+            if row is None:
+                self._heads[subject_id] = None
+            else:
+                state = json.loads(row.state)
+                self._heads[subject_id] = Head(
+                    subject_id,
+                    int(row.sequence),
+                    row.record_hash,
+                    row.kind,
+                    row.custodian,
+                    row.status,
+                    bool(row.closed),
+                    tuple(state.get("predecessors", ())),
+                    dict(state.get("openShipments", {})),
+                )
+        return self._heads[subject_id]
+
+    def actor(self, did: str) -> Actor | None:
+        if did not in self._actors:
+            row = self._connection.execute(
+                sa.text("SELECT roles FROM ledger_actors WHERE did = :d"), {"d": did}
+            ).first()
+            self._actors[did] = (
+                None if row is None else Actor(did, frozenset(json.loads(row.roles)))
+            )
+        return self._actors[did]
+
+    def key(self, key: str) -> Key | None:
+        if key not in self._keys:
+            row = self._connection.execute(
+                sa.text("SELECT actor, revoked FROM ledger_keys WHERE key = :k"), {"k": key}
+            ).first()
+            self._keys[key] = None if row is None else Key(key, row.actor, bool(row.revoked))
+        return self._keys[key]
+
+    def has_actors(self) -> bool:
+        if self._has_actors is None:
+            row = self._connection.execute(sa.text("SELECT 1 FROM ledger_actors LIMIT 1")).first()
+            self._has_actors = row is not None
+        return self._has_actors or bool(self._dirty_actors)
+
+    def apply(self, effects: Effects) -> None:
+        head = effects.head
+        if self.head(head.subject_id) is None and head.subject_id not in self._dirty_heads:
+            self._new_heads.add(head.subject_id)
+        self._heads[head.subject_id] = head
+        self._dirty_heads[head.subject_id] = head
+        for actor in effects.actors:
+            self._actors[actor.did] = actor
+            self._dirty_actors[actor.did] = actor
+        for key in effects.keys:
+            if self.key(key.key) is None and key.key not in self._dirty_keys:
+                self._new_keys.add(key.key)
+            self._keys[key.key] = key
+            self._dirty_keys[key.key] = key
+
+    def flush(self) -> None:
+        """Write the batch's effects (inside the caller's transaction)."""
+        execute = self._connection.execute
+        for subject_id, head in self._dirty_heads.items():
+            values = {
+                "s": subject_id,
+                "q": head.sequence,
+                "h": head.record_hash,
+                "k": head.kind,
+                "c": head.custodian,
+                "st": head.status,
+                "x": head.closed,
+                "j": json.dumps(head.to_state(), sort_keys=True),
+            }
+            if subject_id in self._new_heads:
+                statement = (
+                    "INSERT INTO ledger_heads (subject_id, sequence, record_hash, kind, custodian, "
+                    "status, closed, state) VALUES (:s, :q, :h, :k, :c, :st, :x, :j)"
+                )
+            else:
+                statement = (
+                    "UPDATE ledger_heads SET sequence = :q, record_hash = :h, kind = :k, "
+                    "custodian = :c, status = :st, closed = :x, state = :j WHERE subject_id = :s"
+                )
+            execute(sa.text(statement), values)
+        for actor in self._dirty_actors.values():
+            execute(
+                sa.text("INSERT INTO ledger_actors (did, roles) VALUES (:d, :r)"),
+                {"d": actor.did, "r": json.dumps(sorted(actor.roles))},
+            )
+        for key in self._dirty_keys.values():
+            if key.key in self._new_keys:
+                statement = "INSERT INTO ledger_keys (key, actor, revoked) VALUES (:k, :a, :r)"
+            else:
+                statement = "UPDATE ledger_keys SET actor = :a, revoked = :r WHERE key = :k"
+            execute(sa.text(statement), {"k": key.key, "a": key.actor, "r": key.revoked})
+
+
+_AUDIT_CHUNK = 4096
+
+
+def _record_problem(
+    body: bytes, record_hash: str, sequence: int, previous: str | None
+) -> str | None:
+    """Why a stored chain record is not what it claims, or None."""
+    if records.digest(body) != record_hash:
+        return "its bytes do not hash to its record hash"
+    record = json.loads(body)
+    subject = record.get("credentialSubject", {})
+    if subject.get("sequence") != sequence:
+        return f"sequence {subject.get('sequence')} where {sequence} belongs"
+    if subject.get("previous") != previous:
+        return "its previous link does not point at the record before it"
+    try:
+        proofs.verify(record)
+    except SigningError as exc:
+        return f"proof: {exc}"
+    return None
+
+
+def _replay(
+    row: Any, leaf_index: int, leaf: bytes, disclosures: list[bytes], view: _ReplayView
+) -> str | None:
+    """Check one stored record against its leaf and replay the append rules on it."""
+    body = bytes(row.body)
+    if int(row.leaf_index) != leaf_index:
+        return f"leaf index {row.leaf_index} where {leaf_index} belongs"
+    if body != leaf:
+        return "its stored bytes differ from its log leaf"
+    if records.digest(body) != row.record_hash:
+        return "its bytes do not hash to its record hash"
+    submission = {"record": json.loads(body), "disclosures": [json.loads(d) for d in disclosures]}
+    try:
+        item = _check_alone(submission)
+        view.apply(
+            check(item.record, item.kind, item.record_hash, item.signers, item.disclosures, view)
+        )
+    except RecordRejected as exc:
+        return f"{exc.rule}: {exc.detail}"
+    return None
+
+
+def _stored_disclosures(connection: sa.Connection) -> dict[str, list[bytes]]:
+    found: dict[str, list[bytes]] = {}
+    for row in connection.execute(sa.text("SELECT record_hash, body FROM ledger_disclosures")):
+        found.setdefault(row.record_hash, []).append(bytes(row.body))
+    return found
+
+
+def _compare_heads(engine: sa.Engine, view: _ReplayView) -> str | None:
+    """The stored chain heads must be exactly the replay's."""
+    with engine.connect() as connection:
+        reader = _BatchView(connection)
+        stored = {
+            row.subject_id
+            for row in connection.execute(sa.text("SELECT subject_id FROM ledger_heads"))
+        }
+        if stored != set(view.heads):
+            return "the stored chain heads are not the chains' ends"
+        for subject_id, head in view.heads.items():
+            if reader.head(subject_id) != head:
+                return f"the stored head of {subject_id} differs from its chain"
+    return None
+
+
+class _ReplayView:
+    """The rules' view during an audit: built from the records alone, in memory."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, Head] = {}
+        self.actors: dict[str, Actor] = {}
+        self.keys: dict[str, Key] = {}
+
+    def head(self, subject_id: str) -> Head | None:
+        return self.heads.get(subject_id)
+
+    def actor(self, did: str) -> Actor | None:
+        return self.actors.get(did)
+
+    def key(self, key: str) -> Key | None:
+        return self.keys.get(key)
+
+    def has_actors(self) -> bool:
+        return bool(self.actors)
+
+    def apply(self, effects: Effects) -> None:
+        self.heads[effects.head.subject_id] = effects.head
+        self.actors.update((actor.did, actor) for actor in effects.actors)
+        self.keys.update((key.key, key) for key in effects.keys)

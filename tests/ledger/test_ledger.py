@@ -1,0 +1,608 @@
+"""The ledger's gate on SQLite and PostgreSQL: a battery's life accepted end to end, every
+append rule refusing its named bad case with nothing stored, replays, batches and
+concurrent writers that never fork a chain."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import checkpoint, merkle, records
+from ledger.errors import RecordRejected, StaleRecord
+from ledger.service import Ledger
+from signing import keys, proofs
+from tests.ledger.world import MANUFACTURED, TEST_MEASURES, World, document_hash
+
+PASSPORT = "urn:bpl:passport:0b6f2a8e-3c1d-4f5e-8a9b-1c2d3e4f5a6b"
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    if database_url.startswith("postgresql"):
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    operator = keys.generate()
+    ledger = Ledger.init(tmp_path / "data", operator, origin="test.bpl.example/log")
+    world = World(ledger, operator)
+    world.add("maker", "manufacturer")
+    world.add("dismantler", "dismantler")
+    world.add("lab", "test-lab")
+    world.add("recycler", "recycler")
+    world.add("repurposer", "repurposer")
+    world.add("carrier", "carrier")
+    yield world
+    ledger.engine.dispose()
+
+
+def snapshot(world: World) -> tuple[int, Any]:
+    """What a refused record must leave untouched: the log size and the passport's head."""
+    return world.ledger.log.size(), world.ledger.head(PASSPORT)
+
+
+def test_a_battery_life_is_accepted_with_receipts(world: World) -> None:
+    receipts = [world.issue(PASSPORT)]
+    receipts.append(world.transfer(PASSPORT, "maker", "dismantler"))
+    receipts.append(
+        world.submit(
+            "DiagnosticTest",
+            PASSPORT,
+            "lab",
+            {"testedOn": "2031-05-02"},
+            {"legitimate-interest": TEST_MEASURES},
+        )
+    )
+    receipts.append(
+        world.submit(
+            "Shipment",
+            PASSPORT,
+            "dismantler",
+            {"shipmentId": "SHP-1"},
+            {
+                "legitimate-interest": {
+                    "consignor": world.actors["dismantler"].did,
+                    "consignee": world.actors["recycler"].did,
+                    "dangerousGoods": {
+                        "unNumber": "UN3480",
+                        "properShippingName": "LITHIUM ION BATTERIES",
+                        "class": "9",
+                        "specialProvisions": [377],
+                        "packingInstruction": "P909",
+                        "packages": 1,
+                        "grossMass": 480.0,
+                    },
+                    "waste": True,
+                }
+            },
+        )
+    )
+    receipts.append(
+        world.submit(
+            "ShipmentReceived",
+            PASSPORT,
+            "recycler",
+            {"shipmentId": "SHP-1"},
+            {"legitimate-interest": {"condition": "intact"}},
+        )
+    )
+    receipts.append(world.transfer(PASSPORT, "dismantler", "recycler", "waste-handover"))
+    receipts.append(
+        world.submit(
+            "StatusChange", PASSPORT, "recycler", {}, {"legitimate-interest": {"status": "waste"}}
+        )
+    )
+    receipts.append(
+        world.submit(
+            "Recycled",
+            PASSPORT,
+            "recycler",
+            {},
+            {
+                "legitimate-interest": {
+                    "recovered": {"Li": 3.1, "Co": 4.2, "Ni": 20.5},
+                    "inputMass": 450.0,
+                    "process": "hydrometallurgical",
+                }
+            },
+        )
+    )
+    head = world.ledger.head(PASSPORT)
+    assert head is not None
+    assert (head.sequence, head.custodian, head.status, head.closed) == (
+        7,
+        world.actors["recycler"].did,
+        "waste",
+        True,
+    )
+    chain = world.ledger.chain(PASSPORT)
+    assert [r["credentialSubject"]["sequence"] for r in chain] == list(range(8))
+    for receipt, record in zip(receipts, chain, strict=True):
+        assert receipt.record_hash == records.record_hash(record)
+        head_note = checkpoint.verify(receipt.checkpoint, world.ledger.verifier_key)
+        assert head_note.size == receipt.inclusion.size
+        receipt.inclusion.verify(head_note.root)
+        assert receipt.inclusion.leaf_hash == merkle.leaf_hash(records.canonical(record))
+    # Restricted values never reach the log; their disclosures are stored beside it.
+    leaves = b"".join(world.ledger.log.leaves(0, world.ledger.log.size()))
+    assert b"hydrometallurgical" not in leaves and b"waste-handover" not in leaves
+    assert (
+        world.ledger.disclosures(receipts[-1].record_hash)["legitimate-interest"]["process"]
+        == "hydrometallurgical"
+    )
+
+
+def test_resubmitting_returns_the_same_receipt_and_stores_nothing(world: World) -> None:
+    submission = world.record(
+        "PassportIssued",
+        PASSPORT,
+        "maker",
+        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    first = world.ledger.append(submission)
+    size = world.ledger.log.size()
+    again = world.ledger.append(copy.deepcopy(submission))
+    assert (again.record_hash, again.leaf_index) == (first.record_hash, first.leaf_index)
+    assert world.ledger.log.size() == size
+
+
+def tamper_disclosure(submission: dict[str, Any]) -> None:
+    submission["disclosures"][0]["status"] = "re-used"
+
+
+def clear_restricted(submission: dict[str, Any]) -> None:
+    submission["record"]["credentialSubject"]["status"] = "original"
+
+
+BAD_CASES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
+    "disclosure-does-not-match-digest": (
+        lambda w: _mutated(
+            w.record(
+                "StatusChange", PASSPORT, "maker", {}, {"legitimate-interest": {"status": "waste"}}
+            ),
+            tamper_disclosure,
+        ),
+        "disclosure",
+    ),
+    "restricted-field-in-clear": (
+        lambda w: _signed_after(w, "maker", clear_restricted),
+        "schema",
+    ),
+    "dismantler-issues-a-passport": (
+        lambda w: w.record(
+            "PassportIssued",
+            "urn:bpl:passport:other",
+            "dismantler",
+            dict(MANUFACTURED, manufacturer=w.actors["dismantler"].did),
+            {"legitimate-interest": {"status": "original"}},
+        ),
+        "role",
+    ),
+    "transfer-with-one-signature": (
+        lambda w: w.record(
+            "CustodyTransfer",
+            PASSPORT,
+            "maker",
+            {"from": w.actors["maker"].did, "to": w.actors["dismantler"].did},
+            {"legitimate-interest": {"reason": "sale"}},
+        ),
+        "custody",
+    ),
+    "shipment-by-a-party-without-custody": (
+        lambda w: w.record(
+            "Shipment",
+            PASSPORT,
+            "dismantler",
+            {"shipmentId": "S-9"},
+            {
+                "legitimate-interest": {
+                    "consignor": w.actors["dismantler"].did,
+                    "consignee": w.actors["recycler"].did,
+                    "dangerousGoods": {
+                        "unNumber": "UN3480",
+                        "properShippingName": "LITHIUM ION BATTERIES",
+                        "class": "9",
+                        "packingInstruction": "P909",
+                        "specialProvisions": [377],
+                        "packages": 1,
+                        "grossMass": 480.0,
+                    },
+                    "waste": True,
+                }
+            },
+        ),
+        "custody",
+    ),
+    "stale-sequence": (
+        lambda w: _stale(w),  # noqa: PLW0108 (_stale is defined below)
+        "sequence",
+    ),
+    "future-sequence": (
+        lambda w: w.record(
+            "StatusChange",
+            PASSPORT,
+            "maker",
+            {},
+            {"legitimate-interest": {"status": "waste"}},
+            position=(5, w.ledger.next_position(PASSPORT)[1]),
+        ),
+        "sequence",
+    ),
+    "unregistered-signer": (
+        lambda w: w.record(
+            "StatusChange",
+            PASSPORT,
+            keys.generate(),
+            {},
+            {"legitimate-interest": {"status": "waste"}},
+        ),
+        "signer",
+    ),
+    "status-transition-not-allowed": (
+        lambda w: w.record(
+            "StatusChange",
+            PASSPORT,
+            "maker",
+            {},
+            {"legitimate-interest": {"status": "remanufactured"}},
+        ),
+        "status",
+    ),
+    "successor-of-a-missing-passport": (
+        lambda w: w.record(
+            "PassportIssued",
+            "urn:bpl:passport:successor",
+            "repurposer",
+            dict(
+                MANUFACTURED,
+                manufacturer=w.actors["repurposer"].did,
+                predecessors=["urn:bpl:passport:nowhere"],
+            ),
+            {"legitimate-interest": {"status": "repurposed"}},
+        ),
+        "successor",
+    ),
+    "altered-after-signing": (
+        lambda w: _mutated(
+            w.record(
+                "StatusChange", PASSPORT, "maker", {}, {"legitimate-interest": {"status": "waste"}}
+            ),
+            lambda s: s["record"].__setitem__("validFrom", "2031-01-01T00:00:00Z"),
+        ),
+        "proof",
+    ),
+    "unsigned": (
+        lambda w: _mutated(
+            w.record(
+                "StatusChange", PASSPORT, "maker", {}, {"legitimate-interest": {"status": "waste"}}
+            ),
+            lambda s: s["record"].pop("proof"),
+        ),
+        "proof",
+    ),
+    "ten-megabyte-record": (
+        lambda w: _mutated(
+            w.record(
+                "StatusChange", PASSPORT, "maker", {}, {"legitimate-interest": {"status": "waste"}}
+            ),
+            lambda s: s["record"].__setitem__("padding", "x" * 10_000_000),
+        ),
+        "size",
+    ),
+}
+
+
+def _stale(world: World) -> dict[str, Any]:
+    """A record built on the head, submitted after someone else appended to it."""
+    position = world.ledger.next_position(PASSPORT)
+    world.submit(
+        "DocumentAttached",
+        PASSPORT,
+        "maker",
+        {"documentHash": document_hash(b"first"), "mediaType": "application/pdf"},
+        {"legitimate-interest": {"documentType": "invoice"}},
+    )
+    return world.record(
+        "StatusChange",
+        PASSPORT,
+        "maker",
+        {},
+        {"legitimate-interest": {"status": "waste"}},
+        position=position,
+    )
+
+
+def _mutated(submission: dict[str, Any], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    change(submission)
+    return submission
+
+
+def _signed_after(
+    world: World, signer: str, change: Callable[[dict[str, Any]], Any]
+) -> dict[str, Any]:
+    """A record changed before signing (so the proof is good and the rule is the schema's)."""
+    sequence, previous = world.ledger.next_position(PASSPORT)
+    record, disclosures = records.build(
+        "StatusChange",
+        PASSPORT,
+        sequence,
+        previous,
+        world.actors[signer].did,
+        {},
+        {"legitimate-interest": {"status": "waste"}},
+    )
+    submission = {"record": record, "disclosures": disclosures}
+    change(submission)
+    submission["record"] = proofs.sign(record, world.actors[signer])
+    return submission
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_each_rule_refuses_its_bad_case_and_stores_nothing(world: World, case: str) -> None:
+    world.issue(PASSPORT)
+    make, rule = BAD_CASES[case]
+    submission = make(world)
+    before = snapshot(world)
+    with pytest.raises(RecordRejected) as refused:
+        world.ledger.append(submission)
+    assert refused.value.rule == rule, str(refused.value)
+    assert snapshot(world) == before
+
+
+def test_a_stale_record_carries_the_current_head(world: World) -> None:
+    genesis = world.issue(PASSPORT)
+    receipt = world.transfer(PASSPORT, "maker", "dismantler")
+    stale = world.record(
+        "StatusChange",
+        PASSPORT,
+        "dismantler",
+        {},
+        {"legitimate-interest": {"status": "waste"}},
+        position=(1, genesis.record_hash),
+    )
+    with pytest.raises(StaleRecord) as refused:
+        world.ledger.append(stale)
+    assert (refused.value.head_sequence, refused.value.head_hash) == (1, receipt.record_hash)
+
+
+def test_nothing_is_accepted_after_recycled(world: World) -> None:
+    world.issue(PASSPORT)
+    world.transfer(PASSPORT, "maker", "recycler", "waste-handover")
+    world.submit(
+        "Recycled",
+        PASSPORT,
+        "recycler",
+        {},
+        {
+            "legitimate-interest": {
+                "recovered": {"Li": 1.0},
+                "inputMass": 400.0,
+                "process": "pyrometallurgical",
+            }
+        },
+    )
+    with pytest.raises(RecordRejected, match="closed"):
+        world.submit(
+            "DocumentAttached",
+            PASSPORT,
+            "recycler",
+            {"documentHash": document_hash(b"late"), "mediaType": "application/pdf"},
+            {"legitimate-interest": {"documentType": "invoice"}},
+        )
+
+
+def test_a_revoked_key_signs_nothing_after_its_revocation(world: World) -> None:
+    world.issue(PASSPORT)
+    maker = world.actors["maker"]
+    world.ledger.revoke_key(world.operator, maker.did, maker.verification_method, "compromised")
+    with pytest.raises(RecordRejected) as refused:
+        world.submit(
+            "StatusChange", PASSPORT, "maker", {}, {"legitimate-interest": {"status": "waste"}}
+        )
+    assert refused.value.rule == "signer"
+    assert "revoked" in str(refused.value)
+    assert len(world.ledger.chain(PASSPORT)) == 1  # the record before stays
+
+
+def test_a_successor_passport_links_its_original(world: World) -> None:
+    world.issue(PASSPORT)
+    world.transfer(PASSPORT, "maker", "repurposer", "repurposing")
+    successor = "urn:bpl:passport:successor-1"
+    world.submit(
+        "PassportIssued",
+        successor,
+        "repurposer",
+        dict(MANUFACTURED, manufacturer=world.actors["repurposer"].did, predecessors=[PASSPORT]),
+        {"legitimate-interest": {"status": "repurposed"}},
+    )
+    world.submit("PassportSucceeded", PASSPORT, "repurposer", {"successor": successor})
+    original = world.ledger.head(PASSPORT)
+    assert original is not None and original.closed
+    new = world.ledger.head(successor)
+    assert new is not None and new.predecessors == (PASSPORT,) and new.status == "repurposed"
+
+
+def test_a_refused_record_refuses_its_whole_batch(world: World) -> None:
+    world.issue(PASSPORT)
+    good = world.transfer  # noqa: F841 (readability)
+    first = world.record(
+        "CustodyTransfer",
+        PASSPORT,
+        "maker",
+        {"from": world.actors["maker"].did, "to": world.actors["dismantler"].did},
+        {"legitimate-interest": {"reason": "sale"}},
+        cosigners=["dismantler"],
+    )
+    bad = world.record(
+        "PassportIssued",
+        "urn:bpl:passport:b",
+        "dismantler",
+        dict(MANUFACTURED, manufacturer=world.actors["dismantler"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    before = snapshot(world)
+    with pytest.raises(RecordRejected) as refused:
+        world.ledger.append_many([first, bad])
+    assert (refused.value.index, refused.value.rule) == (1, "role")
+    assert snapshot(world) == before
+
+
+def test_a_batch_chains_records_of_one_passport(world: World) -> None:
+    issued = world.record(
+        "PassportIssued",
+        PASSPORT,
+        "maker",
+        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    issued_hash = records.record_hash(issued["record"])
+    test = world.record(
+        "DiagnosticTest",
+        PASSPORT,
+        "lab",
+        {"testedOn": "2031-05-02"},
+        {"legitimate-interest": TEST_MEASURES},
+        position=(1, issued_hash),
+    )
+    receipts = world.ledger.append_many([issued, test])
+    assert [r.sequence for r in receipts] == [0, 1]
+    assert receipts[1].leaf_index == receipts[0].leaf_index + 1
+
+
+def test_concurrent_writers_never_fork_a_chain(world: World) -> None:
+    world.issue(PASSPORT)
+
+    def write(n: int) -> int:
+        ledger = Ledger(world.ledger.log, world.ledger.verifier_key)
+        accepted = 0
+        for attempt in range(40):
+            submission = world.record(
+                "DocumentAttached",
+                PASSPORT,
+                "maker",
+                {
+                    "documentHash": document_hash(f"{n}-{attempt}".encode()),
+                    "mediaType": "application/pdf",
+                },
+                {"legitimate-interest": {"documentType": "invoice"}},
+            )
+            try:
+                ledger.append(submission)
+                accepted += 1
+            except StaleRecord:
+                continue
+        return accepted
+
+    with ThreadPoolExecutor(4) as pool:
+        accepted = sum(pool.map(write, range(4)))
+    chain = world.ledger.chain(PASSPORT)
+    assert len(chain) == accepted + 1
+    previous = None
+    for sequence, record in enumerate(chain):
+        subject = record["credentialSubject"]
+        assert subject["sequence"] == sequence
+        assert subject.get("previous") == previous
+        previous = records.record_hash(record)
+
+
+def a_short_life(world: World) -> None:
+    world.issue(PASSPORT)
+    world.transfer(PASSPORT, "maker", "dismantler")
+    world.submit(
+        "DiagnosticTest",
+        PASSPORT,
+        "lab",
+        {"testedOn": "2031-05-02"},
+        {"legitimate-interest": TEST_MEASURES},
+    )
+
+
+def test_audit_and_chain_verification_pass_on_an_honest_ledger(world: World) -> None:
+    a_short_life(world)
+    report = world.ledger.audit()
+    assert report.ok, report
+    assert report.records == world.ledger.log.size()
+    chain = world.ledger.verify_chain(PASSPORT)
+    assert chain.ok and chain.records == 3
+
+
+TAMPERING = {
+    "record-bytes-edited": (
+        "UPDATE ledger_records SET body = :b WHERE sequence = 1 AND subject_id = :p",
+        lambda body: body.replace(b'"sale"', b'"sold"').replace(b"z", b"y", 1),
+        "differ from its log leaf",
+    ),
+    "disclosure-deleted": (
+        "DELETE FROM ledger_disclosures WHERE record_hash = "
+        "(SELECT record_hash FROM ledger_records WHERE sequence = 2 AND subject_id = :p)",
+        None,
+        "disclosure",
+    ),
+    "head-rewound": (
+        "UPDATE ledger_heads SET sequence = 1 WHERE subject_id = :p",
+        None,
+        "stored head",
+    ),
+    "records-reordered": (
+        "UPDATE ledger_records SET leaf_index = -leaf_index - 1 WHERE subject_id = :p",
+        None,
+        "leaf index",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERING))
+def test_audit_names_tampering(world: World, case: str) -> None:
+    a_short_life(world)
+    statement, change, reason = TAMPERING[case]
+    with world.ledger.engine.begin() as connection:
+        params: dict[str, Any] = {"p": PASSPORT}
+        if change is not None:
+            body = connection.execute(
+                sa.text("SELECT body FROM ledger_records WHERE sequence = 1 AND subject_id = :p"),
+                params,
+            ).scalar_one()
+            params["b"] = change(bytes(body))
+        connection.execute(sa.text(statement), params)
+    report = world.ledger.audit()
+    assert not report.ok
+    assert reason in (report.reason or ""), report
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_flipped_byte_of_a_stored_record_is_caught(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    world = World(
+        Ledger.init(tmp_path_factory.mktemp("flip") / "data", (op := keys.generate())), op
+    )
+    world.add("maker", "manufacturer")
+    world.add("dismantler", "dismantler")
+    world.issue(PASSPORT)
+    world.transfer(PASSPORT, "maker", "dismantler")
+    with world.ledger.engine.begin() as connection:
+        rows = connection.execute(
+            sa.text("SELECT record_hash, body FROM ledger_records ORDER BY leaf_index")
+        ).all()
+        # Draws independent of the run's random keys and salts (hypothesis replays them).
+        row = rows[data.draw(st.integers(0, len(rows) - 1))]
+        body = bytearray(row.body)
+        position = int(data.draw(st.floats(0, 1, exclude_max=True)) * len(body))
+        body[position] ^= data.draw(st.integers(1, 255))
+        connection.execute(
+            sa.text("UPDATE ledger_records SET body = :b WHERE record_hash = :h"),
+            {"b": bytes(body), "h": row.record_hash},
+        )
+    assert not world.ledger.audit().ok
+    world.ledger.engine.dispose()

@@ -1,0 +1,97 @@
+"""A small world for ledger tests: an operator, actors with keys, and helpers that build,
+sign and submit records the way a dismantler's tools do."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger import records
+from ledger.service import Ledger, Receipt
+from signing import keys, proofs
+
+MANUFACTURED = {
+    "batteryId": "https://id.example.com/01/09506000134352/21/SN-0001",
+    "category": "EV",
+    "chemistry": "NMC811",
+    "manufacturer": "",  # filled with the manufacturer's DID
+    "manufacturedAt": "Gliwice, PL",
+    "manufacturedOn": "2024-03-14",
+    "mass": 450.0,
+    "ratedCapacity": 200.0,
+    "ratedEnergy": 75.0,
+}
+TEST_MEASURES = {
+    "method": "bms-readout",
+    "soce": 84.5,
+    "damaged": False,
+    "accidents": 0,
+    "overchargeEvents": 0,
+    "cellSohSpread": 2.0,
+    "grade": "reuse",
+    "gradingPolicy": {"id": "bpl-default", "version": "1"},
+}
+
+
+@dataclass
+class World:
+    ledger: Ledger
+    operator: keys.KeyPair
+    actors: dict[str, keys.KeyPair] = field(default_factory=dict)
+
+    def add(self, name: str, *roles: str) -> keys.KeyPair:
+        key = keys.generate()
+        self.ledger.register_actor(self.operator, key.did, roles, name=name.title())
+        self.actors[name] = key
+        return key
+
+    def record(
+        self,
+        kind: str,
+        subject_id: str,
+        signer: str | keys.KeyPair,
+        public: Mapping[str, Any] | None = None,
+        restricted: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        cosigners: Sequence[str] = (),
+        position: tuple[int, str | None] | None = None,
+    ) -> dict[str, Any]:
+        """A signed submission (record and disclosures) at the chain's next position."""
+        key = self.actors[signer] if isinstance(signer, str) else signer
+        sequence, previous = position or self.ledger.next_position(subject_id)
+        record, disclosures = records.build(
+            kind, subject_id, sequence, previous, key.did, public or {}, restricted
+        )
+        signed = proofs.sign(record, key)
+        for name in cosigners:
+            signed = proofs.sign(signed, self.actors[name])
+        return {"record": signed, "disclosures": disclosures}
+
+    def submit(self, *args: Any, **kwargs: Any) -> Receipt:
+        return self.ledger.append(self.record(*args, **kwargs))
+
+    def issue(self, passport: str, manufacturer: str = "maker") -> Receipt:
+        public = dict(MANUFACTURED, manufacturer=self.actors[manufacturer].did)
+        return self.submit(
+            "PassportIssued",
+            passport,
+            manufacturer,
+            public,
+            {"legitimate-interest": {"status": "original"}},
+        )
+
+    def transfer(self, passport: str, giver: str, taker: str, reason: str = "sale") -> Receipt:
+        return self.submit(
+            "CustodyTransfer",
+            passport,
+            giver,
+            {"from": self.actors[giver].did, "to": self.actors[taker].did},
+            {"legitimate-interest": {"reason": reason}},
+            cosigners=[taker],
+        )
+
+
+def document_hash(content: bytes) -> str:
+    return "sha256:" + hashlib.sha256(content).hexdigest()
