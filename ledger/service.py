@@ -13,6 +13,7 @@ receipt is returned.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import schemas
 from ledger import checkpoint, merkle, records
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
 from ledger.errors import LedgerError, RecordRejected
+from ledger.ledger_store import HEAD_COLUMNS, LedgerView, Sql, head_from_row, insert_records
 from ledger.log import TransparencyLog
 from ledger.log_proofs import InclusionProof
 from ledger.rules import Actor, Effects, Head, Key, check
@@ -88,6 +90,45 @@ class _Checked:
     signers: list[str]
     disclosures: dict[str, Mapping[str, Any]]
 
+    @property
+    def subjects(self) -> list[str]:
+        """The chains the rules will read for this record: its own, and the passports it
+        links to."""
+        subject = self.record["credentialSubject"]
+        return [
+            subject["id"],
+            *subject.get("predecessors", ()),
+            *([subject["successor"]] if "successor" in subject else []),
+        ]
+
+    def row(self, leaf_index: int) -> tuple[str, str, int, str, str, int, bytes]:
+        subject = self.record["credentialSubject"]
+        return (
+            self.record_hash,
+            subject["id"],
+            subject["sequence"],
+            self.kind,
+            self.record["issuer"],
+            leaf_index,
+            self.body,
+        )
+
+    def disclosure_rows(self) -> list[tuple[str, str, bytes]]:
+        return [
+            (self.record_hash, group, records.canonical(disclosure))
+            for group, disclosure in self.disclosures.items()
+        ]
+
+
+@dataclass
+class _Slot:
+    """One caller's record waiting for a group commit, and its outcome."""
+
+    item: _Checked
+    done: bool = False
+    receipt: Receipt | None = None
+    error: BaseException | None = None
+
 
 class Ledger:
     """Battery passports and actors as hash chains of signed records on one log."""
@@ -97,6 +138,9 @@ class Ledger:
         self.engine = log.engine
         self.verifier_key = verifier_key
         """The log's note verifier key: what checkpoints are checked with."""
+        self._commit_lock = threading.Lock()  # one transaction at a time per Ledger
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Slot] = []
 
     @classmethod
     def open(cls, location: str | Path) -> Ledger:
@@ -180,8 +224,40 @@ class Ledger:
     # -- appending -------------------------------------------------------------------
 
     def append(self, submission: Mapping[str, Any] | bytes) -> Receipt:
-        """Append one record; see :meth:`append_many`."""
-        return self.append_many([submission])[0]
+        """Append one record; raises RecordRejected naming the rule that refused it.
+
+        Group commit: records appended at the same time from several threads share one
+        transaction (and one fsync), each keeping its own outcome, so single-record
+        appends scale with concurrent callers instead of with the disk's sync rate.
+        """
+        slot = _Slot(_check_alone(submission))
+        with self._queue_lock:
+            self._queue.append(slot)
+        with self._commit_lock:
+            if not slot.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit_slots(batch)
+        if slot.error is not None:
+            raise slot.error
+        assert slot.receipt is not None
+        return slot.receipt
+
+    def _commit_slots(self, batch: list[_Slot]) -> None:
+        try:
+            outcomes = self._commit([slot.item for slot in batch], atomic=False)
+            accepted = [s for s, o in zip(batch, outcomes, strict=True) if o is None]
+            receipts = self._receipts([s.item.record_hash for s in accepted])
+            for slot, receipt in zip(accepted, receipts, strict=True):
+                slot.receipt = receipt
+            for slot, outcome in zip(batch, outcomes, strict=True):
+                slot.error = outcome
+        except Exception as exc:  # the whole commit failed: every waiting caller hears it
+            for slot in batch:
+                slot.error = exc
+        finally:
+            for slot in batch:
+                slot.done = True
 
     def append_many(self, submissions: Sequence[Mapping[str, Any] | bytes]) -> list[Receipt]:
         """Append records in order, in one transaction; a receipt for each.
@@ -197,15 +273,30 @@ class Ledger:
                 checked.append(_check_alone(submission))
             except RecordRejected as exc:
                 raise exc.at(index) from None
+        with self._commit_lock:
+            self._commit(checked, atomic=True)
+        return self._receipts([item.record_hash for item in checked])
+
+    def _commit(self, checked: list[_Checked], *, atomic: bool) -> list[RecordRejected | None]:
+        """Apply the rules and store what passes, with the log, in one transaction.
+
+        ``atomic``: the first refusal refuses everything (raised); otherwise each refused
+        record gets its error in the returned list (None: accepted or already stored).
+        """
+        outcomes: list[RecordRejected | None] = [None] * len(checked)
         with self.log.writer.begin() as connection:
             state = self.log.lock(connection)
-            view = _BatchView(connection)
-            accepted: list[tuple[int, _Checked]] = []
+            view = LedgerView(connection)
+            view.prefetch(
+                [item.record_hash for item in checked],
+                [s for item in checked for s in item.subjects],
+                [key for item in checked for key in item.signers],
+            )
+            accepted: list[_Checked] = []
             seen: set[str] = set()
             for index, item in enumerate(checked):
-                if item.record_hash in seen or view.stored(item.record_hash):
+                if item.record_hash in seen or view.is_stored(item.record_hash):
                     continue  # a resubmission: its receipt again, nothing stored
-                seen.add(item.record_hash)
                 try:
                     effects = check(
                         item.record,
@@ -216,35 +307,46 @@ class Ledger:
                         view,
                     )
                 except RecordRejected as exc:
-                    raise exc.at(index) from None
+                    if atomic:
+                        raise exc.at(index) from None
+                    outcomes[index] = exc
+                    continue
+                seen.add(item.record_hash)
                 view.apply(effects)
-                accepted.append((index, item))
+                accepted.append(item)
             if accepted:
-                bodies = [item.body for _, item in accepted]
+                bodies = [item.body for item in accepted]
                 hashes = [merkle.leaf_hash(body) for body in bodies]
-                result = self.log.append_locked(connection, state, bodies, hashes)
-                _insert_records(connection, accepted, result.first_index)
+                first = self.log.append_locked(connection, state, bodies, hashes).first_index
+                insert_records(
+                    connection,
+                    [item.row(first + offset) for offset, item in enumerate(accepted)],
+                    [row for item in accepted for row in item.disclosure_rows()],
+                )
                 view.flush()
-        return self._receipts([item.record_hash for item in checked])
+        return outcomes
 
     def _receipts(self, record_hashes: list[str]) -> list[Receipt]:
+        """Receipts of stored records: their leaves, the latest checkpoint, and inclusion
+        proofs in its tree (one tile query for all)."""
+        if not record_hashes:
+            return []
         with self.engine.connect() as connection:
             rows = {
-                row.record_hash: row
-                for row in connection.execute(
-                    sa.text(
-                        "SELECT record_hash, subject_id, sequence, leaf_index "
-                        "FROM ledger_records WHERE record_hash IN :hashes"
-                    ).bindparams(sa.bindparam("hashes", expanding=True)),
-                    {"hashes": sorted(set(record_hashes))},
+                row[0]: row
+                for row in Sql(connection.dialect).rows_in(
+                    connection,
+                    "SELECT record_hash, subject_id, sequence, leaf_index FROM ledger_records "
+                    "WHERE record_hash IN ",
+                    record_hashes,
                 )
             }
-        size = self.log.size()
-        checkpoint = self.log.checkpoint_at(size) if size else self.log.checkpoint()
-        indexes = [int(rows[h].leaf_index) for h in record_hashes]
+        note = self.log.checkpoint()
+        size = checkpoint.verify(note, self.verifier_key, self.log.origin).size
+        indexes = [int(rows[h][3]) for h in record_hashes]
         inclusions = self.log.inclusion_proofs(indexes, size)
         return [
-            Receipt(h, rows[h].subject_id, int(rows[h].sequence), index, checkpoint, inclusion)
+            Receipt(h, rows[h][1], int(rows[h][2]), index, note, inclusion)
             for h, index, inclusion in zip(record_hashes, indexes, inclusions, strict=True)
         ]
 
@@ -253,7 +355,13 @@ class Ledger:
     def head(self, subject_id: str) -> Head | None:
         """The latest state of a passport or actor chain, None if it has no records."""
         with self.engine.connect() as connection:
-            return _BatchView(connection).head(subject_id)
+            row = connection.exec_driver_sql(
+                Sql(connection.dialect)(
+                    f"SELECT {HEAD_COLUMNS} FROM ledger_heads WHERE subject_id = ?"  # noqa: S608
+                ),
+                (subject_id,),
+            ).first()
+        return None if row is None else head_from_row(row)
 
     def chain(self, subject_id: str) -> list[dict[str, Any]]:
         """The signed records of a chain, in order (public parts only)."""
@@ -393,165 +501,6 @@ def _unpack(
     return record, disclosures
 
 
-def _insert_records(
-    connection: sa.Connection, accepted: list[tuple[int, _Checked]], first_leaf: int
-) -> None:
-    connection.execute(
-        sa.text(
-            "INSERT INTO ledger_records (record_hash, subject_id, sequence, kind, issuer, "
-            "leaf_index, body) VALUES (:h, :s, :q, :k, :i, :l, :b)"
-        ),
-        [
-            {
-                "h": item.record_hash,
-                "s": item.record["credentialSubject"]["id"],
-                "q": item.record["credentialSubject"]["sequence"],
-                "k": item.kind,
-                "i": item.record["issuer"],
-                "l": first_leaf + offset,
-                "b": item.body,
-            }
-            for offset, (_, item) in enumerate(accepted)
-        ],
-    )
-    disclosures = [
-        {"h": item.record_hash, "g": group, "b": records.canonical(disclosure)}
-        for _, item in accepted
-        for group, disclosure in item.disclosures.items()
-    ]
-    if disclosures:
-        connection.execute(
-            sa.text("INSERT INTO ledger_disclosures (record_hash, grp, body) VALUES (:h, :g, :b)"),
-            disclosures,
-        )
-
-
-class _BatchView:
-    """The rules' view of the ledger inside one transaction: rows read once, then the
-    batch's own effects on top, written back by :meth:`flush`."""
-
-    def __init__(self, connection: sa.Connection) -> None:
-        self._connection = connection
-        self._heads: dict[str, Head | None] = {}
-        self._actors: dict[str, Actor | None] = {}
-        self._keys: dict[str, Key | None] = {}
-        self._has_actors: bool | None = None
-        self._dirty_heads: dict[str, Head] = {}
-        self._new_heads: set[str] = set()
-        self._dirty_actors: dict[str, Actor] = {}
-        self._dirty_keys: dict[str, Key] = {}
-        self._new_keys: set[str] = set()
-
-    def stored(self, record_hash: str) -> bool:
-        """Whether the ledger already holds this record."""
-        row = self._connection.execute(
-            sa.text("SELECT 1 FROM ledger_records WHERE record_hash = :h"), {"h": record_hash}
-        ).first()
-        return row is not None
-
-    def head(self, subject_id: str) -> Head | None:
-        if subject_id not in self._heads:
-            row = self._connection.execute(
-                sa.text(
-                    "SELECT sequence, record_hash, kind, custodian, status, closed, state "
-                    "FROM ledger_heads WHERE subject_id = :s"
-                ),
-                {"s": subject_id},
-            ).first()
-            if row is None:
-                self._heads[subject_id] = None
-            else:
-                state = json.loads(row.state)
-                self._heads[subject_id] = Head(
-                    subject_id,
-                    int(row.sequence),
-                    row.record_hash,
-                    row.kind,
-                    row.custodian,
-                    row.status,
-                    bool(row.closed),
-                    tuple(state.get("predecessors", ())),
-                    dict(state.get("openShipments", {})),
-                )
-        return self._heads[subject_id]
-
-    def actor(self, did: str) -> Actor | None:
-        if did not in self._actors:
-            row = self._connection.execute(
-                sa.text("SELECT roles FROM ledger_actors WHERE did = :d"), {"d": did}
-            ).first()
-            self._actors[did] = (
-                None if row is None else Actor(did, frozenset(json.loads(row.roles)))
-            )
-        return self._actors[did]
-
-    def key(self, key: str) -> Key | None:
-        if key not in self._keys:
-            row = self._connection.execute(
-                sa.text("SELECT actor, revoked FROM ledger_keys WHERE key = :k"), {"k": key}
-            ).first()
-            self._keys[key] = None if row is None else Key(key, row.actor, bool(row.revoked))
-        return self._keys[key]
-
-    def has_actors(self) -> bool:
-        if self._has_actors is None:
-            row = self._connection.execute(sa.text("SELECT 1 FROM ledger_actors LIMIT 1")).first()
-            self._has_actors = row is not None
-        return self._has_actors or bool(self._dirty_actors)
-
-    def apply(self, effects: Effects) -> None:
-        head = effects.head
-        if self.head(head.subject_id) is None and head.subject_id not in self._dirty_heads:
-            self._new_heads.add(head.subject_id)
-        self._heads[head.subject_id] = head
-        self._dirty_heads[head.subject_id] = head
-        for actor in effects.actors:
-            self._actors[actor.did] = actor
-            self._dirty_actors[actor.did] = actor
-        for key in effects.keys:
-            if self.key(key.key) is None and key.key not in self._dirty_keys:
-                self._new_keys.add(key.key)
-            self._keys[key.key] = key
-            self._dirty_keys[key.key] = key
-
-    def flush(self) -> None:
-        """Write the batch's effects (inside the caller's transaction)."""
-        execute = self._connection.execute
-        for subject_id, head in self._dirty_heads.items():
-            values = {
-                "s": subject_id,
-                "q": head.sequence,
-                "h": head.record_hash,
-                "k": head.kind,
-                "c": head.custodian,
-                "st": head.status,
-                "x": head.closed,
-                "j": json.dumps(head.to_state(), sort_keys=True),
-            }
-            if subject_id in self._new_heads:
-                statement = (
-                    "INSERT INTO ledger_heads (subject_id, sequence, record_hash, kind, custodian, "
-                    "status, closed, state) VALUES (:s, :q, :h, :k, :c, :st, :x, :j)"
-                )
-            else:
-                statement = (
-                    "UPDATE ledger_heads SET sequence = :q, record_hash = :h, kind = :k, "
-                    "custodian = :c, status = :st, closed = :x, state = :j WHERE subject_id = :s"
-                )
-            execute(sa.text(statement), values)
-        for actor in self._dirty_actors.values():
-            execute(
-                sa.text("INSERT INTO ledger_actors (did, roles) VALUES (:d, :r)"),
-                {"d": actor.did, "r": json.dumps(sorted(actor.roles))},
-            )
-        for key in self._dirty_keys.values():
-            if key.key in self._new_keys:
-                statement = "INSERT INTO ledger_keys (key, actor, revoked) VALUES (:k, :a, :r)"
-            else:
-                statement = "UPDATE ledger_keys SET actor = :a, revoked = :r WHERE key = :k"
-            execute(sa.text(statement), {"k": key.key, "a": key.actor, "r": key.revoked})
-
-
 _AUDIT_CHUNK = 4096
 
 
@@ -606,16 +555,15 @@ def _stored_disclosures(connection: sa.Connection) -> dict[str, list[bytes]]:
 def _compare_heads(engine: sa.Engine, view: _ReplayView) -> str | None:
     """The stored chain heads must be exactly the replay's."""
     with engine.connect() as connection:
-        reader = _BatchView(connection)
         stored = {
-            row.subject_id
-            for row in connection.execute(sa.text("SELECT subject_id FROM ledger_heads"))
+            row[0]: head_from_row(row)
+            for row in connection.exec_driver_sql(f"SELECT {HEAD_COLUMNS} FROM ledger_heads")  # noqa: S608
         }
-        if stored != set(view.heads):
-            return "the stored chain heads are not the chains' ends"
-        for subject_id, head in view.heads.items():
-            if reader.head(subject_id) != head:
-                return f"the stored head of {subject_id} differs from its chain"
+    if set(stored) != set(view.heads):
+        return "the stored chain heads are not the chains' ends"
+    for subject_id, head in view.heads.items():
+        if stored[subject_id] != head:
+            return f"the stored head of {subject_id} differs from its chain"
     return None
 
 

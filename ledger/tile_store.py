@@ -177,13 +177,15 @@ class TileStore:
         """Hashes of complete nodes of the committed tree: one query for their full tiles."""
         spans = {node: tiles.tile_span(node) for node in set(wanted)}
         blobs = self.tiles(connection, state, {tile for tile, _, _ in spans.values()})
-        try:
-            return {
-                node: tiles.subtree_root(blobs[tile], offset, count)
-                for node, (tile, offset, count) in spans.items()
-            }
-        except ValueError:
-            raise LogIntegrityError("stored hash tiles are missing or short") from None
+        trees = {tile: tiles.tile_tree(blob) for tile, blob in blobs.items()}
+        found = {}
+        for node, (tile, offset, count) in spans.items():
+            layer = trees[tile][count.bit_length() - 1]
+            position = offset // count
+            if position >= len(layer):
+                raise LogIntegrityError(f"stored hash tile {tile} is missing node {node}")
+            found[node] = layer[position]
+        return found
 
     def tiles(
         self, connection: sa.Connection, state: State, wanted: Iterable[TileId]

@@ -66,6 +66,21 @@ def subtree_root(hashes: bytes, offset: int, count: int) -> bytes:
     return layer[0]
 
 
+def tile_tree(hashes: bytes) -> list[list[bytes]]:
+    """Every complete subtree root within a tile: layer ``r`` holds the roots of the
+    aligned runs of ``2**r`` hashes (a partial tile has shorter layers). Proofs for many
+    leaves ask for many nodes of the same tiles: each tile is folded once."""
+    layer = [hashes[start : start + HASH_SIZE] for start in range(0, len(hashes), HASH_SIZE)]
+    layers = [layer]
+    sha = _sha256
+    for _ in range(TILE_HEIGHT):
+        layer = [
+            sha(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer) - 1, 2)
+        ]
+        layers.append(layer)
+    return layers
+
+
 def encode_bundle(leaves: Sequence[bytes]) -> bytes:
     """Leaves as one blob: each is its 4-byte big-endian length, then its bytes."""
     pack = _LENGTH.pack

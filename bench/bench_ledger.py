@@ -1,0 +1,150 @@
+"""End-to-end ledger throughput against bare Ed25519 verify, measured in one run.
+
+Targets (issue 4), one core: ``append_many`` (parse, schema, disclosures, every proof,
+rules, chain, log, commit) at least 40 % of bare pynacl verify ops/s on SQLite and on
+PostgreSQL; single-record ``append`` at least 2,000/s; ``audit`` at least 10,000
+records/s (and the time a 1,000,000-record audit would take at that rate).
+
+Records: DiagnosticTest records on many passports (each with a disclosure), signed
+beforehand; the timed part is the ledger's.
+
+Run: ``.venv/bin/python bench/bench_ledger.py [--records 5000] [--postgres URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import timeit
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+import nacl.signing
+import psycopg
+
+from ledger import records
+from ledger.service import Ledger
+from signing import keys, proofs
+
+APPEND_TARGET = 0.40
+SINGLE_TARGET = 2_000
+AUDIT_TARGET = 10_000
+BATCH = 500
+MEASURES = {
+    "method": "bms-readout",
+    "soce": 84.5,
+    "damaged": False,
+    "accidents": 0,
+    "overchargeEvents": 0,
+    "cellSohSpread": 2.0,
+    "grade": "reuse",
+    "gradingPolicy": {"id": "bpl-default", "version": "1"},
+}
+MODEL = {
+    "batteryId": "https://id.example.com/01/09506000134352/21/SN-0001",
+    "category": "EV",
+    "chemistry": "NMC811",
+    "manufacturedAt": "Gliwice, PL",
+    "manufacturedOn": "2024-03-14",
+    "mass": 450.0,
+}
+
+
+def bare_verify_rate() -> float:
+    key = nacl.signing.SigningKey(bytes(32))
+    message = bytes(range(64))
+    signature = key.sign(message).signature
+    verify = key.verify_key.verify
+    number = 2000
+    best = min(timeit.repeat(lambda: verify(message, signature), number=number, repeat=7))
+    return number / best
+
+
+def setup(location: Path, count: int) -> tuple[Ledger, list[dict[str, Any]], list[dict[str, Any]]]:
+    """A ledger with a manufacturer and a test lab, ``count`` passports issued, and
+    ``count`` signed DiagnosticTest submissions (one per passport) ready to append."""
+    operator, maker, lab = keys.generate(), keys.generate(), keys.generate()
+    ledger = Ledger.init(location, operator, origin="bench.bpl.example/log")
+    ledger.register_actor(operator, maker.did, ["manufacturer"], name="Maker")
+    ledger.register_actor(operator, lab.did, ["test-lab"], name="Lab")
+    passports = [f"urn:bpl:passport:{uuid.UUID(int=n)}" for n in range(count)]
+    issued = []
+    for passport in passports:
+        record, disclosures = records.build(
+            "PassportIssued", passport, 0, None, maker.did,
+            dict(MODEL, manufacturer=maker.did), {"legitimate-interest": {"status": "original"}},
+        )
+        issued.append({"record": proofs.sign(record, maker), "disclosures": disclosures})
+    for first in range(0, count, BATCH):
+        ledger.append_many(issued[first : first + BATCH])
+    tests = []
+    for passport, genesis in zip(passports, issued, strict=True):
+        record, disclosures = records.build(
+            "DiagnosticTest", passport, 1, records.record_hash(genesis["record"]), lab.did,
+            {"testedOn": "2031-05-02"}, {"legitimate-interest": MEASURES},
+        )
+        tests.append({"record": proofs.sign(record, lab), "disclosures": disclosures})
+    return ledger, issued, tests
+
+
+def run(label: str, location: Path, count: int, bare: float) -> None:
+    ledger, _, tests = setup(location, count)
+    half = count // 2
+    started = time.perf_counter()
+    for first in range(0, half, BATCH):
+        ledger.append_many(tests[first : min(first + BATCH, half)])
+    batched = half / (time.perf_counter() - started)
+    singles = tests[half : half + min(1000, count - half)]
+    started = time.perf_counter()
+    for submission in singles:
+        ledger.append(submission)
+    single = len(singles) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    report = ledger.audit()
+    audited = report.records / (time.perf_counter() - started)
+    assert report.ok, report
+    ledger.engine.dispose()
+    verdict = "met" if batched / bare >= APPEND_TARGET else "NOT met"
+    print(f"{label}: append_many   {batched:>8,.0f} records/s  {batched / bare:6.1%} of bare "
+          f"verify (target {APPEND_TARGET:.0%}: {verdict})")
+    print(f"{label}: append (one)  {single:>8,.0f} records/s  (target {SINGLE_TARGET:,}/s: "
+          f"{'met' if single >= SINGLE_TARGET else 'NOT met'})")
+    print(f"{label}: audit         {audited:>8,.0f} records/s  (target {AUDIT_TARGET:,}/s: "
+          f"{'met' if audited >= AUDIT_TARGET else 'NOT met'}); 1,000,000 records: "
+          f"{1_000_000 / audited / 60:.1f} min")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=4000)
+    parser.add_argument(
+        "--postgres", default=os.environ.get("BPL_BENCH_POSTGRES_URL",
+                                             "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="an admin URL; the benchmark creates and drops its own database",
+    )
+    args = parser.parse_args()
+    bare = bare_verify_rate()
+    print(f"bare Ed25519 verify (64 B, pynacl): {bare:,.0f} ops/s; batches of {BATCH}")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.pop("DATABASE_URL", None)
+        run("SQLite    ", Path(tmp) / "sqlite", args.records, bare)
+        name = f"bpl_bench_{os.getpid()}"
+        with psycopg.connect(args.postgres, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            os.environ["DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + "/" + name
+            run("PostgreSQL", Path(tmp) / "pg", args.records, bare)
+        finally:
+            os.environ.pop("DATABASE_URL", None)
+            with psycopg.connect(args.postgres, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The ledger's rows (records, disclosures, chain heads, actors, keys) in SQL.
+
+:class:`LedgerView` is what the append rules read inside one write transaction: it loads
+the rows a batch needs in a handful of queries (``IN`` lists), keeps the batch's own
+effects on top, and writes them back with ``executemany``. Plain driver SQL throughout:
+SQLAlchemy's statement machinery cost more per record than the database work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger.rules import Actor, Effects, Head, Key
+
+_CHUNK = 900  # parameters per IN list, under every driver's limit
+
+
+class Sql:
+    """Statements written with ``?`` markers, in the connection's parameter style."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self._qmark = dialect.paramstyle == "qmark"
+
+    def __call__(self, statement: str) -> str:
+        return statement if self._qmark else statement.replace("?", "%s")
+
+    def rows_in(
+        self, connection: sa.Connection, statement: str, values: Iterable[Any]
+    ) -> list[Any]:
+        """Rows of ``statement`` (ending in ``IN``) for every value, in chunks."""
+        values = list(dict.fromkeys(values))
+        rows: list[Any] = []
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            markers = "(" + ", ".join("?" * len(chunk)) + ")"
+            rows += connection.exec_driver_sql(self(statement + markers), tuple(chunk)).all()
+        return rows
+
+
+def head_from_row(row: Any) -> Head:
+    """A :class:`Head` from a ``ledger_heads`` row (in :data:`HEAD_COLUMNS` order)."""
+    subject_id, sequence, record_hash, kind, custodian, status, closed, state = row
+    extra = json.loads(state)
+    return Head(
+        subject_id,
+        int(sequence),
+        record_hash,
+        kind,
+        custodian,
+        status,
+        bool(closed),
+        tuple(extra.get("predecessors", ())),
+        dict(extra.get("openShipments", {})),
+    )
+
+
+HEAD_COLUMNS = "subject_id, sequence, record_hash, kind, custodian, status, closed, state"
+
+
+class LedgerView:
+    """The rules' view of the ledger in one write transaction (see the module doc)."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+        self._sql = Sql(connection.dialect)
+        self._stored: set[str] = set()
+        self._heads: dict[str, Head | None] = {}
+        self._actors: dict[str, Actor | None] = {}
+        self._keys: dict[str, Key | None] = {}
+        self._has_actors: bool | None = None
+        self._changed_heads: dict[str, Head] = {}
+        self._new_heads: set[str] = set()
+        self._new_actors: dict[str, Actor] = {}
+        self._changed_keys: dict[str, Key] = {}
+        self._new_keys: set[str] = set()
+
+    # -- loading ---------------------------------------------------------------------
+
+    def prefetch(
+        self, record_hashes: Sequence[str], subjects: Iterable[str], keys: Iterable[str]
+    ) -> None:
+        """Load in bulk what a batch will ask for: which records exist, heads, keys and
+        their actors."""
+        query = self._sql.rows_in
+        connection = self._connection
+        self._stored.update(
+            row[0]
+            for row in query(
+                connection,
+                "SELECT record_hash FROM ledger_records WHERE record_hash IN ",
+                record_hashes,
+            )
+        )
+        wanted = [s for s in subjects if s not in self._heads]
+        self._heads.update(dict.fromkeys(wanted))
+        for row in query(
+            connection,
+            f"SELECT {HEAD_COLUMNS} FROM ledger_heads WHERE subject_id IN ",  # noqa: S608
+            wanted,
+        ):
+            self._heads[row[0]] = head_from_row(row)
+        wanted = [k for k in keys if k not in self._keys]
+        self._keys.update(dict.fromkeys(wanted))
+        for key, actor, revoked in query(
+            connection, "SELECT key, actor, revoked FROM ledger_keys WHERE key IN ", wanted
+        ):
+            self._keys[key] = Key(key, actor, bool(revoked))
+        owners = [k.actor for k in self._keys.values() if k is not None]
+        self._load_actors(owners)
+
+    def _load_actors(self, dids: Iterable[str]) -> None:
+        wanted = [d for d in dids if d not in self._actors]
+        self._actors.update(dict.fromkeys(wanted))
+        for did, roles in self._sql.rows_in(
+            self._connection, "SELECT did, roles FROM ledger_actors WHERE did IN ", wanted
+        ):
+            self._actors[did] = Actor(did, frozenset(json.loads(roles)))
+
+    def is_stored(self, record_hash: str) -> bool:
+        """Whether the ledger held this record before the batch (after :meth:`prefetch`)."""
+        return record_hash in self._stored
+
+    # -- the rules' View protocol ----------------------------------------------------
+
+    def head(self, subject_id: str) -> Head | None:
+        if subject_id not in self._heads:
+            self.prefetch((), [subject_id], ())
+        return self._heads[subject_id]
+
+    def actor(self, did: str) -> Actor | None:
+        if did not in self._actors:
+            self._load_actors([did])
+        return self._actors[did]
+
+    def key(self, key: str) -> Key | None:
+        if key not in self._keys:
+            self.prefetch((), (), [key])
+        return self._keys[key]
+
+    def has_actors(self) -> bool:
+        if self._has_actors is None:
+            row = self._connection.exec_driver_sql("SELECT 1 FROM ledger_actors LIMIT 1").first()
+            self._has_actors = row is not None
+        return self._has_actors or bool(self._new_actors)
+
+    # -- writing ---------------------------------------------------------------------
+
+    def apply(self, effects: Effects) -> None:
+        """Take one accepted record's effects into the view."""
+        head = effects.head
+        if self.head(head.subject_id) is None and head.subject_id not in self._changed_heads:
+            self._new_heads.add(head.subject_id)
+        self._heads[head.subject_id] = head
+        self._changed_heads[head.subject_id] = head
+        for actor in effects.actors:
+            self._actors[actor.did] = actor
+            self._new_actors[actor.did] = actor
+        for key in effects.keys:
+            if self.key(key.key) is None and key.key not in self._changed_keys:
+                self._new_keys.add(key.key)
+            self._keys[key.key] = key
+            self._changed_keys[key.key] = key
+
+    def flush(self) -> None:
+        """Write the batch's effects (inside the caller's transaction)."""
+        execute, sql = self._connection.exec_driver_sql, self._sql
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        for subject_id, head in self._changed_heads.items():
+            values = (
+                head.sequence,
+                head.record_hash,
+                head.kind,
+                head.custodian,
+                head.status,
+                head.closed,
+                json.dumps(head.to_state(), sort_keys=True),
+                subject_id,
+            )
+            (inserts if subject_id in self._new_heads else updates).append(values)
+        if inserts:
+            execute(
+                sql(
+                    "INSERT INTO ledger_heads (sequence, record_hash, kind, custodian, status, "
+                    "closed, state, subject_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                inserts,
+            )
+        if updates:
+            execute(
+                sql(
+                    "UPDATE ledger_heads SET sequence = ?, record_hash = ?, kind = ?, "
+                    "custodian = ?, status = ?, closed = ?, state = ? WHERE subject_id = ?"
+                ),
+                updates,
+            )
+        if self._new_actors:
+            execute(
+                sql("INSERT INTO ledger_actors (did, roles) VALUES (?, ?)"),
+                [(a.did, json.dumps(sorted(a.roles))) for a in self._new_actors.values()],
+            )
+        new = [k for k in self._changed_keys.values() if k.key in self._new_keys]
+        old = [k for k in self._changed_keys.values() if k.key not in self._new_keys]
+        if new:
+            execute(
+                sql("INSERT INTO ledger_keys (actor, revoked, key) VALUES (?, ?, ?)"),
+                [(k.actor, k.revoked, k.key) for k in new],
+            )
+        if old:
+            execute(
+                sql("UPDATE ledger_keys SET actor = ?, revoked = ? WHERE key = ?"),
+                [(k.actor, k.revoked, k.key) for k in old],
+            )
+
+
+def insert_records(
+    connection: sa.Connection,
+    rows: Sequence[tuple[str, str, int, str, str, int, bytes]],
+    disclosures: Sequence[tuple[str, str, bytes]],
+) -> None:
+    """Insert accepted records ``(hash, subject, sequence, kind, issuer, leaf, body)`` and
+    their disclosures ``(hash, group, body)``."""
+    sql = Sql(connection.dialect)
+    connection.exec_driver_sql(
+        sql(
+            "INSERT INTO ledger_records (record_hash, subject_id, sequence, kind, issuer, "
+            "leaf_index, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ),
+        list(rows),
+    )
+    if disclosures:
+        connection.exec_driver_sql(
+            sql("INSERT INTO ledger_disclosures (record_hash, grp, body) VALUES (?, ?, ?)"),
+            list(disclosures),
+        )
