@@ -43,18 +43,26 @@ def sign(
     """Add a Data Integrity proof to INPUT and print the signed document.
 
     A document that already has proofs gets one more (a proof set); the others are kept
-    as they are.
+    as they are. For a ledger submission ({"record", "disclosures"}) the record is signed.
     """
     if suite not in suites.SUITES:
         fail(f"unknown --suite {suite!r} (known: {', '.join(suites.SUITES)})")
     loader = loader_with(context)
     doc = read_document(document)
     signer = load_key(key)
+    # A ledger submission ({"record": ..., "disclosures": [...]}): sign its record, so a
+    # receiving party can countersign a custody transfer as it travels.
+    target = doc["record"] if _is_submission(doc) else doc
     try:
-        signed = proofs.sign(doc, signer, suite, created, verification_method, loader=loader)
+        signed = proofs.sign(target, signer, suite, created, verification_method, loader=loader)
     except SigningError as exc:
         fail(str(exc))
-    typer.echo(json.dumps(signed, indent=2, ensure_ascii=False))
+    output = {**doc, "record": signed} if target is not doc else signed
+    typer.echo(json.dumps(output, indent=2, ensure_ascii=False))
+
+
+def _is_submission(doc: dict[str, Any]) -> bool:
+    return set(doc) <= {"record", "disclosures"} and isinstance(doc.get("record"), dict)
 
 
 def verify(
@@ -65,6 +73,8 @@ def verify(
     """Verify every proof on INPUT: exit 0 if all verify, 1 if any does not."""
     loader = loader_with(context)
     doc = read_document(document)
+    if _is_submission(doc):
+        doc = doc["record"]
     try:
         results = proofs.verify_each(doc, loader=loader)
     except (NoProofError, DocumentError) as exc:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli import demo_cmd, documents, keys_cmd, ledger_cmd, log_cmd
+from cli import demo_cmd, documents, keys_cmd, ledger_cmd, log_cmd, record_cmd
 from cli.errors import UNUSABLE, report
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(log_cmd.app, name="log")
 app.add_typer(ledger_cmd.actor_app, name="actor")
+app.add_typer(record_cmd.app, name="record")
 app.command("init")(ledger_cmd.init)
 app.command("submit")(ledger_cmd.submit)
 app.command("chain")(ledger_cmd.chain)

@@ -223,6 +223,12 @@ def _issue(kind: str, fields: Mapping[str, Any], actor: Actor, head: Head, view:
                 raise RecordRejected("successor", f"predecessor {original} does not exist")
             if original_head.closed:
                 raise RecordRejected("successor", f"predecessor {original} is closed")
+            if original_head.custodian != actor.did:
+                raise RecordRejected(
+                    "custody",
+                    f"a successor comes from the custodian of predecessor {original} "
+                    f"({original_head.custodian})",
+                )
     elif "manufacturer" not in actor.roles:
         raise RecordRejected("role", "an original passport comes from a manufacturer")
     status = fields.get("status", "original")

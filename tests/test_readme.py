@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from ledger.service import Ledger
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -32,7 +35,8 @@ def run_shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_has_the_examples_we_test():
-    assert len(SHELL_BLOCKS) == 4  # make run/test, sign and verify, the W3C vector, the log
+    # make run/test, sign and verify, the W3C vector, a dismantler's session, the log
+    assert len(SHELL_BLOCKS) == 5
     assert len(PYTHON_BLOCKS) == 1
 
 
@@ -57,9 +61,24 @@ def test_python_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert (tmp_path / "key.json").exists()
 
 
-def test_transparency_log_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_dismantler_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     result = run_shell(SHELL_BLOCKS[3], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('"ok": true') == 2  # chain --verify and audit
+    receipt = json.loads((tmp_path / "receipt.json").read_text())
+    assert receipt["sequence"] == 0 and receipt["inclusionProof"] is not None
+    assert (tmp_path / "ledger-home" / "operator.json").stat().st_mode & 0o777 == 0o600
+    ledger = Ledger.open(tmp_path / "ledger-home")
+    leaves = b"".join(ledger.log.leaves(0, ledger.log.size()))
+    ledger.engine.dispose()
+    assert b'"reason"' not in leaves and b'"status"' not in leaves  # digests only
+    assert b"Yard Recovery" not in leaves
+
+
+def test_transparency_log_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = run_shell(SHELL_BLOCKS[4], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "leaf 1 is in bpl.example/log at size 3" in result.stdout
     assert "bpl.example/log: size 3 extends size 2" in result.stdout

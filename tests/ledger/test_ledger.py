@@ -270,6 +270,18 @@ BAD_CASES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
         ),
         "successor",
     ),
+    "successor-of-a-passport-held-by-another": (
+        lambda w: w.record(
+            "PassportIssued",
+            "urn:bpl:passport:successor",
+            "repurposer",
+            dict(
+                MANUFACTURED, manufacturer=w.actors["repurposer"].did, predecessors=[PASSPORT]
+            ),
+            {"legitimate-interest": {"status": "repurposed"}},
+        ),
+        "custody",
+    ),
     "altered-after-signing": (
         lambda w: _mutated(
             w.record(

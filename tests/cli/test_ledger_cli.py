@@ -1,0 +1,158 @@
+"""``bpl init``, ``actor``, ``record new``, ``submit``, ``chain``, ``audit``: refusals and
+offline signing (the happy path runs as the README's dismantler session)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+PASSPORT = "urn:bpl:passport:7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+
+def bpl(*args: str | Path) -> Any:
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ledger with a registered manufacturer (maker.json) and an unregistered key."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    data = tmp_path / "home"
+    assert bpl("init", "--data-dir", data).exit_code == 0
+    for name in ("maker", "stranger"):
+        assert bpl("keys", "new", "--out", tmp_path / f"{name}.json").exit_code == 0
+    maker = json.loads(bpl("keys", "show", "--json", tmp_path / "maker.json").stdout)["id"]
+    added = bpl(
+        "actor",
+        "add",
+        "--data-dir",
+        data,
+        "--did",
+        maker,
+        "--role",
+        "manufacturer",
+        "--name",
+        "Volta",
+    )
+    assert added.exit_code == 0, added.output
+    (tmp_path / "maker.did").write_text(maker)
+    return data
+
+
+def new_record(home: Path, key: str, *fields: str) -> Any:
+    args = [f"--set={f}" for f in fields]
+    return bpl(
+        "record",
+        "new",
+        "StatusChange",
+        "--passport",
+        PASSPORT,
+        "--key",
+        home.parent / f"{key}.json",
+        "--data-dir",
+        home,
+        *args,
+    )
+
+
+def test_init_refuses_an_existing_ledger(home: Path) -> None:
+    again = bpl("init", "--data-dir", home)
+    assert again.exit_code == 2
+    assert "exists" in again.stderr
+
+
+def test_a_refused_record_exits_1_with_its_rule(home: Path, tmp_path: Path) -> None:
+    record = bpl(
+        "record",
+        "new",
+        "StatusChange",
+        "--passport",
+        PASSPORT,
+        "--key",
+        tmp_path / "stranger.json",
+        "--sequence",
+        "1",
+        "--previous",
+        "sha256:" + "0" * 64,
+        "--set",
+        "status=waste",
+    )
+    assert record.exit_code == 0, record.output
+    path = tmp_path / "status.json"
+    path.write_text(record.stdout)
+    before = bpl("log", "checkpoint", "--data-dir", home).stdout
+    refused = bpl("submit", path, "--data-dir", home)
+    assert refused.exit_code == 1
+    assert f"refused: sequence: {PASSPORT} has no records yet" in refused.stderr
+    assert bpl("log", "checkpoint", "--data-dir", home).stdout == before  # nothing stored
+
+
+def test_unknown_fields_and_missing_positions_exit_2(home: Path, tmp_path: Path) -> None:
+    unknown = new_record(home, "maker", "colour=blue")
+    assert unknown.exit_code == 2
+    assert "StatusChange has no field 'colour'" in unknown.stderr
+    no_previous = bpl(
+        "record",
+        "new",
+        "StatusChange",
+        "--passport",
+        PASSPORT,
+        "--key",
+        tmp_path / "maker.json",
+        "--sequence",
+        "3",
+    )
+    assert no_previous.exit_code == 2
+    assert "--previous" in no_previous.stderr
+
+
+def test_offline_signing_and_countersigning_a_submission(home: Path, tmp_path: Path) -> None:
+    maker = (tmp_path / "maker.did").read_text()
+    made = bpl(
+        "record",
+        "new",
+        "CustodyTransfer",
+        "--passport",
+        PASSPORT,
+        "--key",
+        tmp_path / "maker.json",
+        "--sequence",
+        "1",
+        "--previous",
+        "sha256:" + "a" * 64,
+        "--set",
+        f"from={maker}",
+        "--set",
+        "to=did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        "--set",
+        "reason=sale",
+    )
+    assert made.exit_code == 0, made.output
+    submission = json.loads(made.stdout)
+    assert "reason" not in json.dumps(submission["record"])  # restricted: in the disclosure
+    assert submission["disclosures"][0]["reason"] == "sale"
+    path = tmp_path / "transfer.json"
+    path.write_text(made.stdout)
+    countersigned = bpl("sign", "--key", tmp_path / "stranger.json", path)
+    assert countersigned.exit_code == 0, countersigned.output
+    both = json.loads(countersigned.stdout)
+    assert len(both["record"]["proof"]) == 2
+    assert both["disclosures"] == submission["disclosures"]
+    path.write_text(countersigned.stdout)
+    assert bpl("verify", path).exit_code == 0
+
+
+def test_chain_and_audit(home: Path) -> None:
+    missing = bpl("chain", PASSPORT, "--verify", "--data-dir", home)
+    assert missing.exit_code == 1
+    assert f"no records for {PASSPORT}" in missing.stderr
+    audit = bpl("audit", "--data-dir", home)
+    assert audit.exit_code == 0, audit.output
+    assert json.loads(audit.stdout)["ok"] is True
