@@ -16,9 +16,7 @@ from ledger.log import TransparencyLog
 def main(url: str, origin: str, label: str, batches: int, batch_size: int) -> None:
     log = TransparencyLog.open(url, origin, os.environ["BPL_TEST_SIGNER_KEY"])
     for number in range(batches):
-        batch = [
-            f"{label}-{number}-{i}".encode().ljust(100, b".") for i in range(batch_size)
-        ]
+        batch = [f"{label}-{number}-{i}".encode().ljust(100, b".") for i in range(batch_size)]
         print(f"begin {number}", flush=True)
         result = log.append(batch)
         print(f"done {number} {result.size}", flush=True)

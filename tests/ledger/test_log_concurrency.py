@@ -27,8 +27,16 @@ def appender(
     url: str, label: str, batches: int, batch_size: int, key: str
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.ledger.appender", url, ORIGIN, label, str(batches),
-         str(batch_size)],
+        [
+            sys.executable,
+            "-m",
+            "tests.ledger.appender",
+            url,
+            ORIGIN,
+            label,
+            str(batches),
+            str(batch_size),
+        ],
         cwd=ROOT,
         env={**os.environ, "BPL_TEST_SIGNER_KEY": key},
         stdout=subprocess.PIPE,
