@@ -5,6 +5,9 @@ concurrent writers that never fork a chain."""
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -275,9 +278,7 @@ BAD_CASES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
             "PassportIssued",
             "urn:bpl:passport:successor",
             "repurposer",
-            dict(
-                MANUFACTURED, manufacturer=w.actors["repurposer"].did, predecessors=[PASSPORT]
-            ),
+            dict(MANUFACTURED, manufacturer=w.actors["repurposer"].did, predecessors=[PASSPORT]),
             {"legitimate-interest": {"status": "repurposed"}},
         ),
         "custody",
@@ -618,3 +619,49 @@ def test_any_flipped_byte_of_a_stored_record_is_caught(
         )
     assert not world.ledger.audit().ok
     world.ledger.engine.dispose()
+
+
+def test_concurrent_processes_never_fork_a_chain(
+    world: World, tmp_path: Path, database_url: str
+) -> None:
+    world.issue(PASSPORT)
+    key_file = tmp_path / "maker.json"
+    keys.save(world.actors["maker"], key_file)
+    env = {**os.environ}
+    if database_url.startswith("postgresql"):
+        env["DATABASE_URL"] = database_url
+    else:
+        env.pop("DATABASE_URL", None)
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.ledger.ledger_writer",
+                str(tmp_path / "data"),
+                str(key_file),
+                PASSPORT,
+                f"p{n}",
+                "25",
+            ],
+            cwd=Path(__file__).parents[2],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    accepted = 0
+    for writer in writers:
+        out, _ = writer.communicate(timeout=300)
+        assert writer.returncode == 0
+        accepted += int(out.strip())
+    chain = world.ledger.chain(PASSPORT)
+    assert accepted >= 25  # someone always wins a round
+    assert len(chain) == accepted + 1
+    previous = None
+    for sequence, record in enumerate(chain):
+        assert record["credentialSubject"]["sequence"] == sequence
+        assert record["credentialSubject"].get("previous") == previous
+        previous = records.record_hash(record)
+    assert world.ledger.audit().ok
