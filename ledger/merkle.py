@@ -221,10 +221,14 @@ def inclusion_plan(index: int, size: int) -> list[list[NodeId]]:
     """
     _check_index(index, size)
     groups: list[list[NodeId]] = []
+    append = groups.append
     for level in range((size - 1).bit_length()):
-        start = ((index >> level) ^ 1) << level
-        if start < size:
-            groups.append(_range_nodes(start, min(start + (1 << level), size)))
+        sibling = (index >> level) ^ 1
+        start = sibling << level
+        if start + (1 << level) <= size:
+            append([(level, sibling)])  # complete: the common case, kept cheap
+        elif start < size:
+            append(_range_nodes(start, size))
     return groups
 
 
@@ -246,7 +250,10 @@ def fold(group: Sequence[bytes]) -> bytes:
 
 def assemble(plan: Sequence[Sequence[NodeId]], hashes: Mapping[NodeId, bytes]) -> list[bytes]:
     """The proof for ``plan`` from stored node hashes; KeyError if one is missing."""
-    return [fold([hashes[node] for node in group]) for group in plan]
+    return [
+        hashes[group[0]] if len(group) == 1 else fold([hashes[node] for node in group])
+        for group in plan
+    ]
 
 
 def extend(
