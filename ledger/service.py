@@ -12,6 +12,7 @@ receipt is returned.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import schemas
-from ledger import checkpoint, merkle, records
+from ledger import checkpoint, grading, merkle, records
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, LedgerView, Sql, head_from_row, insert_records
@@ -466,6 +467,8 @@ def _check_alone(submission: Mapping[str, Any] | bytes) -> _Checked:
             schemas.validate_disclosure(kind, disclosure)
     except schemas.SchemaError as exc:
         raise RecordRejected("schema", str(exc)) from None
+    if kind == "DiagnosticTest":
+        _check_grade(disclosed.get("legitimate-interest", {}))
     if "proof" not in record:
         raise RecordRejected("proof", "the record is not signed")
     try:
@@ -475,6 +478,32 @@ def _check_alone(submission: Mapping[str, Any] | bytes) -> _Checked:
     return _Checked(
         record, kind, body, records.digest(body), records.signer_keys(record), disclosed
     )
+
+
+@functools.cache
+def _policies() -> dict[tuple[str, str], grading.GradingPolicy]:
+    """The grading policies the ledger knows, by (id, version): the bundled ones."""
+    policy = grading.load_policy()
+    return {(policy.id, policy.version): policy}
+
+
+def _check_grade(measures: Mapping[str, Any]) -> None:
+    """A DiagnosticTest's grade must be what its grading policy gives for its measures."""
+    reference = measures.get("gradingPolicy", {})
+    key = (str(reference.get("id")), str(reference.get("version")))
+    policy = _policies().get(key)
+    if policy is None:
+        raise RecordRejected("grade", f"unknown grading policy {key[0]} version {key[1]}")
+    try:
+        expected = grading.grade(measures, policy)
+    except grading.GradingError as exc:
+        raise RecordRejected("grade", str(exc)) from None
+    if measures.get("grade") != expected.grade:
+        raise RecordRejected(
+            "grade",
+            f"grade {measures.get('grade')!r}, but {key[0]} v{key[1]} gives "
+            f"{expected.grade!r} ({'; '.join(expected.reasons)})",
+        )
 
 
 def _unpack(

@@ -283,6 +283,30 @@ BAD_CASES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
         ),
         "custody",
     ),
+    "grade-not-what-its-policy-gives": (
+        lambda w: w.record(
+            "DiagnosticTest",
+            PASSPORT,
+            "lab",
+            {"testedOn": "2031-05-02"},
+            {"legitimate-interest": dict(TEST_MEASURES, soce=55.0)},  # says reuse
+        ),
+        "grade",
+    ),
+    "unknown-grading-policy": (
+        lambda w: w.record(
+            "DiagnosticTest",
+            PASSPORT,
+            "lab",
+            {"testedOn": "2031-05-02"},
+            {
+                "legitimate-interest": dict(
+                    TEST_MEASURES, gradingPolicy={"id": "my-own", "version": "9"}
+                )
+            },
+        ),
+        "grade",
+    ),
     "altered-after-signing": (
         lambda w: _mutated(
             w.record(
