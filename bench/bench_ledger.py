@@ -92,7 +92,8 @@ def setup(location: Path, count: int) -> tuple[Ledger, list[dict[str, Any]], lis
     for first in range(0, count, BATCH):
         ledger.append_many(issued[first : first + BATCH])
     tests = []
-    for passport, genesis in zip(passports, issued, strict=True):
+    for n, (passport, genesis) in enumerate(zip(passports, issued, strict=True)):
+        measures = dict(MEASURES, soce=80 + (n % 200) / 10)  # varied; all graded reuse
         record, disclosures = records.build(
             "DiagnosticTest",
             passport,
@@ -100,7 +101,7 @@ def setup(location: Path, count: int) -> tuple[Ledger, list[dict[str, Any]], lis
             records.record_hash(genesis["record"]),
             lab.did,
             {"testedOn": "2031-05-02"},
-            {"legitimate-interest": MEASURES},
+            {"legitimate-interest": measures},
         )
         tests.append({"record": proofs.sign(record, lab), "disclosures": disclosures})
     return ledger, issued, tests

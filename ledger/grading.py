@@ -18,6 +18,7 @@ The bundled default is ``ledger/policies/default-v1.json`` (id ``bpl-default``, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -240,6 +241,7 @@ def _measure(measures: Mapping[str, object], name: str) -> bool | Number:
     raise GradingError(f"measure {name}: expected {wanted}, got {value!r}")
 
 
+@functools.lru_cache(maxsize=4096)  # thresholds recur on every record; parsing is slow
 def _exact(value: Number) -> Fraction:
     """The decimal value as written (``repr`` of a float is its shortest decimal form)."""
     return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
