@@ -43,6 +43,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_jcs.py
 	$(BIN)/python bench/bench_signing.py
+	$(BIN)/python bench/bench_log.py
+	$(BIN)/python bench/bench_ledger.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
