@@ -582,17 +582,30 @@ def _stored_disclosures(connection: sa.Connection) -> dict[str, list[bytes]]:
 
 
 def _compare_heads(engine: sa.Engine, view: _ReplayView) -> str | None:
-    """The stored chain heads must be exactly the replay's."""
+    """The stored chain heads, actors and keys must be exactly what the replay derived."""
     with engine.connect() as connection:
-        stored = {
+        execute = connection.exec_driver_sql
+        heads = {
             row[0]: head_from_row(row)
-            for row in connection.exec_driver_sql(f"SELECT {HEAD_COLUMNS} FROM ledger_heads")  # noqa: S608
+            for row in execute(f"SELECT {HEAD_COLUMNS} FROM ledger_heads")  # noqa: S608
         }
-    if set(stored) != set(view.heads):
+        actors = {
+            did: Actor(did, frozenset(json.loads(roles)))
+            for did, roles in execute("SELECT did, roles FROM ledger_actors")
+        }
+        keys = {
+            key: Key(key, actor, bool(revoked))
+            for key, actor, revoked in execute("SELECT key, actor, revoked FROM ledger_keys")
+        }
+    if set(heads) != set(view.heads):
         return "the stored chain heads are not the chains' ends"
     for subject_id, head in view.heads.items():
-        if stored[subject_id] != head:
+        if heads[subject_id] != head:
             return f"the stored head of {subject_id} differs from its chain"
+    if actors != view.actors:
+        return "the stored actors differ from their registrations in the log"
+    if keys != view.keys:
+        return "the stored keys differ from their records in the log"
     return None
 
 

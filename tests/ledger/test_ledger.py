@@ -307,6 +307,37 @@ BAD_CASES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
         ),
         "grade",
     ),
+    "unknown-context": (
+        lambda w: _mutated(
+            w.record(
+                "StatusChange", PASSPORT, "maker", {}, {"legitimate-interest": {"status": "waste"}}
+            ),
+            lambda s: s["record"]["@context"].append("https://example.org/unknown/v1"),
+        ),
+        "schema",
+    ),
+    "wrong-kind-to-start-a-passport": (
+        lambda w: w.record(
+            "StatusChange",
+            "urn:bpl:passport:new",
+            "maker",
+            {},
+            {"legitimate-interest": {"status": "waste"}},
+            position=(0, None),
+        ),
+        "schema",
+    ),
+    "missing-field": (
+        lambda w: w.record(
+            "CustodyTransfer",
+            PASSPORT,
+            "maker",
+            {"from": w.actors["maker"].did},
+            {"legitimate-interest": {"reason": "sale"}},
+            cosigners=["dismantler"],
+        ),
+        "schema",
+    ),
     "altered-after-signing": (
         lambda w: _mutated(
             w.record(
@@ -588,6 +619,17 @@ TAMPERING = {
         None,
         "stored head",
     ),
+    "role-granted-outside-the-log": (
+        'UPDATE ledger_actors SET roles = \'["authority", "dismantler"]\' '
+        "WHERE roles = '[\"dismantler\"]'",
+        None,
+        "stored actors",
+    ),
+    "revocation-erased": (
+        "UPDATE ledger_keys SET revoked = :t",
+        None,
+        "stored keys",
+    ),
     "records-reordered": (
         "UPDATE ledger_records SET leaf_index = -leaf_index - 1 WHERE subject_id = :p",
         None,
@@ -601,7 +643,7 @@ def test_audit_names_tampering(world: World, case: str) -> None:
     a_short_life(world)
     statement, change, reason = TAMPERING[case]
     with world.ledger.engine.begin() as connection:
-        params: dict[str, Any] = {"p": PASSPORT}
+        params: dict[str, Any] = {"p": PASSPORT, "t": True}
         if change is not None:
             body = connection.execute(
                 sa.text("SELECT body FROM ledger_records WHERE sequence = 1 AND subject_id = :p"),
