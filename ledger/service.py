@@ -16,7 +16,7 @@ import functools
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +126,18 @@ class _Slot:
     """One caller's record waiting for a group commit, and its outcome."""
 
     item: _Checked
-    done: bool = False
+    taken: bool = False  # by a leader's batch (set under the commit lock)
+    finished: threading.Event = field(default_factory=threading.Event)
     receipt: Receipt | None = None
     error: BaseException | None = None
+
+
+def _finish(batch: list[_Slot], error: BaseException | None) -> None:
+    """Release the callers of ``batch``; ``error`` for all when the batch failed."""
+    for waiting in batch:
+        if error is not None:
+            waiting.error = error
+        waiting.finished.set()
 
 
 class Ledger:
@@ -234,31 +243,39 @@ class Ledger:
         slot = _Slot(_check_alone(submission))
         with self._queue_lock:
             self._queue.append(slot)
-        with self._commit_lock:
-            if not slot.done:
+        batch: list[_Slot] = []
+        outcomes: list[RecordRejected | None] = []
+        with self._commit_lock:  # the first caller in leads; the others' records ride along
+            if not slot.taken:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
-                self._commit_slots(batch)
+                for waiting in batch:
+                    waiting.taken = True
+                try:
+                    outcomes = self._commit([waiting.item for waiting in batch], atomic=False)
+                except Exception as exc:  # the commit failed: every waiting caller hears it
+                    _finish(batch, exc)
+                    raise
+        if batch:  # receipts outside the lock: the next group commits meanwhile
+            self._hand_out(batch, outcomes)
+        slot.finished.wait()
         if slot.error is not None:
             raise slot.error
         assert slot.receipt is not None
         return slot.receipt
 
-    def _commit_slots(self, batch: list[_Slot]) -> None:
+    def _hand_out(self, batch: list[_Slot], outcomes: list[RecordRejected | None]) -> None:
         try:
-            outcomes = self._commit([slot.item for slot in batch], atomic=False)
             accepted = [s for s, o in zip(batch, outcomes, strict=True) if o is None]
             receipts = self._receipts([s.item.record_hash for s in accepted])
-            for slot, receipt in zip(accepted, receipts, strict=True):
-                slot.receipt = receipt
-            for slot, outcome in zip(batch, outcomes, strict=True):
-                slot.error = outcome
-        except Exception as exc:  # the whole commit failed: every waiting caller hears it
-            for slot in batch:
-                slot.error = exc
-        finally:
-            for slot in batch:
-                slot.done = True
+            for waiting, receipt in zip(accepted, receipts, strict=True):
+                waiting.receipt = receipt
+            for waiting, outcome in zip(batch, outcomes, strict=True):
+                waiting.error = outcome
+        except Exception as exc:
+            _finish(batch, exc)
+            raise
+        _finish(batch, None)
 
     def append_many(self, submissions: Sequence[Mapping[str, Any] | bytes]) -> list[Receipt]:
         """Append records in order, in one transaction; a receipt for each.

@@ -731,3 +731,44 @@ def test_concurrent_processes_never_fork_a_chain(
         assert record["credentialSubject"].get("previous") == previous
         previous = records.record_hash(record)
     assert world.ledger.audit().ok
+
+
+def test_group_commit_gives_each_concurrent_caller_its_own_outcome(world: World) -> None:
+    passports = [f"urn:bpl:passport:group-{n}" for n in range(24)]
+    submissions = [
+        world.record(
+            "PassportIssued",
+            p,
+            "maker",
+            dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+            {"legitimate-interest": {"status": "original"}},
+        )
+        for p in passports
+    ]
+    bad = world.record(
+        "PassportIssued",
+        "urn:bpl:passport:group-bad",
+        "dismantler",
+        dict(MANUFACTURED, manufacturer=world.actors["dismantler"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+
+    def append(submission: dict[str, Any]) -> Any:
+        try:
+            return world.ledger.append(submission)
+        except RecordRejected as exc:
+            return exc
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(append, [*submissions[:12], bad, *submissions[12:]]))
+    refused = outcomes.pop(12)
+    assert isinstance(refused, RecordRejected) and refused.rule == "role"
+    note = checkpoint.verify(world.ledger.log.checkpoint(), world.ledger.verifier_key)
+    for receipt, submission in zip(outcomes, submissions, strict=True):
+        assert receipt.record_hash == records.record_hash(submission["record"])
+        receipt.inclusion.verify(
+            checkpoint.verify(receipt.checkpoint, world.ledger.verifier_key).root
+        )
+    assert len({r.leaf_index for r in outcomes}) == 24
+    assert note.size == world.ledger.log.size()
+    assert world.ledger.head("urn:bpl:passport:group-bad") is None
