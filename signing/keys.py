@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +26,7 @@ import nacl.secret
 import nacl.signing
 import nacl.utils
 
-from signing import did_key
+from signing import did_key, secret_files
 from signing.errors import KeyFileError, KeyFormatError, PassphraseRequiredError
 from signing.multibase import ED25519_PRIV_HEADER, decode_multikey, encode_multikey
 
@@ -153,36 +152,14 @@ def save(
     overwrite: bool = False,
 ) -> None:
     """Write ``key`` to ``path`` with mode 0600, atomically; never silently replace a key."""
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise KeyFileError(f"{target} exists; refusing to overwrite a key file")
     payload = (json.dumps(to_dict(key, passphrase), indent=2) + "\n").encode()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # whatever the umask said
-            os.write(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise KeyFileError(f"cannot write key file {target}: {exc.strerror}") from None
+    secret_files.write(path, payload, overwrite=overwrite)
 
 
 def load(path: str | os.PathLike[str], passphrase: str | None = None) -> KeyPair:
     """Read a key file; refuses one that group or others can read."""
     source = Path(path)
-    data = _read_json(source)
-    mode = source.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(
-            f"{source} is accessible by group or others (mode {stat.S_IMODE(mode):o}); "
-            f"run: chmod 600 {source}"
-        )
-    return from_dict(data, passphrase)
+    return from_dict(_parse_json(secret_files.read_text(source), source), passphrase)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -192,6 +169,10 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise KeyFormatError(f"key file {path} is not UTF-8 text") from None
+    return _parse_json(text, path)
+
+
+def _parse_json(text: str, path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

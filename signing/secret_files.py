@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from signing.errors import KeyFileError
+from signing.errors import KeyFileError, KeyFormatError
 
 
 def write(path: str | os.PathLike[str], payload: bytes, *, overwrite: bool = False) -> None:
@@ -31,7 +31,8 @@ def write(path: str | os.PathLike[str], payload: bytes, *, overwrite: bool = Fal
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
-    """The UTF-8 text of a secret file; KeyFileError if others may read it or it is unreadable."""
+    """The UTF-8 text of a secret file; KeyFileError if others may read it or it cannot be
+    read, KeyFormatError if it is not UTF-8."""
     source = Path(path)
     try:
         mode = source.stat().st_mode
@@ -39,7 +40,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {source}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise KeyFileError(f"key file {source} is not UTF-8 text") from None
+        raise KeyFormatError(f"key file {source} is not UTF-8 text") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(
             f"{source} is accessible by group or others (mode {stat.S_IMODE(mode):o}); "
