@@ -5,9 +5,10 @@ parses and bounds them, validates each against its kind's schema, matches every
 disclosure to its digest, verifies every proof, then, holding the log's sequencer lock,
 applies the append rules (:mod:`ledger.rules`) against the chain heads, stores the
 records, disclosures and new heads, and appends the records' canonical bytes to the
-transparency log: all in ONE transaction. A refused record refuses its batch, and nothing
-of it is stored; an accepted batch is committed with its signed checkpoint before any
-receipt is returned.
+transparency log: all in ONE transaction. In ``append_many`` a refused record refuses its
+batch, and nothing of it is stored; concurrent single ``append`` calls share a transaction
+(group commit) but each keeps its own outcome. Every batch is committed with its signed
+checkpoint before any receipt is returned.
 """
 
 from __future__ import annotations
