@@ -41,15 +41,6 @@ def record_hash(record: Mapping[str, Any]) -> str:
     return digest(canonical(record))
 
 
-def kind_of(record: Mapping[str, Any]) -> str:
-    """The record's kind: its ``type`` besides VerifiableCredential (no validation)."""
-    types = record.get("type")
-    kinds = [t for t in types if t != "VerifiableCredential"] if isinstance(types, list) else []
-    if len(kinds) != 1 or not isinstance(kinds[0], str):
-        raise RecordRejected("schema", "type must be VerifiableCredential and one record kind")
-    return kinds[0]
-
-
 def subject(record: Mapping[str, Any]) -> Mapping[str, Any]:
     """``credentialSubject`` (an object, or the record is refused)."""
     value = record.get("credentialSubject")

@@ -49,23 +49,6 @@ def tile_span(node: NodeId) -> tuple[TileId, int, int]:
     return (tile_level, first >> TILE_HEIGHT), first & (TILE_WIDTH - 1), 1 << rise
 
 
-def subtree_root(hashes: bytes, offset: int, count: int) -> bytes:
-    """The root of the complete subtree over ``count`` (a power of two) consecutive hashes
-    of a tile's bytes, starting at hash ``offset``."""
-    if count == 1 and len(hashes) >= (offset + 1) * HASH_SIZE:
-        return hashes[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]
-    layer = [
-        hashes[start : start + HASH_SIZE]
-        for start in range(offset * HASH_SIZE, (offset + count) * HASH_SIZE, HASH_SIZE)
-    ]
-    if len(layer) != count:
-        raise ValueError(f"the tile holds fewer than {offset + count} hashes")
-    sha = _sha256
-    while len(layer) > 1:
-        layer = [sha(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer), 2)]
-    return layer[0]
-
-
 def tile_tree(hashes: bytes) -> list[list[bytes]]:
     """Every complete subtree root within a tile: layer ``r`` holds the roots of the
     aligned runs of ``2**r`` hashes (a partial tile has shorter layers). Proofs for many
