@@ -30,9 +30,9 @@ def _directory(path: Path | None) -> DataDir:
     return DataDir(path or default_data_dir())
 
 
-def _ledger(path: Path | None) -> Ledger:
+def _ledger(path: Path | None, *, writable: bool = True) -> Ledger:
     try:
-        return Ledger.open(_directory(path).path)
+        return Ledger.open(_directory(path).path, writable=writable)
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
 
@@ -124,7 +124,7 @@ def chain(
     data_dir: DataDirOption = None,
 ) -> None:
     """Print a chain's records (public parts), or with --verify its verification report."""
-    ledger = _ledger(data_dir)
+    ledger = _ledger(data_dir, writable=False)
     if verify:
         result = ledger.verify_chain(subject)
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -137,7 +137,7 @@ def chain(
 def audit(data_dir: DataDirOption = None) -> None:
     """Re-verify everything against the latest signed checkpoint; exit 1 naming the first
     bad record."""
-    result = _ledger(data_dir).audit()
+    result = _ledger(data_dir, writable=False).audit()
     typer.echo(json.dumps(result.to_dict(), indent=2))
     if not result.ok:
         fail(f"audit failed at record {result.records}: {result.reason}", FAILED)

@@ -119,7 +119,7 @@ def _position(
         return sequence, previous
     directory = DataDir(data_dir or default_data_dir())
     try:
-        ledger = Ledger.open(directory.path)
+        ledger = Ledger.open(directory.path, writable=False)  # reads the head only
     except (LedgerError, SigningError) as exc:
         fail(
             f"no local ledger to take the chain position from ({exc}); "

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import operator
 import re
@@ -32,7 +31,8 @@ from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 
 from ledger.errors import LedgerError
-from signing.errors import CanonicalizationError
+from signing import json_input
+from signing.errors import CanonicalizationError, DocumentError
 from signing.jcs import canonicalize
 
 __all__ = [
@@ -301,24 +301,11 @@ def load_policy(path_or_name: str | Path | None = None) -> GradingPolicy:
 
 
 def _decode(data: bytes, source: str) -> object:
-    def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        result: dict[str, object] = {}
-        for key, value in pairs:
-            if key in result:
-                raise GradingError(f"policy {source}: duplicate key {key!r}")
-            result[key] = value
-        return result
-
-    def no_constant(name: str) -> NoReturn:
-        raise GradingError(f"policy {source}: {name} is not a JSON number")
-
+    """Strict JSON (no duplicate keys, NaN or non-UTF-8): the project's one strict parser."""
     try:
-        text = data.decode("utf-8")
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
-    except UnicodeDecodeError as exc:
-        raise GradingError(f"policy {source}: not UTF-8 ({exc.reason})") from exc
-    except json.JSONDecodeError as exc:
-        raise GradingError(f"policy {source}: not JSON: {exc}") from exc
+        return json_input.parse(data)
+    except DocumentError as exc:
+        raise GradingError(f"policy {source}: {exc}") from None
 
 
 def _parse(doc: object, source: str) -> GradingPolicy:

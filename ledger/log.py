@@ -146,8 +146,13 @@ class TransparencyLog:
 
     def checkpoint(self) -> str:
         """The latest signed checkpoint (a C2SP signed note)."""
+        return self.latest()[1]
+
+    def latest(self) -> tuple[int, str]:
+        """The committed size and its signed checkpoint, read together."""
         with self.engine.connect() as connection:
-            return self._checkpoint_at(connection, self._store.read_state(connection).size)
+            size = self._store.read_state(connection).size
+            return size, self._checkpoint_at(connection, size)
 
     def checkpoint_at(self, size: int) -> str:
         """The signed checkpoint the log issued for ``size`` (one per committed batch)."""

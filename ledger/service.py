@@ -154,10 +154,11 @@ class Ledger:
         self._queue: list[_Slot] = []
 
     @classmethod
-    def open(cls, location: str | Path) -> Ledger:
-        """The ledger in a data directory (its log key signs checkpoints)."""
+    def open(cls, location: str | Path, *, writable: bool = True) -> Ledger:
+        """The ledger in a data directory. ``writable`` loads the log's signer key (needed to
+        append); readers and auditors open without it."""
         directory = DataDir(Path(location))
-        return cls(directory.open_log(writable=True), directory.verifier_key())
+        return cls(directory.open_log(writable=writable), directory.verifier_key())
 
     @classmethod
     def init(
@@ -360,8 +361,7 @@ class Ledger:
                     record_hashes,
                 )
             }
-        note = self.log.checkpoint()
-        size = checkpoint.verify(note, self.verifier_key, self.log.origin).size
+        size, note = self.log.latest()  # just signed by us: no need to verify it again
         indexes = [int(rows[h][3]) for h in record_hashes]
         inclusions = self.log.inclusion_proofs(indexes, size)
         return [
