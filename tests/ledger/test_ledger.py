@@ -46,6 +46,26 @@ def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ledger.engine.dispose()
 
 
+def waste_shipment(world: World, consignor: str, consignee: str) -> dict[str, Any]:
+    """The restricted part of a Shipment of one waste battery for recycling (ADR SP 377)."""
+    return {
+        "legitimate-interest": {
+            "consignor": world.actors[consignor].did,
+            "consignee": world.actors[consignee].did,
+            "dangerousGoods": {
+                "unNumber": "UN3480",
+                "properShippingName": "LITHIUM ION BATTERIES",
+                "class": "9",
+                "specialProvisions": [377],
+                "packingInstruction": "P909",
+                "packages": 1,
+                "grossMass": 480.0,
+            },
+            "waste": True,
+        }
+    }
+
+
 def snapshot(world: World) -> tuple[int, Any]:
     """What a refused record must leave untouched: the log size and the passport's head."""
     return world.ledger.log.size(), world.ledger.head(PASSPORT)
@@ -69,22 +89,7 @@ def test_a_battery_life_is_accepted_with_receipts(world: World) -> None:
             PASSPORT,
             "dismantler",
             {"shipmentId": "SHP-1"},
-            {
-                "legitimate-interest": {
-                    "consignor": world.actors["dismantler"].did,
-                    "consignee": world.actors["recycler"].did,
-                    "dangerousGoods": {
-                        "unNumber": "UN3480",
-                        "properShippingName": "LITHIUM ION BATTERIES",
-                        "class": "9",
-                        "specialProvisions": [377],
-                        "packingInstruction": "P909",
-                        "packages": 1,
-                        "grossMass": 480.0,
-                    },
-                    "waste": True,
-                }
-            },
+            waste_shipment(world, "dismantler", "recycler"),
         )
     )
     receipts.append(
@@ -205,22 +210,7 @@ BAD_CASES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
             PASSPORT,
             "dismantler",
             {"shipmentId": "S-9"},
-            {
-                "legitimate-interest": {
-                    "consignor": w.actors["dismantler"].did,
-                    "consignee": w.actors["recycler"].did,
-                    "dangerousGoods": {
-                        "unNumber": "UN3480",
-                        "properShippingName": "LITHIUM ION BATTERIES",
-                        "class": "9",
-                        "packingInstruction": "P909",
-                        "specialProvisions": [377],
-                        "packages": 1,
-                        "grossMass": 480.0,
-                    },
-                    "waste": True,
-                }
-            },
+            waste_shipment(w, "dismantler", "recycler"),
         ),
         "custody",
     ),
