@@ -13,6 +13,7 @@ one sequencer out of many appending processes (on PostgreSQL a row lock does tha
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -101,18 +102,18 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     return engine
 
 
-def _alembic_config(connection: sa.Connection) -> Config:
+def _alembic_config(connection: sa.Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The latest migration's revision id."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    """The latest migration's revision id (read once: every open compares against it)."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package ships its migrations
         raise StoreError("no migrations found")
     return head
