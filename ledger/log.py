@@ -44,6 +44,8 @@ class AppendResult:
     root: bytes
     checkpoint: str
     """The signed checkpoint (a C2SP signed note) of ``size``."""
+    proofs: tuple[InclusionProof, ...] = ()
+    """With ``prove``: each new leaf's inclusion proof in the tree of ``size``."""
 
 
 class TransparencyLog:
@@ -110,17 +112,32 @@ class TransparencyLog:
         state: State,
         leaves: list[bytes],
         leaf_hashes: list[bytes],
+        *,
+        prove: bool = False,
     ) -> AppendResult:
         """Append within the caller's transaction, under :meth:`lock` (so that a ledger
-        commits its own rows and the log's in one transaction)."""
+        commits its own rows and the log's in one transaction). ``prove``: also return the
+        new leaves' inclusion proofs, made from the batch's own nodes (receipts)."""
         if self._signer_key is None:
             raise LogError("appending needs the log's signer key")
-        planned = self._store.plan_batch(connection, state, leaves, leaf_hashes)
+        planned = self._store.plan_batch(connection, state, leaves, leaf_hashes, keep_nodes=prove)
         self._store.write_batch(connection, planned)
+        new_size = planned.state.size
         new_root = planned.state.root()
-        note = self._sign(planned.state.size, new_root)
-        self._insert_checkpoint(connection, planned.state.size, new_root, note)
-        return AppendResult(state.size, planned.state.size, new_root, note)
+        note = self._sign(new_size, new_root)
+        self._insert_checkpoint(connection, new_size, new_root, note)
+        proofs: tuple[InclusionProof, ...] = ()
+        if prove:
+            paths = merkle.appended_inclusion_proofs(
+                state.frontier, state.size, planned.nodes, new_size
+            )
+            proofs = tuple(
+                InclusionProof(index, new_size, leaf, tuple(path))
+                for index, leaf, path in zip(
+                    range(state.size, new_size), leaf_hashes, paths, strict=True
+                )
+            )
+        return AppendResult(state.size, new_size, new_root, note, proofs)
 
     def _sign(self, size: int, root: bytes) -> str:
         assert self._signer_key is not None  # checked by append

@@ -315,6 +315,44 @@ def extend(
     return nodes, [edges[b] for b in range(new_size.bit_length() - 1, -1, -1) if new_size >> b & 1]
 
 
+def appended_inclusion_proofs(
+    frontier: Sequence[bytes], size: int, nodes: Sequence[tuple[NodeId, bytes]], new_size: int
+) -> list[list[bytes]]:
+    """Inclusion proofs of the leaves ``size .. new_size - 1`` in the tree of ``new_size``,
+    from the old ``frontier`` and the ``nodes`` :func:`extend` returned (``every=1``).
+
+    Needs no stored node: every sibling on such a leaf's path is either a node the append
+    completed or, wholly left of ``size``, a node of the old frontier (a complete node
+    before ``size`` whose parent straddles ``size`` is one of the frontier's). So a batch's
+    receipts cost a dictionary lookup per proof element instead of a tile query.
+    """
+    known: dict[NodeId, bytes] = dict(zip(root_plan(size), frontier, strict=True))
+    known.update(nodes)
+    # Leaves of one batch share most of their paths: each level's element is computed once
+    # per ancestor (as inclusion_plan defines it), then each proof picks its ancestors'.
+    tables: list[tuple[int, list[bytes | None]]] = []
+    for level in range((new_size - 1).bit_length()):
+        first = size >> level
+        row: list[bytes | None] = []
+        for ancestor in range(first, ((new_size - 1) >> level) + 1):
+            start = (ancestor ^ 1) << level
+            if start + (1 << level) <= new_size:
+                row.append(known[level, ancestor ^ 1])  # complete sibling
+            elif start < new_size:
+                row.append(fold([known[node] for node in _range_nodes(start, new_size)]))
+            else:
+                row.append(None)  # beyond the tree: the ancestor is promoted
+        tables.append((first, row))
+    return [
+        [
+            element
+            for level, (first, row) in enumerate(tables)
+            if (element := row[(index >> level) - first]) is not None
+        ]
+        for index in range(size, new_size)
+    ]
+
+
 def root_from_frontier(frontier: Sequence[bytes]) -> bytes:
     """The tree root from its frontier; SHA-256(b"") for an empty frontier."""
     return fold(frontier) if frontier else EMPTY_ROOT

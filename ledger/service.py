@@ -247,6 +247,7 @@ class Ledger:
             self._queue.append(slot)
         batch: list[_Slot] = []
         outcomes: list[RecordRejected | None] = []
+        fresh: dict[str, Receipt] = {}
         with self._commit_lock:  # the first caller in leads; the others' records ride along
             if not slot.taken:
                 with self._queue_lock:
@@ -254,22 +255,29 @@ class Ledger:
                 for waiting in batch:
                     waiting.taken = True
                 try:
-                    outcomes = self._commit([waiting.item for waiting in batch], atomic=False)
+                    outcomes, fresh = self._commit(
+                        [waiting.item for waiting in batch], atomic=False
+                    )
                 except Exception as exc:  # the commit failed: every waiting caller hears it
                     _finish(batch, exc)
                     raise
-        if batch:  # receipts outside the lock: the next group commits meanwhile
-            self._hand_out(batch, outcomes)
+        if batch:  # resubmissions' receipts outside the lock: the next group commits
+            self._hand_out(batch, outcomes, fresh)
         slot.finished.wait()
         if slot.error is not None:
             raise slot.error
         assert slot.receipt is not None
         return slot.receipt
 
-    def _hand_out(self, batch: list[_Slot], outcomes: list[RecordRejected | None]) -> None:
+    def _hand_out(
+        self,
+        batch: list[_Slot],
+        outcomes: list[RecordRejected | None],
+        fresh: Mapping[str, Receipt],
+    ) -> None:
         try:
             accepted = [s for s, o in zip(batch, outcomes, strict=True) if o is None]
-            receipts = self._receipts([s.item.record_hash for s in accepted])
+            receipts = self._receipts([s.item.record_hash for s in accepted], fresh)
             for waiting, receipt in zip(accepted, receipts, strict=True):
                 waiting.receipt = receipt
             for waiting, outcome in zip(batch, outcomes, strict=True):
@@ -294,16 +302,21 @@ class Ledger:
             except RecordRejected as exc:
                 raise exc.at(index) from None
         with self._commit_lock:
-            self._commit(checked, atomic=True)
-        return self._receipts([item.record_hash for item in checked])
+            _, fresh = self._commit(checked, atomic=True)
+        return self._receipts([item.record_hash for item in checked], fresh)
 
-    def _commit(self, checked: list[_Checked], *, atomic: bool) -> list[RecordRejected | None]:
+    def _commit(
+        self, checked: list[_Checked], *, atomic: bool
+    ) -> tuple[list[RecordRejected | None], dict[str, Receipt]]:
         """Apply the rules and store what passes, with the log, in one transaction.
 
         ``atomic``: the first refusal refuses everything (raised); otherwise each refused
         record gets its error in the returned list (None: accepted or already stored).
+        Also returns the receipts of the records this transaction appended (by record
+        hash), proved in the batch's own tree: valid once the transaction commits.
         """
         outcomes: list[RecordRejected | None] = [None] * len(checked)
+        fresh: dict[str, Receipt] = {}
         with self.log.writer.begin() as connection:
             state = self.log.lock(connection)
             view = LedgerView(connection)
@@ -337,20 +350,37 @@ class Ledger:
             if accepted:
                 bodies = [item.body for item in accepted]
                 hashes = [merkle.leaf_hash(body) for body in bodies]
-                first = self.log.append_locked(connection, state, bodies, hashes).first_index
+                appended = self.log.append_locked(connection, state, bodies, hashes, prove=True)
+                first = appended.first_index
                 insert_records(
                     connection,
                     [item.row(first + offset) for offset, item in enumerate(accepted)],
                     [row for item in accepted for row in item.disclosure_rows()],
                 )
                 view.flush()
-        return outcomes
+                for item, inclusion in zip(accepted, appended.proofs, strict=True):
+                    subject = item.record["credentialSubject"]
+                    fresh[item.record_hash] = Receipt(
+                        item.record_hash,
+                        subject["id"],
+                        subject["sequence"],
+                        inclusion.index,
+                        appended.checkpoint,
+                        inclusion,
+                    )
+        return outcomes, fresh
 
-    def _receipts(self, record_hashes: list[str]) -> list[Receipt]:
+    def _receipts(self, record_hashes: list[str], fresh: Mapping[str, Receipt]) -> list[Receipt]:
+        """Receipts in order: the ``fresh`` ones just appended, and for records stored
+        earlier (resubmissions) their leaves in the latest checkpoint's tree."""
+        stored = self._stored_receipts([h for h in record_hashes if h not in fresh])
+        return [fresh.get(h) or stored[h] for h in record_hashes]
+
+    def _stored_receipts(self, record_hashes: list[str]) -> dict[str, Receipt]:
         """Receipts of stored records: their leaves, the latest checkpoint, and inclusion
         proofs in its tree (one tile query for all)."""
         if not record_hashes:
-            return []
+            return {}
         with self.engine.connect() as connection:
             rows = {
                 row[0]: row
@@ -364,10 +394,10 @@ class Ledger:
         size, note = self.log.latest()  # just signed by us: no need to verify it again
         indexes = [int(rows[h][3]) for h in record_hashes]
         inclusions = self.log.inclusion_proofs(indexes, size)
-        return [
-            Receipt(h, rows[h][1], int(rows[h][2]), index, note, inclusion)
+        return {
+            h: Receipt(h, rows[h][1], int(rows[h][2]), index, note, inclusion)
             for h, index, inclusion in zip(record_hashes, indexes, inclusions, strict=True)
-        ]
+        }
 
     # -- reading ---------------------------------------------------------------------
 

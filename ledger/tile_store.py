@@ -49,6 +49,8 @@ class Batch:
     pending: list[tuple[int, bytes]]
     index: list[tuple[int, int, int]]
     drop_pending_below: int | None
+    nodes: list[tuple[NodeId, bytes]]
+    """Every node the append completed, leaves included, when asked for (for proofs)."""
 
 
 class TileStore:
@@ -95,18 +97,26 @@ class TileStore:
     # -- appending -------------------------------------------------------------------
 
     def plan_batch(
-        self, connection: sa.Connection, state: State, leaves: list[bytes], hashes: list[bytes]
+        self,
+        connection: sa.Connection,
+        state: State,
+        leaves: list[bytes],
+        hashes: list[bytes],
+        *,
+        keep_nodes: bool = False,
     ) -> Batch:
-        """Everything appending ``leaves`` (with their leaf ``hashes``) writes."""
+        """Everything appending ``leaves`` (with their leaf ``hashes``) writes; with
+        ``keep_nodes``, also every node completed (what the batch's proofs are made of)."""
         size = state.size
-        nodes, frontier = merkle.extend(state.frontier, size, hashes, every=TILE_HEIGHT)
+        every = 1 if keep_nodes else TILE_HEIGHT
+        nodes, frontier = merkle.extend(state.frontier, size, hashes, every=every)
         edges = list(state.edges)
         full_tiles: list[tuple[int, int, bytes]] = []
         joined = b"".join(hashes)
         _grow(edges, 0, size, joined, full_tiles)
         upper: dict[int, list[bytes]] = {}
         for (level, _index), digest in nodes:
-            if level:
+            if level and not level % TILE_HEIGHT:
                 upper.setdefault(level // TILE_HEIGHT, []).append(digest)
         for tile_level in sorted(upper):
             before = size >> (TILE_HEIGHT * tile_level)
@@ -143,6 +153,7 @@ class TileStore:
             pending,
             index,
             open_bundle if filled and waiting else None,
+            nodes if keep_nodes else [],
         )
 
     def write_batch(self, connection: sa.Connection, batch: Batch) -> None:

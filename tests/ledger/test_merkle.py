@@ -18,6 +18,7 @@ from ledger.merkle import (
     EMPTY_ROOT,
     NodeId,
     ProofError,
+    appended_inclusion_proofs,
     assemble,
     consistency_plan,
     consistency_proof,
@@ -492,6 +493,21 @@ def test_extend_in_batches(batches: list[int]) -> None:
     assert len(ids) == len(set(ids))
     want = {n: h for n, h in WORLD_NODES.items() if (n[1] + 1) << n[0] <= size}
     assert dict(produced) == want
+
+
+@SETTINGS
+@given(st.lists(st.integers(0, 70), max_size=12))
+def test_appended_inclusion_proofs(batches: list[int]) -> None:
+    """A batch's proofs from its own nodes and the old frontier are the reference proofs."""
+    size = 0
+    frontier: list[bytes] = []
+    for wanted in batches:
+        count = min(wanted, len(WORLD) - size)
+        nodes, new_frontier = extend(frontier, size, WORLD[size : size + count])
+        new_size = size + count
+        proofs = appended_inclusion_proofs(frontier, size, nodes, new_size)
+        assert proofs == [inclusion_proof(WORLD[:new_size], i) for i in range(size, new_size)]
+        size, frontier = new_size, new_frontier
 
 
 # --- named bad inputs ------------------------------------------------------------------------
