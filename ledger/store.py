@@ -77,10 +77,7 @@ def _with_driver(url: str) -> str:
 def _sqlite_engine(url: sa.URL) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    # LIFO: reuse the connection used last. SQLite drops a connection's page cache when
-    # another connection wrote since; cycling through the pool (FIFO) made every
-    # transaction start cold (prefetching a batch's rows took 4x longer).
-    engine = sa.create_engine(url, hide_parameters=True, pool_use_lifo=True)
+    engine = sa.create_engine(url, hide_parameters=True)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
