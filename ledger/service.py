@@ -126,8 +126,7 @@ class _Checked:
 class _Slot:
     """One caller's record waiting for a group commit, and its outcome."""
 
-    item: _Checked
-    taken: bool = False  # by a leader's batch (set under the commit lock)
+    submission: Mapping[str, Any] | bytes
     finished: threading.Event = field(default_factory=threading.Event)
     receipt: Receipt | None = None
     error: BaseException | None = None
@@ -141,6 +140,11 @@ def _finish(batch: list[_Slot], error: BaseException | None) -> None:
         waiting.finished.set()
 
 
+_COMMITTER_IDLE_SECONDS = 0.5
+"""How long the group-commit thread waits for work before it ends (a new one starts on
+the next append)."""
+
+
 class Ledger:
     """Battery passports and actors as hash chains of signed records on one log."""
 
@@ -150,8 +154,9 @@ class Ledger:
         self.verifier_key = verifier_key
         """The log's note verifier key: what checkpoints are checked with."""
         self._commit_lock = threading.Lock()  # one transaction at a time per Ledger
-        self._queue_lock = threading.Lock()
+        self._queue_changed = threading.Condition()
         self._queue: list[_Slot] = []
+        self._committer: threading.Thread | None = None
 
     @classmethod
     def open(cls, location: str | Path, *, writable: bool = True) -> Ledger:
@@ -238,53 +243,90 @@ class Ledger:
     def append(self, submission: Mapping[str, Any] | bytes) -> Receipt:
         """Append one record; raises RecordRejected naming the rule that refused it.
 
-        Group commit: records appended at the same time from several threads share one
-        transaction (and one fsync), each keeping its own outcome, so single-record
-        appends scale with concurrent callers instead of with the disk's sync rate.
+        Group commit: the caller queues its record for the ledger's committer thread,
+        which checks and commits everything queued as one transaction (one fsync), each
+        record with its own outcome, while the next records queue up. So single-record
+        appends scale with concurrent callers instead of with the disk's sync rate. The
+        committer also does the checks (schema, disclosures, proofs): done in the callers'
+        threads they contended for the GIL with the committer, whose many short waits on
+        the database then each cost a GIL hand-over (measured: 2,700 against 3,200/s).
         """
-        slot = _Slot(_check_alone(submission))
-        with self._queue_lock:
+        slot = _Slot(submission)
+        with self._queue_changed:
             self._queue.append(slot)
-        batch: list[_Slot] = []
-        outcomes: list[RecordRejected | None] = []
-        fresh: dict[str, Receipt] = {}
-        with self._commit_lock:  # the first caller in leads; the others' records ride along
-            if not slot.taken:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                for waiting in batch:
-                    waiting.taken = True
-                try:
-                    outcomes, fresh = self._commit(
-                        [waiting.item for waiting in batch], atomic=False
-                    )
-                except Exception as exc:  # the commit failed: every waiting caller hears it
-                    _finish(batch, exc)
-                    raise
-        if batch:  # resubmissions' receipts outside the lock: the next group commits
-            self._hand_out(batch, outcomes, fresh)
+            if self._committer is None:
+                self._committer = threading.Thread(
+                    target=self._serve_queue, name="bpl-group-commit", daemon=True
+                )
+                self._committer.start()
+            else:
+                self._queue_changed.notify()
         slot.finished.wait()
         if slot.error is not None:
             raise slot.error
         assert slot.receipt is not None
         return slot.receipt
 
+    def _serve_queue(self) -> None:
+        """The committer thread: commit whatever is queued, group after group, and end
+        after an idle spell. It never raises: every failure goes to the waiting callers."""
+        batch: list[_Slot] = []
+        try:
+            while True:
+                with self._queue_changed:
+                    if not self._queue:
+                        self._queue_changed.wait(_COMMITTER_IDLE_SECONDS)
+                    if not self._queue:
+                        self._committer = None
+                        return
+                    batch, self._queue = self._queue, []
+                self._commit_group(batch)
+                batch = []
+        except BaseException as exc:  # pragma: no cover - _commit_group catches Exception
+            with self._queue_changed:
+                self._committer = None
+                batch += self._queue
+                self._queue = []
+            _finish(batch, exc)
+
+    def _commit_group(self, queued: list[_Slot]) -> None:
+        """Check and commit one group of single appends (each record its own outcome)."""
+        batch: list[_Slot] = []
+        checked: list[_Checked] = []
+        for waiting in queued:
+            try:
+                checked.append(_check_alone(waiting.submission))
+            except Exception as exc:  # refused alone (RecordRejected): only its caller hears
+                _finish([waiting], exc)
+                continue
+            batch.append(waiting)
+        if not batch:
+            return
+        try:
+            with self._commit_lock:
+                outcomes, fresh = self._commit(checked, atomic=False)
+        except Exception as exc:  # the commit failed: every waiting caller hears it
+            _finish(batch, exc)
+            return
+        self._hand_out(batch, checked, outcomes, fresh)
+
     def _hand_out(
         self,
         batch: list[_Slot],
+        checked: list[_Checked],
         outcomes: list[RecordRejected | None],
         fresh: Mapping[str, Receipt],
     ) -> None:
         try:
-            accepted = [s for s, o in zip(batch, outcomes, strict=True) if o is None]
-            receipts = self._receipts([s.item.record_hash for s in accepted], fresh)
-            for waiting, receipt in zip(accepted, receipts, strict=True):
-                waiting.receipt = receipt
+            accepted = [n for n, outcome in enumerate(outcomes) if outcome is None]
+            receipts = self._receipts([checked[n].record_hash for n in accepted], fresh)
+            for n, receipt in zip(accepted, receipts, strict=True):
+                batch[n].receipt = receipt
             for waiting, outcome in zip(batch, outcomes, strict=True):
                 waiting.error = outcome
         except Exception as exc:
             _finish(batch, exc)
-            raise
+            return
         _finish(batch, None)
 
     def append_many(self, submissions: Sequence[Mapping[str, Any] | bytes]) -> list[Receipt]:

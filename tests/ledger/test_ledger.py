@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import checkpoint, merkle, records
-from ledger.errors import RecordRejected, StaleRecord
+from ledger.errors import LedgerError, RecordRejected, StaleRecord
 from ledger.service import Ledger
 from signing import keys, proofs
 from tests.ledger.world import MANUFACTURED, TEST_MEASURES, World, document_hash
@@ -762,3 +762,53 @@ def test_group_commit_gives_each_concurrent_caller_its_own_outcome(world: World)
     assert len({r.leaf_index for r in outcomes}) == 24
     assert note.size == world.ledger.log.size()
     assert world.ledger.head("urn:bpl:passport:group-bad") is None
+
+
+def test_group_commit_refuses_a_bad_record_alone_and_keeps_serving(
+    world: World, tmp_path: Path
+) -> None:
+    """The committer thread checks each queued record: a malformed one, a replay and a
+    good one in the same moment each get their own outcome; a commit that fails reaches
+    its callers, and later appends are still served."""
+    first = world.issue("urn:bpl:passport:group-first")
+    replay = {"record": world.ledger.chain("urn:bpl:passport:group-first")[0]}
+    replay["disclosures"] = [
+        {"group": group, **fields}
+        for group, fields in world.ledger.disclosures(first.record_hash).items()
+    ]
+    fresh = world.record(
+        "PassportIssued",
+        "urn:bpl:passport:group-second",
+        "maker",
+        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+
+    def append(submission: Any) -> Any:
+        try:
+            return world.ledger.append(submission)
+        except RecordRejected as exc:
+            return exc
+
+    with ThreadPoolExecutor(3) as pool:
+        malformed, again, accepted = pool.map(append, [b'{"record": ', replay, fresh])
+    assert isinstance(malformed, RecordRejected) and malformed.rule == "parse"
+    assert (again.record_hash, again.leaf_index) == (first.record_hash, first.leaf_index)
+    assert accepted.record_hash == records.record_hash(fresh["record"])
+    assert world.ledger.log.size() == accepted.leaf_index + 1
+
+    third = world.record(
+        "PassportIssued",
+        "urn:bpl:passport:group-third",
+        "maker",
+        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    reader = Ledger.open(tmp_path / "data", writable=False)  # no log key: its commits fail
+    try:
+        with pytest.raises(LedgerError, match="signer key"):
+            reader.append(third)
+    finally:
+        reader.engine.dispose()
+    assert world.ledger.head("urn:bpl:passport:group-third") is None
+    assert world.ledger.append(third).leaf_index == accepted.leaf_index + 1

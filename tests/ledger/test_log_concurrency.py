@@ -92,7 +92,7 @@ def test_threads_and_processes_append_without_duplicates_or_gaps(
 def test_a_process_killed_mid_batch_leaves_the_last_committed_checkpoint(
     log: TransparencyLog, database_url: str, log_keys: tuple[str, str]
 ) -> None:
-    batch_size = 40_000  # long enough that the kill lands inside the batch's transaction
+    batch_size = 100_000  # long enough (about 1 s) that the kill lands inside the batch
     process = appender(database_url, "crash", 100, batch_size, log_keys[0])
     assert process.stdout is not None
     lines = []
