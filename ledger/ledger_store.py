@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from ledger.rules import Actor, Effects, Head, Key
@@ -44,7 +45,7 @@ class Sql:
 def head_from_row(row: Any) -> Head:
     """A :class:`Head` from a ``ledger_heads`` row (in :data:`HEAD_COLUMNS` order)."""
     subject_id, sequence, record_hash, kind, custodian, status, closed, state = row
-    extra = json.loads(state)
+    extra = orjson.loads(state)
     return Head(
         subject_id,
         int(sequence),
@@ -178,7 +179,7 @@ class LedgerView:
                 head.custodian,
                 head.status,
                 head.closed,
-                json.dumps(head.to_state(), sort_keys=True),
+                orjson.dumps(head.to_state(), option=orjson.OPT_SORT_KEYS).decode(),
                 subject_id,
             )
             (inserts if subject_id in self._new_heads else updates).append(values)

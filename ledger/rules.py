@@ -149,15 +149,20 @@ def check(
     for group in disclosed.values():
         fields.update(group)
     fields.update(subject)
-    new_head = Head(subject["id"], subject["sequence"], record_hash, kind)
     if head is None:
+        new_head = Head(subject["id"], subject["sequence"], record_hash, kind)
         return Effects(_issue(kind, fields, actor, new_head, view))
-    new_head = replace(
-        new_head,
-        custodian=head.custodian,
-        status=head.status,
-        predecessors=head.predecessors,
-        open_shipments=head.open_shipments,
+    # The chain's state carries over (built directly: dataclasses.replace costs 3 µs).
+    new_head = Head(
+        subject["id"],
+        subject["sequence"],
+        record_hash,
+        kind,
+        head.custodian,
+        head.status,
+        False,  # a closed head refused the record above
+        head.predecessors,
+        head.open_shipments,
     )
     if kind in CUSTODY_BOUND and actor.did != head.custodian:
         raise RecordRejected(

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import schemas
-from ledger import checkpoint, grading, merkle, records
+from ledger import checkpoint, collector, grading, merkle, records
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, LedgerView, Sql, head_from_row, insert_records
@@ -280,7 +280,8 @@ class Ledger:
                         self._committer = None
                         return
                     batch, self._queue = self._queue, []
-                self._commit_group(batch)
+                with collector.paused():
+                    self._commit_group(batch)
                 batch = []
         except BaseException as exc:  # pragma: no cover - _commit_group catches Exception
             with self._queue_changed:
@@ -337,15 +338,16 @@ class Ledger:
         stores nothing. Raises RecordRejected (``.rule``, ``.index``) for the first refused
         record; then nothing of the batch is stored.
         """
-        checked = []
-        for index, submission in enumerate(submissions):
-            try:
-                checked.append(_check_alone(submission))
-            except RecordRejected as exc:
-                raise exc.at(index) from None
-        with self._commit_lock:
-            _, fresh = self._commit(checked, atomic=True)
-        return self._receipts([item.record_hash for item in checked], fresh)
+        with collector.paused():
+            checked = []
+            for index, submission in enumerate(submissions):
+                try:
+                    checked.append(_check_alone(submission))
+                except RecordRejected as exc:
+                    raise exc.at(index) from None
+            with self._commit_lock:
+                _, fresh = self._commit(checked, atomic=True)
+            return self._receipts([item.record_hash for item in checked], fresh)
 
     def _commit(
         self, checked: list[_Checked], *, atomic: bool
@@ -517,12 +519,13 @@ class Ledger:
             )
         for start in range(0, size, _AUDIT_CHUNK):
             leaves = self.log.leaves(start, min(start + _AUDIT_CHUNK, size))
-            for offset, leaf in enumerate(leaves):
-                row = rows[start + offset]
-                where = start + offset
-                problem = _replay(row, where, leaf, stored.get(row.record_hash, []), view)
-                if problem is not None:
-                    return Report(False, where, row.record_hash, problem)
+            with collector.paused():
+                for offset, leaf in enumerate(leaves):
+                    row = rows[start + offset]
+                    where = start + offset
+                    problem = _replay(row, where, leaf, stored.get(row.record_hash, []), view)
+                    if problem is not None:
+                        return Report(False, where, row.record_hash, problem)
         problem = _compare_heads(self.engine, view)
         if problem is not None:
             return Report(False, size, None, problem)
@@ -549,9 +552,8 @@ def _check_alone(submission: Mapping[str, Any] | bytes) -> _Checked:
         raise RecordRejected(
             "size", f"the record is {len(body)} bytes (at most {MAX_RECORD_BYTES})"
         )
-    unsigned = {k: v for k, v in record.items() if k != "proof"}
     try:
-        kind = schemas.validate_record(unsigned)
+        kind = schemas.validate_record(record)  # ignores the proof
         disclosed = records.match_disclosures(record, disclosures)
         for disclosure in disclosed.values():
             schemas.validate_disclosure(kind, disclosure)
