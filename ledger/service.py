@@ -13,7 +13,6 @@ checkpoint before any receipt is returned.
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -23,20 +22,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-import schemas
-from ledger import checkpoint, collector, grading, merkle, records
+from ledger import audit as auditing
+from ledger import checkpoint, collector, merkle, records
+from ledger.admission import Checked, check_submission
+from ledger.audit import Report
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
-from ledger.errors import LedgerError, RecordRejected
+from ledger.errors import RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, LedgerView, Sql, head_from_row, insert_records
 from ledger.log import TransparencyLog
 from ledger.log_proofs import InclusionProof
-from ledger.rules import Actor, Effects, Head, Key, check
-from signing import json_input, proofs
+from ledger.rules import Head, check
+from signing import proofs
 from signing.errors import SigningError
 from signing.keys import KeyPair
-
-MAX_RECORD_BYTES = 256 * 1024
-"""Largest record accepted, in canonical bytes (a record holds digests, not documents)."""
 
 
 @dataclass(frozen=True)
@@ -60,66 +58,6 @@ class Receipt:
             "checkpoint": self.checkpoint,
             "inclusionProof": [h.hex() for h in self.inclusion.hashes],
         }
-
-
-@dataclass(frozen=True)
-class Report:
-    """The outcome of :meth:`Ledger.verify_chain` or :meth:`Ledger.audit`."""
-
-    ok: bool
-    records: int
-    """Records checked (for a failure: the position of the bad one)."""
-    record_hash: str | None
-    reason: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "records": self.records,
-            "recordHash": self.record_hash,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class _Checked:
-    """A submission that passed every check that needs no ledger state."""
-
-    record: Mapping[str, Any]
-    kind: str
-    body: bytes
-    record_hash: str
-    signers: list[str]
-    disclosures: dict[str, Mapping[str, Any]]
-
-    @property
-    def subjects(self) -> list[str]:
-        """The chains the rules will read for this record: its own, and the passports it
-        links to."""
-        subject = self.record["credentialSubject"]
-        return [
-            subject["id"],
-            *subject.get("predecessors", ()),
-            *([subject["successor"]] if "successor" in subject else []),
-        ]
-
-    def row(self, leaf_index: int) -> tuple[str, str, int, str, str, int, bytes]:
-        subject = self.record["credentialSubject"]
-        return (
-            self.record_hash,
-            subject["id"],
-            subject["sequence"],
-            self.kind,
-            self.record["issuer"],
-            leaf_index,
-            self.body,
-        )
-
-    def disclosure_rows(self) -> list[tuple[str, str, bytes]]:
-        return [
-            (self.record_hash, group, records.canonical(disclosure))
-            for group, disclosure in self.disclosures.items()
-        ]
 
 
 @dataclass
@@ -293,10 +231,10 @@ class Ledger:
     def _commit_group(self, queued: list[_Slot]) -> None:
         """Check and commit one group of single appends (each record its own outcome)."""
         batch: list[_Slot] = []
-        checked: list[_Checked] = []
+        checked: list[Checked] = []
         for waiting in queued:
             try:
-                checked.append(_check_alone(waiting.submission))
+                checked.append(check_submission(waiting.submission))
             except Exception as exc:  # refused alone (RecordRejected): only its caller hears
                 _finish([waiting], exc)
                 continue
@@ -314,7 +252,7 @@ class Ledger:
     def _hand_out(
         self,
         batch: list[_Slot],
-        checked: list[_Checked],
+        checked: list[Checked],
         outcomes: list[RecordRejected | None],
         fresh: Mapping[str, Receipt],
     ) -> None:
@@ -342,7 +280,7 @@ class Ledger:
             checked = []
             for index, submission in enumerate(submissions):
                 try:
-                    checked.append(_check_alone(submission))
+                    checked.append(check_submission(submission))
                 except RecordRejected as exc:
                     raise exc.at(index) from None
             with self._commit_lock:
@@ -350,7 +288,7 @@ class Ledger:
             return self._receipts([item.record_hash for item in checked], fresh)
 
     def _commit(
-        self, checked: list[_Checked], *, atomic: bool
+        self, checked: list[Checked], *, atomic: bool
     ) -> tuple[list[RecordRejected | None], dict[str, Receipt]]:
         """Apply the rules and store what passes, with the log, in one transaction.
 
@@ -369,7 +307,7 @@ class Ledger:
                 [s for item in checked for s in item.subjects],
                 [key for item in checked for key in item.signers],
             )
-            accepted: list[_Checked] = []
+            accepted: list[Checked] = []
             seen: set[str] = set()
             for index, item in enumerate(checked):
                 if item.record_hash in seen or view.is_stored(item.record_hash):
@@ -496,40 +434,13 @@ class Ledger:
             previous = row.record_hash
         return Report(True, len(rows), None, None)
 
-    def audit(self) -> Report:
+    def audit(self, *, workers: int | None = None) -> Report:
         """Re-derive everything from the log: every record's bytes, hash, signatures,
         schema, disclosures and append rules, replayed in log order; every chain link;
         the log's tiles and root against its latest signed checkpoint. Names the first bad
-        record (by leaf index)."""
-        try:
-            size = self.log.audit(self.verifier_key)
-        except LedgerError as exc:
-            return Report(False, 0, None, f"log: {exc}")
-        view = _ReplayView()
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT record_hash, leaf_index, body FROM ledger_records ORDER BY leaf_index"
-                )
-            ).all()
-            stored = _stored_disclosures(connection)
-        if len(rows) != size:
-            return Report(
-                False, size, None, f"the log has {size} leaves, the ledger {len(rows)} records"
-            )
-        for start in range(0, size, _AUDIT_CHUNK):
-            leaves = self.log.leaves(start, min(start + _AUDIT_CHUNK, size))
-            with collector.paused():
-                for offset, leaf in enumerate(leaves):
-                    row = rows[start + offset]
-                    where = start + offset
-                    problem = _replay(row, where, leaf, stored.get(row.record_hash, []), view)
-                    if problem is not None:
-                        return Report(False, where, row.record_hash, problem)
-        problem = _compare_heads(self.engine, view)
-        if problem is not None:
-            return Report(False, size, None, problem)
-        return Report(True, size, None, None)
+        record (by leaf index). ``workers``: processes that re-verify records (default:
+        one per CPU on large ledgers); see :mod:`ledger.audit`."""
+        return auditing.audit(self.engine, self.log, self.verifier_key, workers=workers)
 
     def disclosures(self, record_hash: str) -> dict[str, dict[str, Any]]:
         """A record's disclosures by group. Callers enforce access levels."""
@@ -539,90 +450,6 @@ class Ledger:
                 {"h": record_hash},
             )
             return {row.grp: json.loads(row.body) for row in rows}
-
-
-def _check_alone(submission: Mapping[str, Any] | bytes) -> _Checked:
-    """Everything that needs no ledger state: size, shape, schema, disclosures, proofs."""
-    record, disclosures = _unpack(submission)
-    try:
-        body = records.canonical(record)
-    except SigningError as exc:
-        raise RecordRejected("parse", str(exc)) from None
-    if len(body) > MAX_RECORD_BYTES:
-        raise RecordRejected(
-            "size", f"the record is {len(body)} bytes (at most {MAX_RECORD_BYTES})"
-        )
-    try:
-        kind = schemas.validate_record(record)  # ignores the proof
-        disclosed = records.match_disclosures(record, disclosures)
-        for disclosure in disclosed.values():
-            schemas.validate_disclosure(kind, disclosure)
-    except schemas.SchemaError as exc:
-        raise RecordRejected("schema", str(exc)) from None
-    if kind == "DiagnosticTest":
-        _check_grade(disclosed.get("legitimate-interest", {}))
-    if "proof" not in record:
-        raise RecordRejected("proof", "the record is not signed")
-    try:
-        proofs.verify(dict(record))
-    except SigningError as exc:
-        raise RecordRejected("proof", str(exc)) from None
-    return _Checked(
-        record, kind, body, records.digest(body), records.signer_keys(record), disclosed
-    )
-
-
-@functools.cache
-def _policies() -> dict[tuple[str, str], grading.GradingPolicy]:
-    """The grading policies the ledger knows, by (id, version): the bundled ones."""
-    policy = grading.load_policy()
-    return {(policy.id, policy.version): policy}
-
-
-def _check_grade(measures: Mapping[str, Any]) -> None:
-    """A DiagnosticTest's grade must be what its grading policy gives for its measures."""
-    reference = measures.get("gradingPolicy", {})
-    key = (str(reference.get("id")), str(reference.get("version")))
-    policy = _policies().get(key)
-    if policy is None:
-        raise RecordRejected("grade", f"unknown grading policy {key[0]} version {key[1]}")
-    try:
-        expected = grading.grade(measures, policy)
-    except grading.GradingError as exc:
-        raise RecordRejected("grade", str(exc)) from None
-    if measures.get("grade") != expected.grade:
-        raise RecordRejected(
-            "grade",
-            f"grade {measures.get('grade')!r}, but {key[0]} v{key[1]} gives "
-            f"{expected.grade!r} ({'; '.join(expected.reasons)})",
-        )
-
-
-def _unpack(
-    submission: Mapping[str, Any] | bytes,
-) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]]:
-    """The record and its disclosures from a submission (JSON bytes or a mapping)."""
-    if isinstance(submission, bytes | bytearray):
-        if len(submission) > json_input.MAX_DOCUMENT_BYTES:
-            raise RecordRejected(
-                "size", f"the submission is over {json_input.MAX_DOCUMENT_BYTES} bytes"
-            )
-        try:
-            submission = json_input.parse_object(bytes(submission))
-        except SigningError as exc:
-            raise RecordRejected("parse", str(exc)) from None
-    if not isinstance(submission, Mapping):
-        raise RecordRejected("parse", "a submission is a JSON object")
-    if "record" in submission:
-        record, disclosures = submission["record"], submission.get("disclosures", [])
-    else:
-        record, disclosures = submission, []
-    if not isinstance(record, Mapping) or not isinstance(disclosures, list):
-        raise RecordRejected("parse", "record must be an object and disclosures a list")
-    return record, disclosures
-
-
-_AUDIT_CHUNK = 4096
 
 
 def _record_problem(
@@ -642,86 +469,3 @@ def _record_problem(
     except SigningError as exc:
         return f"proof: {exc}"
     return None
-
-
-def _replay(
-    row: Any, leaf_index: int, leaf: bytes, disclosures: list[bytes], view: _ReplayView
-) -> str | None:
-    """Check one stored record against its leaf and replay the append rules on it."""
-    body = bytes(row.body)
-    if int(row.leaf_index) != leaf_index:
-        return f"leaf index {row.leaf_index} where {leaf_index} belongs"
-    if body != leaf:
-        return "its stored bytes differ from its log leaf"
-    if records.digest(body) != row.record_hash:
-        return "its bytes do not hash to its record hash"
-    submission = {"record": json.loads(body), "disclosures": [json.loads(d) for d in disclosures]}
-    try:
-        item = _check_alone(submission)
-        view.apply(
-            check(item.record, item.kind, item.record_hash, item.signers, item.disclosures, view)
-        )
-    except RecordRejected as exc:
-        return f"{exc.rule}: {exc.detail}"
-    return None
-
-
-def _stored_disclosures(connection: sa.Connection) -> dict[str, list[bytes]]:
-    found: dict[str, list[bytes]] = {}
-    for row in connection.execute(sa.text("SELECT record_hash, body FROM ledger_disclosures")):
-        found.setdefault(row.record_hash, []).append(bytes(row.body))
-    return found
-
-
-def _compare_heads(engine: sa.Engine, view: _ReplayView) -> str | None:
-    """The stored chain heads, actors and keys must be exactly what the replay derived."""
-    with engine.connect() as connection:
-        execute = connection.exec_driver_sql
-        heads = {
-            row[0]: head_from_row(row)
-            for row in execute(f"SELECT {HEAD_COLUMNS} FROM ledger_heads")  # noqa: S608
-        }
-        actors = {
-            did: Actor(did, frozenset(json.loads(roles)))
-            for did, roles in execute("SELECT did, roles FROM ledger_actors")
-        }
-        keys = {
-            key: Key(key, actor, bool(revoked))
-            for key, actor, revoked in execute("SELECT key, actor, revoked FROM ledger_keys")
-        }
-    if set(heads) != set(view.heads):
-        return "the stored chain heads are not the chains' ends"
-    for subject_id, head in view.heads.items():
-        if heads[subject_id] != head:
-            return f"the stored head of {subject_id} differs from its chain"
-    if actors != view.actors:
-        return "the stored actors differ from their registrations in the log"
-    if keys != view.keys:
-        return "the stored keys differ from their records in the log"
-    return None
-
-
-class _ReplayView:
-    """The rules' view during an audit: built from the records alone, in memory."""
-
-    def __init__(self) -> None:
-        self.heads: dict[str, Head] = {}
-        self.actors: dict[str, Actor] = {}
-        self.keys: dict[str, Key] = {}
-
-    def head(self, subject_id: str) -> Head | None:
-        return self.heads.get(subject_id)
-
-    def actor(self, did: str) -> Actor | None:
-        return self.actors.get(did)
-
-    def key(self, key: str) -> Key | None:
-        return self.keys.get(key)
-
-    def has_actors(self) -> bool:
-        return bool(self.actors)
-
-    def apply(self, effects: Effects) -> None:
-        self.heads[effects.head.subject_id] = effects.head
-        self.actors.update((actor.did, actor) for actor in effects.actors)
-        self.keys.update((key.key, key) for key in effects.keys)

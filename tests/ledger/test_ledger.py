@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import checkpoint, merkle, records
+from ledger import audit, checkpoint, merkle, records
 from ledger.errors import LedgerError, RecordRejected, StaleRecord
 from ledger.service import Ledger
 from signing import keys, proofs
@@ -644,6 +644,24 @@ def test_audit_names_tampering(world: World, case: str) -> None:
     report = world.ledger.audit()
     assert not report.ok
     assert reason in (report.reason or ""), report
+
+
+def test_parallel_audit_agrees_with_the_inline_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes admit the records, a few per chunk; the verdicts, and the first
+    bad record named, are those of the audit in one process."""
+    a_short_life(world)
+    monkeypatch.setattr(audit, "CHUNK", 3)  # several chunks in flight
+    honest = world.ledger.audit(workers=2)
+    assert honest.ok and honest == world.ledger.audit(workers=1)
+    statement, _, reason = TAMPERING["disclosure-deleted"]
+    with world.ledger.engine.begin() as connection:
+        connection.execute(sa.text(statement), {"p": PASSPORT})
+    report = world.ledger.audit(workers=2)
+    assert not report.ok and reason in (report.reason or "")
+    assert report == world.ledger.audit(workers=1)
+    assert report.records > audit.CHUNK  # found in a later chunk than the first
 
 
 @settings(

@@ -1,0 +1,145 @@
+"""Admission: every check of a submitted record that needs no ledger state.
+
+Parse and bound the submission, validate the record against its kind's schema, match each
+disclosure to the digest the record carries and validate it, re-grade a DiagnosticTest
+under its grading policy, and verify every proof. What passes is a :class:`Checked`
+record, ready for the append rules (:mod:`ledger.rules`), which need the ledger's state.
+Appends run it before taking any lock; audits run it again on every stored record,
+possibly in worker processes (so it is pure: same bytes in, same verdict out).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import schemas
+from ledger import grading, records
+from ledger.errors import RecordRejected
+from signing import json_input, proofs
+from signing.errors import SigningError
+
+MAX_RECORD_BYTES = 256 * 1024
+"""Largest record accepted, in canonical bytes (a record holds digests, not documents)."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A submission that passed every check that needs no ledger state."""
+
+    record: Mapping[str, Any]
+    kind: str
+    body: bytes
+    record_hash: str
+    signers: list[str]
+    disclosures: dict[str, Mapping[str, Any]]
+
+    @property
+    def subjects(self) -> list[str]:
+        """The chains the rules will read for this record: its own, and the passports it
+        links to."""
+        subject = self.record["credentialSubject"]
+        return [
+            subject["id"],
+            *subject.get("predecessors", ()),
+            *([subject["successor"]] if "successor" in subject else []),
+        ]
+
+    def row(self, leaf_index: int) -> tuple[str, str, int, str, str, int, bytes]:
+        subject = self.record["credentialSubject"]
+        return (
+            self.record_hash,
+            subject["id"],
+            subject["sequence"],
+            self.kind,
+            self.record["issuer"],
+            leaf_index,
+            self.body,
+        )
+
+    def disclosure_rows(self) -> list[tuple[str, str, bytes]]:
+        return [
+            (self.record_hash, group, records.canonical(disclosure))
+            for group, disclosure in self.disclosures.items()
+        ]
+
+
+def check_submission(submission: Mapping[str, Any] | bytes) -> Checked:
+    """Everything that needs no ledger state: size, shape, schema, disclosures, proofs."""
+    record, disclosures = _unpack(submission)
+    try:
+        body = records.canonical(record)
+    except SigningError as exc:
+        raise RecordRejected("parse", str(exc)) from None
+    if len(body) > MAX_RECORD_BYTES:
+        raise RecordRejected(
+            "size", f"the record is {len(body)} bytes (at most {MAX_RECORD_BYTES})"
+        )
+    try:
+        kind = schemas.validate_record(record)  # ignores the proof
+        disclosed = records.match_disclosures(record, disclosures)
+        for disclosure in disclosed.values():
+            schemas.validate_disclosure(kind, disclosure)
+    except schemas.SchemaError as exc:
+        raise RecordRejected("schema", str(exc)) from None
+    if kind == "DiagnosticTest":
+        _check_grade(disclosed.get("legitimate-interest", {}))
+    if "proof" not in record:
+        raise RecordRejected("proof", "the record is not signed")
+    try:
+        proofs.verify(dict(record))
+    except SigningError as exc:
+        raise RecordRejected("proof", str(exc)) from None
+    return Checked(record, kind, body, records.digest(body), records.signer_keys(record), disclosed)
+
+
+@functools.cache
+def _policies() -> dict[tuple[str, str], grading.GradingPolicy]:
+    """The grading policies the ledger knows, by (id, version): the bundled ones."""
+    policy = grading.load_policy()
+    return {(policy.id, policy.version): policy}
+
+
+def _check_grade(measures: Mapping[str, Any]) -> None:
+    """A DiagnosticTest's grade must be what its grading policy gives for its measures."""
+    reference = measures.get("gradingPolicy", {})
+    key = (str(reference.get("id")), str(reference.get("version")))
+    policy = _policies().get(key)
+    if policy is None:
+        raise RecordRejected("grade", f"unknown grading policy {key[0]} version {key[1]}")
+    try:
+        expected = grading.grade(measures, policy)
+    except grading.GradingError as exc:
+        raise RecordRejected("grade", str(exc)) from None
+    if measures.get("grade") != expected.grade:
+        raise RecordRejected(
+            "grade",
+            f"grade {measures.get('grade')!r}, but {key[0]} v{key[1]} gives "
+            f"{expected.grade!r} ({'; '.join(expected.reasons)})",
+        )
+
+
+def _unpack(
+    submission: Mapping[str, Any] | bytes,
+) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]]:
+    """The record and its disclosures from a submission (JSON bytes or a mapping)."""
+    if isinstance(submission, bytes | bytearray):
+        if len(submission) > json_input.MAX_DOCUMENT_BYTES:
+            raise RecordRejected(
+                "size", f"the submission is over {json_input.MAX_DOCUMENT_BYTES} bytes"
+            )
+        try:
+            submission = json_input.parse_object(bytes(submission))
+        except SigningError as exc:
+            raise RecordRejected("parse", str(exc)) from None
+    if not isinstance(submission, Mapping):
+        raise RecordRejected("parse", "a submission is a JSON object")
+    if "record" in submission:
+        record, disclosures = submission["record"], submission.get("disclosures", [])
+    else:
+        record, disclosures = submission, []
+    if not isinstance(record, Mapping) or not isinstance(disclosures, list):
+        raise RecordRejected("parse", "record must be an object and disclosures a list")
+    return record, disclosures

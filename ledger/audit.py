@@ -1,0 +1,262 @@
+"""The audit: re-derive the whole ledger from its log, and name the first bad record.
+
+Every stored record must be its log leaf byte for byte and hash to its record hash; it is
+admitted again (:func:`ledger.admission.check_submission`: schema, disclosures, grade,
+every proof) and replayed through the append rules in log order, from an empty state; the
+chain heads, actors and keys the replay ends with must be exactly the stored ones. The
+log's own audit (tiles and root against the latest signed checkpoint) comes first.
+
+Admission is pure and is most of the cost (an Ed25519 verify per proof), so on a ledger of
+more than :data:`PARALLEL_FROM` records it runs in worker processes, a chunk of records at
+a time, while this process reads the next chunks and replays the rules, which need the
+order. Records are read a chunk at a time: a million-record audit never holds the
+ledger in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger import collector, records
+from ledger.admission import Checked, check_submission
+from ledger.errors import LedgerError, RecordRejected
+from ledger.ledger_store import HEAD_COLUMNS, Sql, head_from_row
+from ledger.log import TransparencyLog
+from ledger.rules import Actor, Effects, Head, Key, check
+
+CHUNK = 1024
+"""Records read, admitted and replayed per step."""
+PARALLEL_FROM = 20_000
+"""Smaller ledgers are audited in this process: starting workers costs about a second."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of :meth:`Ledger.verify_chain` or :meth:`Ledger.audit`."""
+
+    ok: bool
+    records: int
+    """Records checked (for a failure: the position of the bad one)."""
+    record_hash: str | None
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "recordHash": self.record_hash,
+            "reason": self.reason,
+        }
+
+
+def audit(
+    engine: sa.Engine, log: TransparencyLog, verifier_key: str, *, workers: int | None = None
+) -> Report:
+    """Audit the ledger in ``engine`` (see the module doc). ``workers``: processes for
+    admission (default: one per CPU when the ledger is large enough; 1: none)."""
+    try:
+        size = log.audit(verifier_key)
+    except LedgerError as exc:
+        return Report(False, 0, None, f"log: {exc}")
+    with engine.connect() as connection:
+        count = connection.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one()
+    if count != size:
+        return Report(False, size, None, f"the log has {size} leaves, the ledger {count} records")
+    if workers is None:
+        workers = os.cpu_count() or 1 if size >= PARALLEL_FROM else 1
+    view = ReplayView()
+    with _admission_pool(workers) as pool:
+        for start, rows, problems, admitted in _admitted_chunks(engine, log, size, pool, workers):
+            with collector.paused():
+                for offset, (row, stored, outcome) in enumerate(
+                    zip(rows, problems, admitted, strict=True)
+                ):
+                    if stored is not None:
+                        problem: str | None = stored
+                    elif isinstance(outcome, str):
+                        problem = outcome
+                    else:
+                        problem = _replay(outcome, view)
+                    if problem is not None:
+                        return Report(False, start + offset, row[0], problem)
+    problem = _compare_heads(engine, view)
+    if problem is not None:
+        return Report(False, size, None, problem)
+    return Report(True, size, None, None)
+
+
+class _Inline(Executor):
+    """An executor that runs each call at once, in this process (small ledgers)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def _admission_pool(workers: int) -> Executor:
+    if workers <= 1:
+        return _Inline()
+    # spawn, not fork: the parent may hold threads and database connections.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+Chunk = tuple[int, list[Any], list[str | None], list[Checked | str]]
+
+
+def _admitted_chunks(
+    engine: sa.Engine, log: TransparencyLog, size: int, pool: Executor, workers: int
+) -> Iterator[Chunk]:
+    """Each chunk's rows, the problems found by comparing them with their leaves, and
+    their admission outcomes, in order; up to ``2 * workers`` chunks in flight."""
+    pending: deque[tuple[int, list[Any], list[str | None], Future[list[Checked | str]]]] = deque()
+    for start in range(0, size, CHUNK):
+        end = min(start + CHUNK, size)
+        rows, problems, submissions = _read_chunk(engine, log, start, end)
+        pending.append((start, rows, problems, pool.submit(admit_stored, submissions)))
+        if len(pending) > 2 * workers:
+            first, rows, problems, future = pending.popleft()
+            yield first, rows, problems, future.result()
+    while pending:
+        first, rows, problems, future = pending.popleft()
+        yield first, rows, problems, future.result()
+
+
+def _read_chunk(
+    engine: sa.Engine, log: TransparencyLog, start: int, end: int
+) -> tuple[list[Any], list[str | None], list[tuple[bytes, list[bytes]]]]:
+    """Records ``[start, end)`` with their disclosures, checked against their leaves."""
+    leaves = log.leaves(start, end)
+    with engine.connect() as connection:
+        rows: list[Any] = list(
+            connection.exec_driver_sql(
+                Sql(connection.dialect)(
+                    "SELECT record_hash, leaf_index, body FROM ledger_records "
+                    "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
+                ),
+                (start, end),
+            )
+        )
+        disclosures: dict[str, list[bytes]] = {}
+        for record_hash, body in Sql(connection.dialect).rows_in(
+            connection,
+            "SELECT record_hash, body FROM ledger_disclosures WHERE record_hash IN ",
+            [row[0] for row in rows],
+        ):
+            disclosures.setdefault(record_hash, []).append(bytes(body))
+    if len(rows) != end - start:  # the count matched: so some leaf index is wrong
+        indexes = {int(row[1]) for row in rows}
+        missing = next(i for i in range(start, end) if i not in indexes)
+        rows = [row for row in rows if int(row[1]) < missing]
+        rows.append((None, missing, b""))
+    problems: list[str | None] = []
+    submissions = []
+    for where, (row, leaf) in enumerate(zip(rows, leaves, strict=False), start):
+        body = bytes(row[2])
+        problems.append(_stored_problem(row, where, body, leaf))
+        submissions.append((body, disclosures.get(row[0], [])))
+    return rows, problems, submissions
+
+
+def _stored_problem(row: Any, leaf_index: int, body: bytes, leaf: bytes) -> str | None:
+    """Why a stored record is not the log's leaf ``leaf_index``, or None."""
+    if row[0] is None or int(row[1]) != leaf_index:
+        return f"no record for leaf {leaf_index} (a leaf index was altered)"
+    if body != leaf:
+        return "its stored bytes differ from its log leaf"
+    if records.digest(body) != row[0]:
+        return "its bytes do not hash to its record hash"
+    return None
+
+
+def admit_stored(submissions: list[tuple[bytes, list[bytes]]]) -> list[Checked | str]:
+    """Admission of stored records (run in a worker process): each one's Checked, or the
+    rule and reason that refuses it. Module level, so that worker processes find it."""
+    outcomes: list[Checked | str] = []
+    with collector.paused():
+        for body, disclosures in submissions:
+            try:
+                submission = {
+                    "record": json.loads(body),
+                    "disclosures": [json.loads(d) for d in disclosures],
+                }
+                outcomes.append(check_submission(submission))
+            except RecordRejected as exc:
+                outcomes.append(f"{exc.rule}: {exc.detail}")
+            except ValueError as exc:  # not even JSON: only a tampered row gets here
+                outcomes.append(f"parse: {exc}")
+    return outcomes
+
+
+def _replay(item: Checked, view: ReplayView) -> str | None:
+    """Apply the append rules to one admitted record, in log order."""
+    try:
+        view.apply(
+            check(item.record, item.kind, item.record_hash, item.signers, item.disclosures, view)
+        )
+    except RecordRejected as exc:
+        return f"{exc.rule}: {exc.detail}"
+    return None
+
+
+def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
+    """The stored chain heads, actors and keys must be exactly what the replay derived."""
+    with engine.connect() as connection:
+        execute = connection.exec_driver_sql
+        heads = {
+            row[0]: head_from_row(row)
+            for row in execute(f"SELECT {HEAD_COLUMNS} FROM ledger_heads")  # noqa: S608
+        }
+        actors = {
+            did: Actor(did, frozenset(json.loads(roles)))
+            for did, roles in execute("SELECT did, roles FROM ledger_actors")
+        }
+        keys = {
+            key: Key(key, actor, bool(revoked))
+            for key, actor, revoked in execute("SELECT key, actor, revoked FROM ledger_keys")
+        }
+    if set(heads) != set(view.heads):
+        return "the stored chain heads are not the chains' ends"
+    for subject_id, head in view.heads.items():
+        if heads[subject_id] != head:
+            return f"the stored head of {subject_id} differs from its chain"
+    if actors != view.actors:
+        return "the stored actors differ from their registrations in the log"
+    if keys != view.keys:
+        return "the stored keys differ from their records in the log"
+    return None
+
+
+class ReplayView:
+    """The rules' view during an audit: built from the records alone, in memory."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, Head] = {}
+        self.actors: dict[str, Actor] = {}
+        self.keys: dict[str, Key] = {}
+
+    def head(self, subject_id: str) -> Head | None:
+        return self.heads.get(subject_id)
+
+    def actor(self, did: str) -> Actor | None:
+        return self.actors.get(did)
+
+    def key(self, key: str) -> Key | None:
+        return self.keys.get(key)
+
+    def has_actors(self) -> bool:
+        return bool(self.actors)
+
+    def apply(self, effects: Effects) -> None:
+        self.heads[effects.head.subject_id] = effects.head
+        self.actors.update((actor.did, actor) for actor in effects.actors)
+        self.keys.update((key.key, key) for key in effects.keys)
