@@ -14,6 +14,9 @@ first) whose threshold is met and that no knock-out excludes wins.
 
 The bundled default is ``ledger/policies/default-v1.json`` (id ``bpl-default``, version
 ``1``). A released policy file never changes; a new rule set is a new version.
+
+:func:`grade` gives the grade with its reasons; :func:`check` the grade alone, faster (for
+the ledger, which re-grades every DiagnosticTest it appends or audits).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import hashlib
 import math
 import operator
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -44,6 +49,7 @@ __all__ = [
     "GradingError",
     "GradingPolicy",
     "KnockOut",
+    "check",
     "grade",
     "load_policy",
     "policy_ref",
@@ -136,6 +142,11 @@ class GradingPolicy:
     digest: str
     """``sha256:`` + hex SHA-256 of the policy document's JCS bytes."""
 
+    @functools.cached_property
+    def _plan(self) -> _Plan | None:
+        """The policy compiled for :func:`grade` and :func:`check`, once (``None``: never fast)."""
+        return _compile(self)
+
 
 @dataclass(frozen=True)
 class Grade:
@@ -159,7 +170,31 @@ def grade(measures: Mapping[str, object], policy: GradingPolicy) -> Grade:
     """Grade ``measures`` (e.g. a DiagnosticTest's credentialSubject) under ``policy``.
 
     Raises :class:`GradingError` when a measure the policy needs is missing or has the wrong
-    type; measures the policy does not name are ignored.
+    type; measures the policy does not name are ignored. See :func:`check` for the grade alone.
+    """
+    plan = policy._plan
+    if plan is not None and (decision := _decide(measures, plan)) is not None:
+        return _explain(measures, policy, plan, decision)
+    return _grade_exact(measures, policy)
+
+
+def check(measures: Mapping[str, object], policy: GradingPolicy) -> str:
+    """Only the grade :func:`grade` gives (same errors too), without building its reasons.
+
+    For the ledger's hot path, which re-grades every DiagnosticTest and needs the reasons only
+    when the record's grade is wrong: then call :func:`grade` for them.
+    """
+    plan = policy._plan
+    if plan is not None and (decision := _decide(measures, plan)) is not None:
+        return plan.grades[decision[0]]
+    return _grade_exact(measures, policy).grade
+
+
+def _grade_exact(measures: Mapping[str, object], policy: GradingPolicy) -> Grade:
+    """The reference: every comparison on exact fractions, straight from the policy.
+
+    :func:`grade` and :func:`check` defer to it for all but valid measures of plain types, so
+    errors (and any odd input) behave exactly as here; the tests hold the fast path to it.
     """
     if not isinstance(measures, Mapping):
         raise GradingError(f"measures must be a mapping, got {type(measures).__name__}")
@@ -270,6 +305,360 @@ def _because(because: str) -> str:
 
 def _label(policy: GradingPolicy) -> str:
     return f"{policy.id} v{policy.version}"
+
+
+# -- the fast path -------------------------------------------------------------------------
+#
+# grade() must stay exact on the decimal values as written, but Fraction(repr(x)) costs ~2 µs
+# a value and the ledger re-grades every DiagnosticTest. So each policy is compiled once
+# (_Plan) and valid measures of plain types (dict, int, float, bool) are compared on the
+# values themselves wherever that provably gives the exact answer; anything else (an error,
+# a subclass, a hand-built policy outside the schema) goes to _grade_exact, the reference.
+#
+# Why comparing the values is exact. Let D(x) be the decimal value repr(x) writes (what
+# _exact compares) and R(f) the interval of reals that round to the float f. repr round-trips
+# and float(str) rounds correctly, so D(f) is in R(f); R(f) contains f and no other float.
+# - float f vs float g: rounding is monotone, so f < g gives D(f) < D(g) (D(f) >= D(g) would
+#   round to f >= g); f == g gives D(f) == D(g) (same repr, or 0.0 and -0.0, both 0).
+# - int vs int: D(n) = n.
+# - int n with |n| <= 2^53 vs float f: n is itself a float, so if n != f, n lies outside R(f),
+#   on f's side of the whole interval, hence on D(f)'s side: n < f iff n < D(f). When n == f
+#   (as reals) the values cannot tell D(f) from n: compare exactly. Python compares int with
+#   float exactly. Ints beyond 2^53 are not floats: against a float they go exact.
+# - the capacity ratio Q = 100 * D(num) / D(den) against a threshold T > 0: see _ratio_bounds.
+
+_SAFE: Final = 2**53
+"""Every int of at most this size is exactly a float (larger ones go to the reference)."""
+_INF: Final = math.inf
+_NORMAL: Final = 2.0**-1022
+"""The least normal float: from here up, half an ulp is at most 2^-53 of the value."""
+_LEAST, _MOST = 2.0**-1000, 2.0**1000
+"""The float SoH ratios the fast path takes (see :func:`_ratio_bounds`)."""
+_MARGIN: Final = 2.0**-40
+"""Relative gap beyond which the float ratio decides (its error is at most 7 * 2^-53)."""
+_FLOAT, _INT, _BIG = 0, 1, 2
+"""Threshold modes: a float, an int (or a flag's bool) within 2^53, an int beyond."""
+_MISSING: Final = object()
+
+_Ranges = tuple[float, float, int, int]
+_RANGES: Final[Mapping[str, _Ranges]] = {
+    "amount": (0.0, sys.float_info.max, 0, _SAFE),
+    "change": (-sys.float_info.max, sys.float_info.max, -_SAFE, _SAFE),
+    "count": (1.0, 0.0, 0, _SAFE),  # no float
+    "flag": (1.0, 0.0, 1, 0),  # no float and no int: a bool
+}
+"""The measures the fast path takes, by kind: floats from and to, ints from and to (valid
+measures beyond them, ints beyond 2^53, go to the reference)."""
+
+_Step = tuple[Number, Fraction, int, float, float] | None
+"""A grade's threshold (None: none): as written, exact, mode, and the ratio's (hi, lo)."""
+_Rule = tuple[
+    str, Callable[[Any, Any], bool], bool | Number, Fraction | bool, bool, bool, _Ranges, int, int
+]
+"""A knock-out: measure, op, threshold as written and exact, whether the threshold is a float
+or an int beyond 2^53, its measure's _RANGES, its bit and the grades it excludes (a mask)."""
+_Source = tuple[int, str, str | None]
+"""A SoH source: its index, the measure or numerator, the denominator (None: a measure)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A policy compiled for speed: exact thresholds, ops, reason texts."""
+
+    grades: tuple[str, ...]
+    steps: tuple[_Step, ...]
+    sources: tuple[_Source, ...]
+    rules: tuple[_Rule, ...]
+    rule_texts: tuple[tuple[str, str], ...]
+    """Per knock-out: the reason before and after the measure's value."""
+    below: tuple[str, ...]
+    """Per grade: the reason after the SoH text when the SoH is below the threshold."""
+    won: tuple[str, ...]
+    """Per grade: the reason after the SoH text when it is met (whole, with no threshold)."""
+
+
+def _decide(measures: Mapping[str, object], plan: _Plan) -> tuple[int, int, int, int] | None:
+    """(grade index, bit masks of the knock-outs that hold and of the grades they exclude, SoH
+    source index), as the reference decides; ``None``: let the reference answer (it raises on
+    bad measures; types other than dict, int, float and bool are left to it too)."""
+    if type(measures) is not dict:
+        return None
+    knocked = _knock_outs(measures, plan.rules)
+    if knocked is None:
+        return None
+    fired, excluded = knocked
+    for source, first, second in plan.sources:
+        soh = measures.get(first, _MISSING)
+        if soh is _MISSING:
+            continue
+        if second is None:
+            winner = _first_met(plan.steps, excluded, soh) if _amount(soh) else None
+        else:
+            den = measures.get(second, _MISSING)
+            if den is _MISSING:
+                continue
+            if not (_amount(soh) and _amount(den)) or den == 0:
+                return None  # the reference names the measure
+            winner = _first_met_ratio(plan.steps, excluded, soh, den)
+        return None if winner is None else (winner, fired, excluded, source)
+    return None
+
+
+def _knock_outs(measures: dict[str, object], rules: tuple[_Rule, ...]) -> tuple[int, int] | None:
+    """Bit masks of the knock-outs that hold and of the grades they exclude (``None``: a
+    measure the fast path does not take, see _RANGES)."""
+    fired = excluded = 0
+    for name, op, limit, exact, is_float, is_big, ranges, bit, excludes in rules:
+        value: Any = measures.get(name, _MISSING)
+        kind_of = type(value)
+        if kind_of is float:
+            if not ranges[0] <= value <= ranges[1]:  # also refuses NaN
+                return None
+            # Direct when exact (see above): two floats, or a float and an int that differ.
+            if is_float or (value != limit and not is_big):
+                holds = op(value, limit)
+            else:
+                holds = op(_exact(value), exact)
+        elif kind_of is int:
+            if not ranges[2] <= value <= ranges[3]:
+                return None
+            holds = op(value, limit if not is_float or value != limit else exact)
+        elif kind_of is bool and ranges[2] > ranges[3]:  # a flag
+            holds = op(value, limit)
+        else:
+            return None
+        if holds:
+            fired |= bit
+            excluded |= excludes
+    return fired, excluded
+
+
+def _amount(value: object) -> bool:
+    """Whether ``value`` is a valid amount the fast path takes (int within 2^53, float)."""
+    if type(value) is float:
+        return 0.0 <= value < _INF
+    return type(value) is int and 0 <= value <= _SAFE
+
+
+def _first_met(steps: tuple[_Step, ...], excluded: int, soh: Number) -> int | None:
+    """The first grade not excluded whose threshold ``soh`` meets (None: all are excluded)."""
+    is_float = type(soh) is float
+    for index, step in enumerate(steps):
+        if excluded >> index & 1:
+            continue
+        if step is None:
+            return index
+        limit, exact, mode, _, _ = step
+        # Direct if exact (see above): two floats, two ints, or an int and a float that differ.
+        if (mode == _FLOAT) == is_float or (soh != limit and mode != _BIG):
+            if soh >= limit:
+                return index
+        elif _exact(soh) >= exact:
+            return index
+    return None
+
+
+def _first_met_ratio(
+    steps: tuple[_Step, ...], excluded: int, num: Number, den: Number
+) -> int | None:
+    """:func:`_first_met` for the SoH ``100 * num / den`` (den > 0): in floats when far from
+    the threshold (see :func:`_ratio_bounds`), else on exact fractions. ``None`` also for a
+    zero or extreme SoH, left to the reference (which may then overflow showing it)."""
+    a, b = float(num), float(den)
+    if a < _NORMAL or b < _NORMAL:
+        return None
+    ratio = a / b * 100
+    if not _LEAST <= ratio <= _MOST:  # so neither step underflowed nor overflowed
+        return None
+    soh: Fraction | None = None
+    for index, step in enumerate(steps):
+        if excluded >> index & 1:
+            continue
+        if step is None:
+            return index
+        _, exact, _, hi, lo = step
+        if ratio > hi:
+            return index
+        if ratio < lo:
+            continue
+        if soh is None:
+            soh = _exact(num) / _exact(den) * 100
+        if soh >= exact:
+            return index
+    return None
+
+
+def _explain(
+    measures: Mapping[str, object],
+    policy: GradingPolicy,
+    plan: _Plan,
+    decision: tuple[int, int, int, int],
+) -> Grade:
+    """The :class:`Grade` with the reasons :func:`_grade_exact` gives for this decision."""
+    winner, fired, excluded, source = decision
+    reasons = []
+    if fired:
+        for index, (head, tail) in enumerate(plan.rule_texts):
+            if fired >> index & 1:
+                reasons.append(head + _text(measures[plan.rules[index][0]]) + tail)
+    _, first, second = plan.sources[source]
+    soh: Any = measures[first]
+    if second is None:
+        soh_text = f"{first} {soh!r} %"
+    else:
+        den: Any = measures[second]
+        parts = f"{first} {soh!r}{_unit(first)} / {second} {den!r}{_unit(second)}"
+        soh_text = f"SoH {_ratio_text(soh, den)} % ({parts})"
+    for index in range(winner):
+        if not excluded >> index & 1:
+            reasons.append(soh_text + plan.below[index])
+    won = plan.won[winner]
+    reasons.append(won if plan.steps[winner] is None else soh_text + won)
+    return Grade(plan.grades[winner], policy.id, policy.version, tuple(reasons))
+
+
+def _text(value: object) -> str:
+    """:func:`_show` for a valid measure of a plain type, without its Fraction check (slow)."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _ratio_text(num: Number, den: Number) -> str:
+    """:func:`_show` of the exact SoH ``100 * num / den``, from integers (no Fraction: 3x).
+
+    With num = a/b and den = c/d as written, the SoH is p/r = 100ad/(bc): an integer when r
+    divides p; else its float is p / r, which Python rounds correctly, as float(Fraction).
+    """
+    a, b = Decimal(repr(num)).as_integer_ratio() if type(num) is float else (num, 1)
+    c, d = Decimal(repr(den)).as_integer_ratio() if type(den) is float else (den, 1)
+    p, r = 100 * a * d, b * c
+    return str(p // r) if p % r == 0 else repr(p / r)
+
+
+def _compile(policy: GradingPolicy) -> _Plan | None:
+    """The plan of a policy :func:`load_policy` could give; ``None`` for any other."""
+    if not _in_schema(policy):
+        return None
+    grades = tuple(step.grade for step in policy.grades)
+    steps: list[_Step] = []
+    below, won = [], []
+    for step in policy.grades:
+        if step.min_soh is None:
+            steps.append(None)
+            below.append("")
+            won.append(f"{step.grade}: no other grade applies")
+            continue
+        minimum = _exact(step.min_soh)
+        mode = _limit(step.min_soh)[2]
+        steps.append((step.min_soh, minimum, mode, *_ratio_bounds(step.min_soh, minimum)))
+        threshold = f"{step.grade} threshold {_show(step.min_soh)} %"
+        below.append(f" < {threshold}{_because(step.because)}")
+        won.append(f" >= {threshold}")
+    rules: list[_Rule] = []
+    texts: list[tuple[str, str]] = []
+    for index, rule in enumerate(policy.knock_outs):
+        kind = MEASURES[rule.measure][0]
+        value, exact, mode = _limit(rule.value)
+        excludes = sum(1 << i for i, name in enumerate(grades) if name in rule.excludes)
+        rules.append(
+            (
+                rule.measure,
+                _OPS[rule.op],
+                value,
+                exact,
+                mode == _FLOAT,
+                mode == _BIG,
+                _RANGES[kind],
+                1 << index,
+                excludes,
+            )
+        )
+        unit = _unit(rule.measure)
+        test = "" if kind == "flag" else f" {rule.op} {_show(rule.value)}{unit}"
+        tail = f"{unit}{test}: not {', '.join(rule.excludes)}{_because(rule.because)}"
+        texts.append((f"{rule.measure} ", tail))
+    sources: list[_Source] = []
+    for index, source in enumerate(policy.soh_sources):
+        first, _, second = source.partition("/")
+        sources.append((index, first, second or None))
+    return _Plan(
+        grades,
+        tuple(steps),
+        tuple(sources),
+        tuple(rules),
+        tuple(texts),
+        tuple(below),
+        tuple(won),
+    )
+
+
+def _in_schema(policy: GradingPolicy) -> bool:
+    """Whether the policy has the shape :func:`load_policy` checks (a hand-built one may not)."""
+    sources = all(
+        type(source) is str
+        and 1 <= len(names := source.split("/")) <= 2
+        and all(MEASURES.get(name, ("",))[0] == "amount" for name in names)
+        for source in policy.soh_sources
+    )
+    grades = all(
+        type(step.grade) is str
+        and type(step.because) is str
+        and (step.min_soh is None or _plain_number(step.min_soh))
+        for step in policy.grades
+    )
+    return (
+        sources and grades and bool(policy.grades) and all(map(_rule_in_schema, policy.knock_outs))
+    )
+
+
+def _rule_in_schema(rule: KnockOut) -> bool:
+    kind = MEASURES.get(rule.measure, ("",))[0] if type(rule.measure) is str else ""
+    return (
+        kind != ""
+        and type(rule.op) is str
+        and rule.op in _OPS
+        and (type(rule.value) is bool if kind == "flag" else _plain_number(rule.value))
+        and type(rule.because) is str
+        and type(rule.excludes) is tuple
+        and all(type(name) is str for name in rule.excludes)
+    )
+
+
+def _plain_number(value: object) -> bool:
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+def _limit(value: bool | Number) -> tuple[bool | Number, Fraction | bool, int]:
+    """A threshold as written, its exact value (a flag's: the bool) and its mode."""
+    if type(value) is float:
+        return value, _exact(value), _FLOAT
+    if type(value) is bool:
+        return value, value, _INT
+    return value, _exact(value), _INT if abs(value) <= _SAFE else _BIG
+
+
+def _ratio_bounds(threshold: Number, exact: Fraction) -> tuple[float, float]:
+    """(hi, lo): a float ratio above hi (below lo) is exactly above (below) the threshold.
+
+    All errors below are relative; u = 2^-53. With num and den normal floats (or ints within
+    2^53, exact as floats), each is within u of its written value (half an ulp), and the
+    division and the * 100 round by u each, neither underflowing nor overflowing (the caller
+    checks): the float ratio q is within 5u of the exact Q. The threshold T, if normal, is
+    within 2u of its float t (u if written as a float), and hi = t * (1 + 2^-40) rounds by u:
+    q > hi gives Q > T since (1 + 2^-40)(1 - u) > (1 + 5u)(1 + 2u); likewise q < lo gives
+    Q < T. With T <= 0, every Q > 0 is above (hi = 0). Between the bounds, or for a
+    subnormal or huge threshold, the exact fractions decide.
+    """
+    if exact <= 0:
+        return 0.0, -_INF
+    try:
+        as_float = float(threshold)
+    except OverflowError:  # an int beyond the floats
+        return _INF, -_INF
+    if as_float < _NORMAL:
+        return _INF, -_INF
+    return as_float * (1 + _MARGIN), as_float * (1 - _MARGIN)
 
 
 # -- loading -------------------------------------------------------------------------------

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
+from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger import grading
 from ledger.grading import (
     GRADES,
+    MEASURES,
     Grade,
+    GradeRule,
     GradingError,
     GradingPolicy,
+    KnockOut,
+    check,
     grade,
     load_policy,
     policy_ref,
@@ -448,3 +457,333 @@ def test_same_measures_same_grade(rest: dict[str, object], soce: float) -> None:
     assert grade(dict(reversed(measures.items())), load_policy()) == first
     assert first.grade in GRADES
     assert first.reasons
+
+
+# -- the fast path agrees with the exact reference -------------------------------------------
+#
+# grade() and check() decide on the values themselves where that is provably exact, and defer
+# to grading._grade_exact (every comparison on Fractions) otherwise. These tests hold both to
+# the reference: same Grade (reasons included), same grade, same exception and message.
+
+
+def assert_agrees(measures: Any, policy: GradingPolicy) -> Grade | None:
+    """grade() and check() give what the reference gives; returns its Grade (None: it raised)."""
+    try:
+        expected = grading._grade_exact(measures, policy)
+    except Exception as exc:  # any exception: the fast path must raise the very same
+        for fast in (grade, check):
+            with pytest.raises(type(exc)) as info:
+                fast(measures, policy)
+            assert (type(info.value), str(info.value)) == (type(exc), str(exc))
+        return None
+    assert grade(measures, policy) == expected
+    assert check(measures, policy) == expected.grade
+    return expected
+
+
+def fast_path(measures: Mapping[str, object], policy: GradingPolicy) -> Grade:
+    """The fast path's own answer, never the reference's (fails if it defers)."""
+    plan = policy._plan
+    assert plan is not None
+    decision = grading._decide(measures, plan)
+    assert decision is not None, "the fast path deferred to the reference"
+    return grading._explain(measures, policy, plan, decision)
+
+
+def around(threshold: float) -> st.SearchStrategy[float]:
+    """Numbers at, one ulp off and near a threshold, as ints and as floats of many decimals."""
+    at = float(threshold)
+    exactly = [at, math.nextafter(at, math.inf), math.nextafter(at, -math.inf)]
+    if at.is_integer() and abs(at) < 2**53:
+        exactly += [int(at), int(at) - 1, int(at) + 1]
+    low, high = Decimal(repr(at)) - 1, Decimal(repr(at)) + 1
+    return st.one_of(
+        st.sampled_from(exactly),
+        st.integers(0, 17).flatmap(lambda places: st.decimals(low, high, places=places)).map(float),
+        st.floats(at - 1, at + 1, allow_nan=False),
+        st.floats(at - 1e-12, at + 1e-12, allow_nan=False),
+    )
+
+
+class Reading(float):
+    """A float subclass (as a numeric library might hand over): the fast path defers it."""
+
+
+ODD = [
+    *("85", None, True, False, [1], Reading(85.5), Reading(2.0)),
+    *(-1, -0.0, 0, 1.5, 2**53, 2**53 + 1, 2**60, 10**400, 1e308),
+    *(math.nan, math.inf, -math.inf, -1e-300, 5e-324),
+]
+"""Values of the wrong type, sign or size, and a few valid edge ones, for any measure."""
+ODD_VALUES = st.sampled_from(ODD)
+
+
+def values(kind: str, thresholds: list[float]) -> st.SearchStrategy[Any]:
+    """A measure of ``kind``, mostly valid and near the thresholds it is compared with."""
+    if kind == "flag":
+        return st.booleans()
+    near = [around(threshold) for threshold in thresholds or [1]]
+    if kind == "count":
+        return st.integers(0, 8) | st.one_of(near).map(lambda value: max(0, math.floor(value)))
+    if kind == "amount":
+        return st.one_of(*near, st.floats(0, 1e6), st.integers(0, 10**6)).map(abs)
+    return st.one_of(*near, st.floats(-1e6, 1e6), st.integers(-(10**6), 10**6))
+
+
+@st.composite
+def capacities(draw: st.DrawFn, thresholds: list[float]) -> tuple[float, float]:
+    """(remaining, rated) whose SoH 100 * remaining / rated is at or near a threshold."""
+    rated = draw(st.sampled_from([60, 60.0, 5.65, 100, 1, 0.3, 2.2]) | st.floats(0.001, 1e4))
+    soh = Decimal(repr(draw(st.one_of(*(around(t) for t in thresholds or [80])))))
+    remaining = Decimal(repr(rated)) * soh / 100
+    how = draw(st.integers(0, 3))
+    if how == 0:  # the decimal product: often exactly at the threshold as written
+        value = float(remaining)
+    elif how == 1:  # rounded to a few places, as a device would print it
+        value = round(float(remaining), draw(st.integers(0, 6)))
+    elif how == 2:  # one ulp off
+        value = math.nextafter(float(remaining), draw(st.sampled_from([math.inf, -math.inf])))
+    else:
+        value = float(rated) * float(soh) / 100  # the float product, off by rounding
+    return abs(value), rated
+
+
+@st.composite
+def measures_for(draw: st.DrawFn, policy: GradingPolicy) -> Any:
+    """Measures for ``policy``: every one it names, near its thresholds; now and then one is
+    missing or odd, or the mapping is not a dict."""
+    soh = [rule.min_soh for rule in policy.grades if rule.min_soh is not None]
+    measures: dict[str, object] = {}
+    for source in policy.soh_sources:
+        names = source.split("/")
+        if len(names) == 1:
+            measures.setdefault(source, draw(values("amount", soh)))
+        else:
+            remaining, rated = draw(capacities(soh))
+            measures.setdefault(names[0], remaining)
+            measures.setdefault(names[1], rated)
+    for rule in policy.knock_outs:
+        others = [k.value for k in policy.knock_outs if k.measure == rule.measure]
+        thresholds = [value for value in others if not isinstance(value, bool)]
+        measures.setdefault(rule.measure, draw(values(MEASURES[rule.measure][0], thresholds)))
+    measures["grade"] = "reuse"  # not a measure: ignored
+    names = sorted(measures)
+    spoil = draw(st.integers(0, 11))
+    if spoil == 0:
+        del measures[draw(st.sampled_from(names))]
+    elif spoil == 1:
+        measures[draw(st.sampled_from(names))] = draw(ODD_VALUES)
+    elif spoil == 2:
+        return MappingProxyType(measures)
+    return measures
+
+
+@st.composite
+def policy_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid policy document of random shape: sources, grades, thresholds, knock-outs."""
+    amounts = [name for name, (kind, _) in MEASURES.items() if kind == "amount"]
+    single = st.sampled_from(amounts)
+    pair = st.lists(single, min_size=2, max_size=2, unique=True).map("/".join)
+    sources = draw(st.lists(single | pair, min_size=1, max_size=3, unique=True))
+    used = {name for source in sources for name in source.split("/")}
+    number = st.one_of(
+        st.sampled_from([0, 3, 5, 60, 80, 90, 100, 80.0, 79.99999999999999, 80.00000000000001]),
+        st.sampled_from([3.01, 0.1, 1e-310, 5e-324, 1e300, -2.5, 33.333333333333336]),
+        st.integers(-5, 130),
+        st.floats(-10, 130, allow_nan=False),
+        st.integers(0, 17).flatmap(lambda places: st.decimals(0, 130, places=places)).map(float),
+    )
+    names = draw(st.permutations(GRADES))[: draw(st.integers(1, 4))]
+    grades: list[dict[str, Any]] = [{"grade": name, "minSoh": draw(number)} for name in names]
+    del grades[-1]["minSoh"]
+    if draw(st.booleans()):
+        grades[0]["because"] = "a reason"
+    knock_outs = []
+    for _ in range(draw(st.integers(0, 4)) if len(names) > 1 else 0):
+        measure = draw(st.sampled_from(sorted(set(MEASURES) - used)))
+        flag = MEASURES[measure][0] == "flag"
+        rule: dict[str, Any] = {
+            "measure": measure,
+            "op": draw(
+                st.sampled_from(["==", "!="] if flag else ["<", "<=", ">", ">=", "==", "!="])
+            ),
+            "value": draw(st.booleans() if flag else number),
+            "excludes": draw(st.lists(st.sampled_from(names[:-1]), min_size=1, unique=True)),
+        }
+        if draw(st.booleans()):
+            rule["because"] = "why"
+        knock_outs.append(rule)
+    return {
+        "id": "random",
+        "version": "1",
+        "stateOfHealth": sources,
+        "grades": grades,
+        "knockOuts": knock_outs,
+    }
+
+
+@settings(max_examples=400)
+@given(st.data())
+def test_fast_path_agrees_on_the_default_policy(data: st.DataObject) -> None:
+    assert_agrees(data.draw(measures_for(DEFAULT)), DEFAULT)
+
+
+@settings(max_examples=400)
+@given(st.data())
+def test_fast_path_agrees_on_random_policies(data: st.DataObject) -> None:
+    policy = grading._parse(data.draw(policy_documents()), "random")  # load_policy, no file
+    assert_agrees(data.draw(measures_for(policy)), policy)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "soce": around(80) | around(90) | around(60),
+            "damaged": st.booleans(),
+            "accidents": st.integers(0, 2),
+            "overchargeEvents": st.integers(0, 2),
+            "cellSohSpread": around(3) | around(5),
+        }
+    )
+)
+def test_fast_path_itself_is_exact(measures: dict[str, object]) -> None:
+    # Not via grade(), which would hide a fast path that defers: its own answer.
+    assert fast_path(measures, DEFAULT) == grading._grade_exact(measures, DEFAULT)
+
+
+@given(other_measures, st.data())
+def test_fast_path_itself_is_exact_on_capacity(rest: dict[str, object], data: Any) -> None:
+    remaining, rated = data.draw(capacities([80, 90, 60]))
+    measures = {**rest, "remainingCapacity": remaining, "ratedCapacity": rated}
+    expected = grading._grade_exact(measures, DEFAULT)
+    plan = DEFAULT._plan
+    assert plan is not None
+    decision = grading._decide(measures, plan)
+    if decision is not None:  # it defers only for a zero or extreme SoH
+        assert grading._explain(measures, DEFAULT, plan, decision) == expected
+    else:
+        assert not 2.0**-1000 <= float(remaining) / float(rated) * 100 <= 2.0**1000
+
+
+@pytest.mark.parametrize(
+    ("soce", "expected"),
+    [
+        (80, "reuse"),
+        (80.0, "reuse"),
+        (80.00000000000001, "reuse"),
+        (79.99999999999999, "repurpose"),
+        (math.nextafter(60.0, 0), "recycle"),
+        (60, "repurpose"),
+        (0.0, "recycle"),
+        (-0.0, "recycle"),
+        (5e-324, "recycle"),
+        (1.7976931348623157e308, "reuse"),
+        (2**53, "reuse"),
+    ],
+)
+def test_fast_path_at_soce_thresholds(soce: float, expected: str) -> None:
+    measures = healthy(soce=soce)
+    assert fast_path(measures, DEFAULT).grade == expected
+    assert assert_agrees(measures, DEFAULT) == fast_path(measures, DEFAULT)
+
+
+@pytest.mark.parametrize(
+    ("remaining", "rated", "expected"),
+    [
+        (4.52, 5.65, "reuse"),  # 79.99999999999999 in floats, exactly 80 as written
+        (48, 60, "reuse"),
+        (48.0, 60.0, "reuse"),
+        (math.nextafter(48.0, 0), 60.0, "repurpose"),
+        (36, 60, "repurpose"),
+        (35.99999999999999, 60, "recycle"),
+        (1, 3, "recycle"),  # 33.333...: the reason shows the float of the exact ratio
+        (0.3, 0.3, "reuse"),
+    ],
+)
+def test_fast_path_at_capacity_thresholds(remaining: float, rated: float, expected: str) -> None:
+    measures = healthy(soce=None, remainingCapacity=remaining, ratedCapacity=rated)
+    assert fast_path(measures, DEFAULT).grade == expected
+    assert assert_agrees(measures, DEFAULT) == fast_path(measures, DEFAULT)
+
+
+@pytest.mark.parametrize(
+    ("remaining", "rated"),
+    [
+        *((0, 60), (0.0, 60.0), (5e-324, 60.0), (1e-300, 1e300), (50, 0), (50, 0.0)),
+        *((1e308, 1e-300), (1.7e308, 3e-300)),  # a SoH of 10^610, then one no float can show
+    ],
+)
+def test_extreme_capacities_match_the_reference(remaining: float, rated: float) -> None:
+    # The fast path defers these; the reference may raise (e.g. an unshowable SoH).
+    assert_agrees(healthy(soce=None, remainingCapacity=remaining, ratedCapacity=rated), DEFAULT)
+
+
+@pytest.mark.parametrize("value", ODD, ids=repr)
+@pytest.mark.parametrize(
+    "name",
+    [*("soce", "remainingCapacity", "ratedCapacity"), *("damaged", "accidents", "cellSohSpread")],
+)
+def test_odd_measures_match_the_reference(name: str, value: object) -> None:
+    assert_agrees(healthy(**{name: value}), DEFAULT)
+    capacity = healthy(soce=None, remainingCapacity=48.5, ratedCapacity=60)
+    assert_agrees({**capacity, name: value}, DEFAULT)
+
+
+def test_int_and_float_at_equal_thresholds(tmp_path: Path) -> None:
+    # Mixed int and float equal as values go exact; so do ints beyond 2^53 (not floats).
+    document = default_document()
+    document["grades"][0]["minSoh"] = 79.99999999999999
+    document["knockOuts"] = [
+        {"measure": "accidents", "op": ">=", "value": 3.0, "excludes": ["reuse"]},
+        {"measure": "deepDischargeEvents", "op": "<", "value": 2.5, "excludes": ["repurpose"]},
+        {"measure": "temperature", "op": "<=", "value": -10, "excludes": ["remanufacture"]},
+    ]
+    policy = load_policy(write(tmp_path / "mixed.json", document))
+    names = ("soce", "accidents", "deepDischargeEvents", "temperature")
+    cases = [
+        ((80, 3, 2, -10.0), "recycle"),  # each knock-out holds at its mixed int/float tie
+        ((80, 2, 3, -10.0), "reuse"),
+        ((79.99999999999999, 0, 3, -9.999999999999998), "reuse"),
+        ((79.99999999999997, 0, 3, 0), "repurpose"),
+        ((79.99999999999997, 0, 0, 0), "recycle"),
+    ]
+    for values, expected in cases:
+        measures = dict(zip(names, values, strict=True))
+        assert fast_path(measures, policy).grade == expected, measures
+        assert assert_agrees(measures, policy) == fast_path(measures, policy)
+    big = dict(zip(names, cases[0][0], strict=True)) | {"accidents": 2**60}
+    assert assert_agrees(big, policy) is not None  # deferred: beyond 2^53
+
+
+def test_hand_built_policies_match_the_reference() -> None:
+    # Outside what load_policy accepts (an int threshold beyond 2^53, a bool for a count):
+    # a float 2^60 is 1152921504606846976 in binary but 1152921504606847000 as written.
+    big = 2**60 + 1
+    rules = (KnockOut("cellSohSpread", ">", big, ("reuse",)),)
+    policy = GradingPolicy(
+        "hand", "1", "", ("soce",), (GradeRule("reuse", big), GradeRule("recycle", None)), rules, ""
+    )
+    measures = healthy(soce=float(2**60), cellSohSpread=float(2**60))
+    assert fast_path(measures, policy).grade == "recycle"
+    assert assert_agrees(measures, policy) is not None
+    assert assert_agrees(healthy(soce=2**60 + 1, cellSohSpread=big), policy) is not None
+    odd = GradingPolicy(
+        "hand",
+        "1",
+        "",
+        ("soce",),
+        DEFAULT.grades,
+        (KnockOut("accidents", ">", True, ("reuse",)),),
+        "",
+    )
+    assert odd._plan is None  # never fast: the reference answers
+    assert assert_agrees(healthy(accidents=2), odd) is not None
+
+
+def test_check_is_the_grade_and_raises_the_same() -> None:
+    assert check(healthy(), DEFAULT) == "reuse"
+    assert check(healthy(soce=72.5, accidents=1), DEFAULT) == "repurpose"
+    with pytest.raises(GradingError, match="measures lack damaged"):
+        check(healthy(damaged=None), DEFAULT)
+    with pytest.raises(GradingError, match="measure ratedCapacity: must be > 0"):
+        check(healthy(soce=None, remainingCapacity=50, ratedCapacity=0), DEFAULT)
