@@ -110,14 +110,15 @@ def _check_grade(measures: Mapping[str, Any]) -> None:
     if policy is None:
         raise RecordRejected("grade", f"unknown grading policy {key[0]} version {key[1]}")
     try:
-        expected = grading.grade(measures, policy)
+        expected = grading.check(measures, policy)
     except grading.GradingError as exc:
         raise RecordRejected("grade", str(exc)) from None
-    if measures.get("grade") != expected.grade:
+    if measures.get("grade") != expected:
+        reasons = grading.grade(measures, policy).reasons  # only a refusal needs them
         raise RecordRejected(
             "grade",
             f"grade {measures.get('grade')!r}, but {key[0]} v{key[1]} gives "
-            f"{expected.grade!r} ({'; '.join(expected.reasons)})",
+            f"{expected!r} ({'; '.join(reasons)})",
         )
 
 

@@ -290,7 +290,12 @@ def _show(value: bool | Number | Fraction) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else repr(float(value))
+        if value.denominator == 1:
+            return str(value.numerator)
+        try:
+            return repr(float(value))
+        except OverflowError:  # a ratio beyond the floats (e.g. 1.7e308 / 3e-300)
+            return format(Decimal(value.numerator) / Decimal(value.denominator), ".6e")
     return repr(value)
 
 

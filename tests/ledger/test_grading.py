@@ -718,6 +718,14 @@ def test_extreme_capacities_match_the_reference(remaining: float, rated: float) 
     assert_agrees(healthy(soce=None, remainingCapacity=remaining, ratedCapacity=rated), DEFAULT)
 
 
+def test_a_ratio_beyond_the_floats_is_graded_not_crashed() -> None:
+    # 1.7e308 / 3e-300 is a state of health of 5.7e609 %: graded, and shown in its reason.
+    measures = healthy(soce=None, remainingCapacity=1.7e308, ratedCapacity=3e-300)
+    result = grade(measures, DEFAULT)
+    assert result.grade == "reuse"
+    assert any("5.666667e+609" in reason for reason in result.reasons)
+
+
 @pytest.mark.parametrize("value", ODD, ids=repr)
 @pytest.mark.parametrize(
     "name",
