@@ -1,5 +1,6 @@
 /*
- * signing._jcs_speedups: the byte checks of signing.jcs's fast path in one pass.
+ * signing._jcs_speedups: the byte checks of the fast paths of signing.jcs and
+ * signing.json_input, each in one pass.
  *
  * signing/jcs.py serializes with orjson (sorted keys) and must then prove that the output
  * is RFC 8785 JCS, or patch it. Its Python fallback does so with several scans over the
@@ -19,11 +20,27 @@
  * fractions were dropped, and None to say "give up: let the Python code decide" (also on
  * anything that is not compact JSON as orjson writes it, e.g. a malformed orjson.Fragment).
  * Giving up is always safe: the Python code is exact on its own.
+ *
+ * signing/json_input.py accepts orjson.loads' result for untrusted JSON only when two
+ * functions here prove that its strict json.loads would return the same value:
+ *
+ *   - json_scan(data) reads the raw bytes once, strings skipped (escapes included), and
+ *     returns the number of ':' outside strings (object members in the text), the deepest
+ *     nesting of '[' and '{', and whether an integer literal has more than 15 digits
+ *     (orjson and the strict parser treat those differently beyond 2^53), or None when
+ *     the bytes are not JSON as the scan knows it;
+ *   - json_keys(value, limit) walks the parsed value and counts the keys of its objects;
+ *     fewer keys than members in the text means a duplicate key was dropped.
+ *
+ * Keep it warning-free: gcc -O2 -c -o /dev/null -Wall -Wextra -Wpedantic -Wconversion
+ *   -I"$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+ *   signing/_jcs_speedups.c
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -285,15 +302,242 @@ give_up:
     Py_RETURN_NONE;
 }
 
+/* --- signing.json_input: proving orjson's result equal to the strict parser's ---------- */
+
+#define MAX_SAFE_DIGITS 15 /* every integer of 15 digits is below 2^53 */
+#define MAX_WALK_DEPTH 255 /* json_keys never recurses deeper */
+
+/* Word-at-a-time skipping for json_scan: no '"' and no '\\' in eight bytes (UTF-8 is
+   plain content here: orjson has already validated it). */
+static inline int
+no_quote_or_backslash_word(const unsigned char *p)
+{
+    uint64_t word;
+    memcpy(&word, p, sizeof word);
+    const uint64_t quote = word ^ (ONES * '"');
+    const uint64_t backslash = word ^ (ONES * '\\');
+    return ((HAS_ZERO_BYTE(quote) | HAS_ZERO_BYTE(backslash)) & HIGHS) == 0;
+}
+
+#define IS_JSON_SPACE(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+#define IS_FRACTION_OR_EXPONENT(c) \
+    ((c) == '.' || (c) == 'e' || (c) == 'E' || (c) == '+' || (c) == '-' || IS_DIGIT(c))
+
+PyDoc_STRVAR(json_scan_doc,
+"json_scan(data, /)\n"
+"--\n"
+"\n"
+"Scan JSON bytes once, skipping strings: ``(members, depth, long_integer)``.\n"
+"\n"
+"``members`` counts the ':' outside strings, ``depth`` is the deepest nesting of '[' and\n"
+"'{', ``long_integer`` says whether an integer literal (no '.', 'e', 'E') has more than\n"
+"15 digits. Returns None when the bytes are not JSON as the scan knows it: a byte no\n"
+"JSON token holds outside strings (a BOM, a form feed), an unterminated string or\n"
+"unbalanced brackets. The counts mean something only for valid JSON.");
+
+static PyObject *
+json_scan(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    if (!PyBytes_CheckExact(arg)) {
+        PyErr_Format(PyExc_TypeError, "json_scan() argument must be bytes, not %.200s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    const char *in = PyBytes_AS_STRING(arg);
+    const unsigned char *u = (const unsigned char *)in;
+    const Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    Py_ssize_t i = 0;
+    Py_ssize_t members = 0;
+    Py_ssize_t depth = 0;
+    Py_ssize_t deepest = 0;
+    int long_integer = 0;
+
+    while (i < n) {
+        const unsigned char c = u[i];
+        switch (c) {
+        case '"':
+            i++;
+            for (;;) {
+                while (n - i >= 8 && no_quote_or_backslash_word(u + i)) {
+                    i += 8;
+                }
+                while (i < n && u[i] != '"' && u[i] != '\\') {
+                    i++;
+                }
+                if (i >= n) {
+                    Py_RETURN_NONE; /* unterminated string */
+                }
+                if (u[i] == '"') {
+                    i++;
+                    break;
+                }
+                if (n - i < 2) {
+                    Py_RETURN_NONE; /* a backslash at the very end */
+                }
+                i += 2; /* the escaped character is never the closing quote */
+            }
+            break;
+        case '[':
+        case '{':
+            if (++depth > deepest) {
+                deepest = depth;
+            }
+            i++;
+            break;
+        case ']':
+        case '}':
+            if (--depth < 0) {
+                Py_RETURN_NONE;
+            }
+            i++;
+            break;
+        case ':':
+            members++;
+            i++;
+            break;
+        case ',':
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            i++;
+            break;
+        case 't':
+            if (n - i < 4 || memcmp(in + i, "true", 4) != 0) {
+                Py_RETURN_NONE;
+            }
+            i += 4;
+            break;
+        case 'f':
+            if (n - i < 5 || memcmp(in + i, "false", 5) != 0) {
+                Py_RETURN_NONE;
+            }
+            i += 5;
+            break;
+        case 'n':
+            if (n - i < 4 || memcmp(in + i, "null", 4) != 0) {
+                Py_RETURN_NONE;
+            }
+            i += 4;
+            break;
+        case '-':
+        case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9': {
+            if (c == '-') {
+                i++;
+            }
+            const Py_ssize_t digits = i;
+            while (i < n && IS_DIGIT(u[i])) {
+                i++;
+            }
+            if (i == digits) {
+                Py_RETURN_NONE; /* a lone minus sign */
+            }
+            if (i < n && (u[i] == '.' || u[i] == 'e' || u[i] == 'E')) {
+                while (i < n && IS_FRACTION_OR_EXPONENT(u[i])) {
+                    i++;
+                }
+            }
+            else if (i - digits > MAX_SAFE_DIGITS) {
+                long_integer = 1;
+            }
+            break;
+        }
+        default:
+            Py_RETURN_NONE;
+        }
+    }
+    if (depth != 0) {
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("(nnO)", members, deepest, long_integer ? Py_True : Py_False);
+}
+
+/* Keys of all objects in `value`, or -1 when containers nest deeper than `levels`. */
+static Py_ssize_t
+count_keys(PyObject *value, Py_ssize_t levels)
+{
+    PyObject *item;
+    Py_ssize_t total = 0;
+
+    if (PyDict_CheckExact(value)) {
+        if (levels <= 0) {
+            return -1;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *key;
+        total = PyDict_GET_SIZE(value);
+        while (PyDict_Next(value, &pos, &key, &item)) {
+            if (PyDict_CheckExact(item) || PyList_CheckExact(item) || PyFloat_CheckExact(item)) {
+                const Py_ssize_t inner = count_keys(item, levels - 1);
+                if (inner < 0) {
+                    return -1;
+                }
+                total += inner;
+            }
+        }
+        return total;
+    }
+    if (PyList_CheckExact(value)) {
+        if (levels <= 0) {
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(value); k++) {
+            item = PyList_GET_ITEM(value, k);
+            if (PyDict_CheckExact(item) || PyList_CheckExact(item) || PyFloat_CheckExact(item)) {
+                const Py_ssize_t inner = count_keys(item, levels - 1);
+                if (inner < 0) {
+                    return -1;
+                }
+                total += inner;
+            }
+        }
+        return total;
+    }
+    if (PyFloat_CheckExact(value) && !isfinite(PyFloat_AS_DOUBLE(value))) {
+        return -1; /* orjson refuses these; should it ever not, the strict parser decides */
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(json_keys_doc,
+"json_keys(value, limit, /)\n"
+"--\n"
+"\n"
+"Count the keys of every dict in ``value`` (dicts and lists are walked).\n"
+"\n"
+"Returns -1 when dicts and lists nest deeper than ``limit`` levels (at most 255), or a\n"
+"float is NaN or infinite. ``value`` must be one no other thread can change (orjson's\n"
+"fresh result).");
+
+static PyObject *
+json_keys(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "json_keys() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (limit > MAX_WALK_DEPTH) {
+        limit = MAX_WALK_DEPTH;
+    }
+    return PyLong_FromSsize_t(count_keys(args[0], limit));
+}
+
 static PyMethodDef methods[] = {
     {"finish", finish, METH_O, finish_doc},
+    {"json_scan", json_scan, METH_O, json_scan_doc},
+    {"json_keys", (PyCFunction)(void (*)(void))json_keys, METH_FASTCALL, json_keys_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "signing._jcs_speedups",
-    .m_doc = "One-pass byte checks and fix-ups for signing.jcs (see its docstring).",
+    .m_doc = "Byte checks for signing.jcs and signing.json_input (see their docstrings).",
     .m_size = 0,
     .m_methods = methods,
 };

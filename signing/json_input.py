@@ -5,19 +5,64 @@ pick different values), ``NaN``/``Infinity``, integers that other JSON implement
 round, numbers that overflow to infinity, and nesting deep enough to exhaust the stack.
 Each is refused here with a message that says what and where, before any signing or
 verification logic sees the document.
+
+Fast path
+    ``json.loads`` with those hooks costs about 15 us on a 1.3 KB record, a tenth of that
+    for ``orjson.loads``. orjson's value is returned only when it is provably the one the
+    strict parser (:func:`_parse_strict`, the only code that raises) would return;
+    otherwise the strict parser runs, so every result and every message stays its own:
+
+    * orjson refuses invalid UTF-8, a BOM, NaN and Infinity, numbers that overflow to
+      infinity, lone surrogate escapes, controls in strings, and all malformed JSON:
+      the strict parser then words the error (or accepts: lone surrogates).
+    * Duplicate keys: orjson keeps one of the values. For valid JSON the ``:`` outside
+      strings (members in the text) equal the keys in the parsed value exactly when no
+      object repeats a key (a dropped member lowers the parsed count, and whatever nests
+      inside its value only adds to the text's).
+    * Integers: up to 15 digits both give the same int; longer integer literals (2^53 has
+      16 digits, and orjson turns those beyond 2^64 into floats) take the strict parser.
+      Floats: both parsers round correctly, ``-0`` is the int 0 for both.
+    * Depth: nesting below ``max_depth`` (capped at :data:`_FAST_MAX_DEPTH`, well below
+      where ``json.loads`` could hit Python's recursion limit) cannot fail the depth check.
+
+    ``signing._jcs_speedups`` (the C extension of :mod:`signing.jcs`; :data:`ACCELERATED`
+    says whether it was built) counts the members in one pass over the bytes
+    (``json_scan``) and the keys in one walk over the value (``json_keys``). Without it,
+    byte-string operations and a walk level by level do the same in Python (9 us in all
+    instead of 15).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+import orjson
 
 from signing.errors import DocumentError
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_DEPTH = 100
 MAX_SAFE_INTEGER = 2**53 - 1
+_FAST_MAX_DEPTH: Final = 128
+"""Deeper documents take the strict parser whatever ``max_depth`` says."""
+_LONG_DIGITS: Final = re.compile(rb"[0-9]{16}")
+
+try:
+    import signing._jcs_speedups as _speedups  # type: ignore[import-not-found]
+except ImportError:  # built without a C compiler: the Python checks below do it
+    _speedups = None
+_scan: Callable[[bytes], tuple[int, int, bool] | None] | None = getattr(
+    _speedups, "json_scan", None
+)
+_count_keys: Callable[[Any, int], int] | None = getattr(_speedups, "json_keys", None)
+
+ACCELERATED: Final = _scan is not None and _count_keys is not None
+"""Whether the C checks of the fast path (``signing._jcs_speedups``) were built and loaded."""
+
 _JSON_KINDS = {
     list: "array",
     str: "string",
@@ -85,8 +130,68 @@ def _check_depth(value: Any, limit: int) -> None:
             stack.extend((child, depth + 1) for child in node)
 
 
+def _keys_within(value: Any, limit: int) -> int:
+    """Keys of all objects in ``value``, or -1 if a node is deeper than ``_check_depth``'s
+    ``limit`` (scalars count as a level): the Python twin of ``json_keys``."""
+    level = [value]
+    keys = 0
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return -1
+        below: list[Any] = []
+        for node in level:
+            kind = type(node)
+            if kind is dict:
+                keys += len(node)
+                below.extend(node.values())
+            elif kind is list:
+                below.extend(node)
+        level = below
+    return keys
+
+
+def _proven(data: bytes, value: Any, limit: int) -> bool:
+    """Whether the strict parser returns ``value`` for ``data``, which orjson parsed to it
+    (the module docstring says why these checks suffice)."""
+    if _scan is not None and _count_keys is not None:
+        scanned = _scan(data)
+        if scanned is None:
+            return False
+        members, depth, long_integer = scanned
+        # Nodes nest at most one level below the innermost bracket: depth + 1 <= limit.
+        return not long_integer and depth < limit and _count_keys(value, limit) == members
+    # Without escaped backslashes, then escaped quotes, every other piece between quotes
+    # lies outside strings.
+    unescaped = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(unescaped.split(b'"')[::2])
+    if _LONG_DIGITS.search(outside):  # also fractions of 16 digits: safe, and rare
+        return False
+    return _keys_within(value, limit) == outside.count(b":")
+
+
 def parse(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse UTF-8 JSON bytes strictly; raises DocumentError naming the problem."""
+    """Parse UTF-8 JSON bytes strictly; raises DocumentError naming the problem.
+
+    orjson's value when it is proven to be the strict parser's (see "Fast path" above),
+    else the strict parser's result or error.
+    """
+    if type(data) is bytes and len(data) <= max_bytes:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the strict parser words the error, or accepts (lone surrogate escapes)
+        else:
+            if _proven(data, value, min(max_depth, _FAST_MAX_DEPTH)):
+                return value
+    return _parse_strict(data, max_bytes=max_bytes, max_depth=max_depth)
+
+
+def _parse_strict(
+    data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH
+) -> Any:
+    """Parse UTF-8 JSON bytes strictly with ``json.loads`` and hooks: the reference."""
     if len(data) > max_bytes:
         raise DocumentError(f"document is {len(data)} bytes; the limit is {max_bytes}")
     try:
