@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from ledger.bulk import Rows
 from ledger.rules import Actor, Effects, Head, Key
 
 _CHUNK = 900  # parameters per IN list, under every driver's limit
@@ -168,11 +169,11 @@ class LedgerView:
 
     def flush(self) -> None:
         """Write the batch's effects (inside the caller's transaction)."""
-        execute, sql = self._connection.exec_driver_sql, self._sql
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for subject_id, head in self._changed_heads.items():
             values = (
+                subject_id,
                 head.sequence,
                 head.record_hash,
                 head.kind,
@@ -180,42 +181,56 @@ class LedgerView:
                 head.status,
                 head.closed,
                 orjson.dumps(head.to_state(), option=orjson.OPT_SORT_KEYS).decode(),
-                subject_id,
             )
             (inserts if subject_id in self._new_heads else updates).append(values)
-        if inserts:
-            execute(
-                sql(
-                    "INSERT INTO ledger_heads (sequence, record_hash, kind, custodian, status, "
-                    "closed, state, subject_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                ),
-                inserts,
-            )
-        if updates:
-            execute(
-                sql(
-                    "UPDATE ledger_heads SET sequence = ?, record_hash = ?, kind = ?, "
-                    "custodian = ?, status = ?, closed = ?, state = ? WHERE subject_id = ?"
-                ),
-                updates,
-            )
-        if self._new_actors:
-            execute(
-                sql("INSERT INTO ledger_actors (did, roles) VALUES (?, ?)"),
-                [(a.did, json.dumps(sorted(a.roles))) for a in self._new_actors.values()],
-            )
-        new = [k for k in self._changed_keys.values() if k.key in self._new_keys]
-        old = [k for k in self._changed_keys.values() if k.key not in self._new_keys]
-        if new:
-            execute(
-                sql("INSERT INTO ledger_keys (actor, revoked, key) VALUES (?, ?, ?)"),
-                [(k.actor, k.revoked, k.key) for k in new],
-            )
-        if old:
-            execute(
-                sql("UPDATE ledger_keys SET actor = ?, revoked = ? WHERE key = ?"),
-                [(k.actor, k.revoked, k.key) for k in old],
-            )
+        connection = self._connection
+        _HEADS.insert(connection, inserts)
+        _HEADS.update(connection, "subject_id", updates)
+        _ACTORS.insert(
+            connection,
+            [(a.did, json.dumps(sorted(a.roles))) for a in self._new_actors.values()],
+        )
+        changed = self._changed_keys.values()
+        _KEYS.insert(
+            connection, [(k.key, k.actor, k.revoked) for k in changed if k.key in self._new_keys]
+        )
+        _KEYS.update(
+            connection,
+            "key",
+            [(k.key, k.actor, k.revoked) for k in changed if k.key not in self._new_keys],
+        )
+
+
+_RECORDS = Rows(
+    "ledger_records",
+    (
+        ("record_hash", "text"),
+        ("subject_id", "text"),
+        ("sequence", "bigint"),
+        ("kind", "text"),
+        ("issuer", "text"),
+        ("leaf_index", "bigint"),
+        ("body", "bytea"),
+    ),
+)
+_DISCLOSURES = Rows(
+    "ledger_disclosures", (("record_hash", "text"), ("grp", "text"), ("body", "bytea"))
+)
+_HEADS = Rows(
+    "ledger_heads",
+    (
+        ("subject_id", "text"),
+        ("sequence", "bigint"),
+        ("record_hash", "text"),
+        ("kind", "text"),
+        ("custodian", "text"),
+        ("status", "text"),
+        ("closed", "boolean"),
+        ("state", "text"),
+    ),
+)
+_ACTORS = Rows("ledger_actors", (("did", "text"), ("roles", "text")))
+_KEYS = Rows("ledger_keys", (("key", "text"), ("actor", "text"), ("revoked", "boolean")))
 
 
 def insert_records(
@@ -225,16 +240,5 @@ def insert_records(
 ) -> None:
     """Insert accepted records ``(hash, subject, sequence, kind, issuer, leaf, body)`` and
     their disclosures ``(hash, group, body)``."""
-    sql = Sql(connection.dialect)
-    connection.exec_driver_sql(
-        sql(
-            "INSERT INTO ledger_records (record_hash, subject_id, sequence, kind, issuer, "
-            "leaf_index, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        ),
-        list(rows),
-    )
-    if disclosures:
-        connection.exec_driver_sql(
-            sql("INSERT INTO ledger_disclosures (record_hash, grp, body) VALUES (?, ?, ?)"),
-            list(disclosures),
-        )
+    _RECORDS.insert(connection, rows)
+    _DISCLOSURES.insert(connection, disclosures)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ledger import merkle, tiles
+from ledger.bulk import Rows
 from ledger.errors import LogIntegrityError
 from ledger.merkle import HASH_SIZE, NodeId
 from ledger.tiles import BUNDLE_SIZE, TILE_HEIGHT, TILE_WIDTH, TileId
@@ -53,6 +54,12 @@ class Batch:
     """Every node the append completed, leaves included, when asked for (for proofs)."""
 
 
+_TILES = Rows("log_tiles", (("level", "smallint"), ("idx", "bigint"), ("hashes", "bytea")))
+_BUNDLES = Rows("log_bundles", (("idx", "bigint"), ("data", "bytea")))
+_PENDING = Rows("log_pending_leaves", (("idx", "bigint"), ("data", "bytea")))
+_LEAF_INDEX = Rows("log_leaf_index", (("epoch", "bigint"), ("prefix", "bigint"), ("idx", "bigint")))
+
+
 class TileStore:
     """SQL for one engine's dialect (parameter markers differ)."""
 
@@ -61,12 +68,6 @@ class TileStore:
         self._read_state = "SELECT size, frontier, edges FROM log_state WHERE id = 1"
         self._lock_state = self._read_state + (
             " FOR UPDATE" if dialect.name == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE
-        )
-        self._insert_tile = self._sql("INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)")
-        self._insert_bundle = self._sql("INSERT INTO log_bundles (idx, data) VALUES (?, ?)")
-        self._insert_pending = self._sql("INSERT INTO log_pending_leaves (idx, data) VALUES (?, ?)")
-        self._insert_index = self._sql(
-            "INSERT INTO log_leaf_index (epoch, prefix, idx) VALUES (?, ?, ?)"
         )
 
     def _sql(self, statement: str) -> str:
@@ -159,19 +160,15 @@ class TileStore:
     def write_batch(self, connection: sa.Connection, batch: Batch) -> None:
         """Insert the batch's rows and the new state (inside the caller's transaction)."""
         execute = connection.exec_driver_sql
-        if batch.tiles:
-            execute(self._insert_tile, batch.tiles)
-        if batch.bundles:
-            execute(self._insert_bundle, batch.bundles)
+        _TILES.insert(connection, batch.tiles)
+        _BUNDLES.insert(connection, batch.bundles)
         if batch.drop_pending_below is not None:
             execute(
                 self._sql("DELETE FROM log_pending_leaves WHERE idx >= ?"),
                 (batch.drop_pending_below,),
             )
-        if batch.pending:
-            execute(self._insert_pending, batch.pending)
-        if batch.index:
-            execute(self._insert_index, batch.index)
+        _PENDING.insert(connection, batch.pending)
+        _LEAF_INDEX.insert(connection, batch.index)
         state = batch.state
         execute(
             self._sql(
