@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 import orjson
-
 from bench_ledger import MEASURES, MODEL, bare_verify_rate
+
 from ledger import records
 from ledger.service import Ledger
 from signing import keys, proofs

@@ -26,6 +26,18 @@ actor_app = typer.Typer(
 )
 
 
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help="Read the ledger from this database instead of a data directory "
+        "(postgresql://... or sqlite:////path/ledger.db; read access is enough). Keep a "
+        "PostgreSQL password out of the command line: PGPASSWORD or ~/.pgpass.",
+    ),
+]
+
+
 def _directory(path: Path | None) -> DataDir:
     return DataDir(path or default_data_dir())
 
@@ -33,6 +45,21 @@ def _directory(path: Path | None) -> DataDir:
 def _ledger(path: Path | None, *, writable: bool = True) -> Ledger:
     try:
         return Ledger.open(_directory(path).path, writable=writable)
+    except (LedgerError, SigningError) as exc:
+        fail(str(exc))
+
+
+def _reader(path: Path | None, database_url: str | None) -> Ledger:
+    """A read-only ledger: from the data directory, or from a database URL alone (an
+    auditor's case: the database records the log's identity)."""
+    if database_url is None:
+        return _ledger(path, writable=False)
+    if path is not None:
+        fail("give --data-dir or --database-url, not both")
+    if "://" not in database_url:
+        fail("--database-url takes a URL: postgresql://... or sqlite:////path/ledger.db")
+    try:
+        return Ledger.open(database_url, writable=False)
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
 
@@ -122,9 +149,10 @@ def chain(
         bool, typer.Option("--verify", help="Re-check hashes, signatures, links, inclusion.")
     ] = False,
     data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Print a chain's records (public parts), or with --verify its verification report."""
-    ledger = _ledger(data_dir, writable=False)
+    ledger = _reader(data_dir, database_url)
     if verify:
         result = ledger.verify_chain(subject)
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -134,10 +162,10 @@ def chain(
     typer.echo(json.dumps(ledger.chain(subject), indent=2))
 
 
-def audit(data_dir: DataDirOption = None) -> None:
+def audit(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
     """Re-verify everything against the latest signed checkpoint; exit 1 naming the first
     bad record."""
-    result = _ledger(data_dir, writable=False).audit()
+    result = _reader(data_dir, database_url).audit()
     typer.echo(json.dumps(result.to_dict(), indent=2))
     if not result.ok:
         fail(f"audit failed at record {result.records}: {result.reason}", FAILED)

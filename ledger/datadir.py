@@ -6,6 +6,9 @@ Layout (``$BPL_DATA_DIR``, default ``$XDG_DATA_HOME/bpl`` i.e. ``~/.local/share/
     log.key      the checkpoint signer key (PRIVATE+KEY+...), mode 0600, never leaves
     log.pub      the verifier key to give to auditors and witnesses
     ledger.db    the SQLite database, unless $DATABASE_URL names another
+
+The database records the log's identity (origin and verifier key, :mod:`ledger.identity`);
+opening refuses a database that holds another log's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger import store
+from ledger import identity, store
 from ledger.errors import LedgerError
 from ledger.log import TransparencyLog
 from signing import note, secret_files
@@ -59,21 +62,28 @@ class DataDir:
         return store.database_url(self.path)
 
     def init(self, origin: str = DEFAULT_ORIGIN) -> str:
-        """Create the log: key pair, settings, schema and the empty tree's checkpoint.
+        """Create the log: key pair, settings, schema, the identity the database records
+        and the empty tree's checkpoint.
 
         Returns the verifier key. Refuses to touch a directory that already holds a log
-        key: a log's key is its identity.
+        key (a log's key is its identity), and a database that already holds a log.
         """
         if not _ORIGIN.fullmatch(origin):
             raise LedgerError(f"origin {origin!r}: printable characters without spaces or '+'")
         if self.signer_key_file.exists():
             raise LedgerError(f"{self.path} already holds a log (log.key exists)")
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        signer, verifier = note.generate(origin)
-        secret_files.write(self.signer_key_file, (signer + "\n").encode())
-        self.verifier_key_file.write_text(verifier + "\n", encoding="utf-8")
-        self.settings_file.write_text(json.dumps({"origin": origin}) + "\n", encoding="utf-8")
-        TransparencyLog.open(self.database_url, origin, signer).append([])
+        engine = store.create_engine(self.database_url)
+        try:
+            identity.require_new(engine)
+            signer, verifier = note.generate(origin)
+            secret_files.write(self.signer_key_file, (signer + "\n").encode())
+            self.verifier_key_file.write_text(verifier + "\n", encoding="utf-8")
+            self.settings_file.write_text(json.dumps({"origin": origin}) + "\n", encoding="utf-8")
+            identity.claim(engine, identity.Identity(origin, verifier))
+            TransparencyLog(engine, origin, signer).append([])
+        finally:
+            engine.dispose()
         return verifier
 
     def origin(self) -> str:
@@ -97,12 +107,24 @@ class DataDir:
             raise LedgerError(f"cannot read {self.verifier_key_file}: {exc.strerror}") from None
 
     def open_log(self, *, writable: bool = False) -> TransparencyLog:
-        """The log; ``writable`` loads the signer key (needed to append)."""
+        """The log; ``writable`` loads the signer key (needed to append).
+
+        Refuses a database that records another log's identity (``$DATABASE_URL`` pointed
+        at another ledger's), and records this log's in one that has none yet (created
+        before the identity was kept there).
+        """
         origin = self.origin()
+        expected = identity.Identity(origin, self.verifier_key())
         signer = None
         if writable:
             try:
                 signer = secret_files.read_text(self.signer_key_file).strip()
             except KeyFileError as exc:
                 raise LedgerError(str(exc)) from None
-        return TransparencyLog.open(self.database_url, origin, signer)
+        engine = store.create_engine(self.database_url)
+        try:
+            identity.claim(engine, expected)  # migrates it, once it is known to be ours
+        except BaseException:
+            engine.dispose()
+            raise
+        return TransparencyLog(engine, origin, signer)

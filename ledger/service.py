@@ -23,11 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledger import audit as auditing
-from ledger import checkpoint, collector, merkle, records
+from ledger import checkpoint, collector, identity, merkle, records
 from ledger.admission import Checked, check_submission
 from ledger.audit import Report
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
-from ledger.errors import RecordRejected
+from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, LedgerView, Sql, head_from_row, insert_records
 from ledger.log import TransparencyLog
 from ledger.log_proofs import InclusionProof
@@ -97,9 +97,24 @@ class Ledger:
         self._committer: threading.Thread | None = None
 
     @classmethod
-    def open(cls, location: str | Path, *, writable: bool = True) -> Ledger:
-        """The ledger in a data directory. ``writable`` loads the log's signer key (needed to
-        append); readers and auditors open without it."""
+    def open(
+        cls, location: str | Path, *, writable: bool = True, log_key: Path | None = None
+    ) -> Ledger:
+        """The ledger in a data directory, or in the database at a URL (a ``str`` with
+        ``://``: ``postgresql://...``, ``sqlite:////abs/ledger.db``), which names its log
+        by the identity it records (ADR 0007).
+
+        ``writable`` loads the log's signer key, needed to append: the data directory's
+        ``log.key``; for a URL the file ``log_key``, else ``$BPL_LOG_KEY_FILE``, checked
+        against the recorded verifier key. Readers and auditors open without it.
+        """
+        if isinstance(location, str) and "://" in location:
+            log, recorded = identity.open_url(location, writable=writable, log_key=log_key)
+            return cls(log, recorded.verifier_key)
+        if log_key is not None:
+            raise LedgerError(
+                "log_key is for a database URL: a data directory's key is its log.key"
+            )
         directory = DataDir(Path(location))
         return cls(directory.open_log(writable=writable), directory.verifier_key())
 
@@ -113,7 +128,15 @@ class Ledger:
         name: str = "Ledger operator",
     ) -> Ledger:
         """A new ledger: its log, and the operator registered with ``operator``'s key as
-        the first record (the trust anchor that registers every other actor)."""
+        the first record (the trust anchor that registers every other actor).
+
+        ``location`` is a data directory (the signer key lives there); ``$DATABASE_URL``
+        puts the database elsewhere."""
+        if isinstance(location, str) and "://" in location:
+            raise LedgerError(
+                "a new ledger needs a data directory for its signer key: give one, and set "
+                "$DATABASE_URL to keep its database elsewhere"
+            )
         directory = DataDir(Path(location))
         directory.init(origin)
         ledger = cls.open(directory.path)

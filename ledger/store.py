@@ -53,13 +53,17 @@ def open_engine(url: str, *, upgrade: bool = True) -> Engine:
     return engine
 
 
-def create_engine(url: str) -> Engine:
-    """An engine with the ledger's connection settings, no schema check."""
+def create_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine with the ledger's connection settings, no schema check. ``create=False``
+    refuses a SQLite file that does not exist (rather than creating an empty one)."""
     try:
         parsed = sa.engine.make_url(_with_driver(url))
     except sa.exc.ArgumentError:
         raise StoreError("DATABASE_URL is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
+        file = parsed.database if parsed.database not in (None, "", ":memory:") else None
+        if not create and file is not None and not Path(file).is_file():
+            raise StoreError(f"no database file at {file} (a new ledger is made by `bpl init`)")
         return _sqlite_engine(parsed)
     if parsed.get_backend_name() == "postgresql":
         return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
@@ -119,6 +123,18 @@ def head_revision() -> str:
     return head
 
 
+@functools.cache
+def _revisions() -> frozenset[str]:
+    script = ScriptDirectory.from_config(_alembic_config())
+    return frozenset(migration.revision for migration in script.walk_revisions())
+
+
+def is_ledger_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of the ledger's migrations (a database Alembic manages
+    for something else, or for a newer bpl, has others)."""
+    return revision in _revisions()
+
+
 def current_revision(engine: Engine) -> str | None:
     """The database's migration revision, None for an empty database."""
     try:
@@ -130,8 +146,14 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade_schema(engine: Engine) -> None:
     """Apply the migrations the database lacks (none: a cheap revision check)."""
-    if current_revision(engine) == head_revision():
+    revision = current_revision(engine)
+    if revision == head_revision():
         return
+    if revision is not None and not is_ledger_revision(revision):
+        raise StoreError(
+            f"database schema is at {revision}, unknown to this bpl: not a bpl ledger's "
+            "database, or one from a newer version"
+        )
     with engine.execution_options(**WRITE).begin() as connection:
         command.upgrade(_alembic_config(connection), "head")
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     LargeBinary,
@@ -26,6 +27,8 @@ from sqlmodel import Field, SQLModel
 
 STATE_ROW = 1
 """``log_state`` holds exactly one row, with this id; appenders lock it to sequence."""
+IDENTITY_ROW = 1
+"""``log_identity`` holds at most one row, with this id."""
 
 
 class LogTile(SQLModel, table=True):
@@ -90,6 +93,20 @@ class LogState(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     frontier: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     edges: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogIdentity(SQLModel, table=True):
+    """Which log this database holds: its origin and note verifier key (both public; the
+    signer key never enters the database). Lets a database URL be opened and audited
+    without the data directory, and a data directory pointed at another log's database be
+    refused (ADR 0007)."""
+
+    __tablename__ = "log_identity"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_log_identity_one_row"),)
+
+    id: int = Field(default=IDENTITY_ROW, primary_key=True)
+    origin: str = Field(sa_column=Column(Text, nullable=False))
+    verifier_key: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class LogCheckpoint(SQLModel, table=True):

@@ -38,10 +38,12 @@ __all__ = [
     "Signature",
     "generate",
     "key_id",
+    "key_pair_matches",
     "open_note",
     "sign",
     "signer_key",
     "verifier_key",
+    "verifier_key_for",
     "verify",
 ]
 
@@ -215,6 +217,22 @@ def _parse_signer(skey: str) -> _Signer:
     if kid != key_id(name, bytes(secret.verify_key)):
         raise NoteError(reason, "key id does not match the key")
     return _Signer(name, kid, secret)
+
+
+def verifier_key_for(signer_key: str) -> str:
+    """The verifier key of a signer key string: what a key file is checked against before
+    it signs for a log. Raises NoteError (without key material) if it is malformed."""
+    signer = _parse_signer(signer_key)
+    return verifier_key(signer.name, bytes(signer.key.verify_key))
+
+
+def key_pair_matches(signer_key: str, verifier_key: str) -> bool:
+    """Whether ``verifier_key`` checks ``signer_key``'s signatures: same name, same public
+    key (compared parsed, so the key id's case does not matter, as in Go). Raises NoteError
+    if either is malformed."""
+    signer = _parse_signer(signer_key)
+    verifier = _parse_verifier(verifier_key)
+    return signer.name == verifier.name and bytes(signer.key.verify_key) == bytes(verifier.key)
 
 
 def _text_problem(text: str) -> str | None:

@@ -156,3 +156,30 @@ def test_chain_and_audit(home: Path) -> None:
     audit = bpl("audit", "--data-dir", home)
     assert audit.exit_code == 0, audit.output
     assert json.loads(audit.stdout)["ok"] is True
+
+
+def test_chain_and_audit_from_a_database_url_alone(home: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{home / 'ledger.db'}"
+    maker = (tmp_path / "maker.did").read_text()
+    audit = bpl("audit", "--database-url", url)
+    assert audit.exit_code == 0, audit.output
+    assert json.loads(audit.stdout) == json.loads(bpl("audit", "--data-dir", home).stdout)
+    chain = bpl("chain", maker, "--verify", "--database-url", url)
+    assert chain.exit_code == 0, chain.output
+    assert json.loads(chain.stdout)["records"] == 1
+    listed = bpl("chain", maker, "--database-url", url)
+    assert json.loads(listed.stdout) == json.loads(bpl("chain", maker, "--data-dir", home).stdout)
+
+
+def test_database_url_refusals(home: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{home / 'ledger.db'}"
+    both = bpl("audit", "--database-url", url, "--data-dir", home)
+    assert both.exit_code == 2
+    assert "not both" in both.stderr
+    path_only = bpl("chain", PASSPORT, "--database-url", str(home / "ledger.db"))
+    assert path_only.exit_code == 2
+    assert "takes a URL" in path_only.stderr
+    missing = bpl("audit", "--database-url", f"sqlite:///{tmp_path / 'none.db'}")
+    assert missing.exit_code == 2
+    assert "no database file" in missing.stderr
+    assert not (tmp_path / "none.db").exists()

@@ -169,6 +169,24 @@ def test_generate_outputs_parse_and_follow_the_key_id_rule():
     assert note.verify(note.sign("hi\n", [skey]), [vkey]) == "hi\n"
 
 
+def test_verifier_key_for_a_signer_key_and_key_pair_matches():
+    skey, vkey = note.generate("bpl.example/log")
+    other_skey, other_vkey = note.generate("bpl.example/log")
+    assert note.verifier_key_for(skey) == vkey == vkey_of(skey)
+    assert note.verifier_key_for(GO_SKEY) == GO_VKEY
+    assert note.key_pair_matches(skey, vkey)
+    name, hex_id, b64_key = vkey.split("+", 2)
+    assert note.key_pair_matches(skey, f"{name}+{hex_id.upper()}+{b64_key}")
+    assert not note.key_pair_matches(skey, other_vkey)
+    assert not note.key_pair_matches(other_skey, vkey)
+    renamed = note.signer_key("other.example/log", base64.b64decode(skey.split("+", 4)[4])[1:])
+    assert not note.key_pair_matches(renamed, vkey)
+    with pytest.raises(note.NoteError, match="malformed signer key"):
+        note.verifier_key_for(vkey)
+    with pytest.raises(note.NoteError, match="malformed verifier key"):
+        note.key_pair_matches(skey, skey)
+
+
 def test_generated_keys_differ():
     assert note.generate("a")[0] != note.generate("a")[0]
 
