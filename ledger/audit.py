@@ -24,14 +24,18 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
+import schemas
 from ledger import collector, records
 from ledger.admission import Checked, check_submission
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, Sql, head_from_row
 from ledger.log import TransparencyLog
 from ledger.rules import Actor, Effects, Head, Key, check
+from signing import json_input
+from signing.errors import SigningError
 
 CHUNK = 1024
 """Records read, admitted and replayed per step."""
@@ -75,17 +79,16 @@ def audit(
         workers = os.cpu_count() or 1 if size >= PARALLEL_FROM else 1
     view = ReplayView()
     with _admission_pool(workers) as pool:
-        for start, rows, problems, admitted in _admitted_chunks(engine, log, size, pool, workers):
+        for start, rows, problems, submissions, refusals in _admitted_chunks(
+            engine, log, size, pool, workers
+        ):
             with collector.paused():
-                for offset, (row, stored, outcome) in enumerate(
-                    zip(rows, problems, admitted, strict=True)
+                for offset, (row, stored, submission, refusal) in enumerate(
+                    zip(rows, problems, submissions, refusals, strict=True)
                 ):
-                    if stored is not None:
-                        problem: str | None = stored
-                    elif isinstance(outcome, str):
-                        problem = outcome
-                    else:
-                        problem = _replay(outcome, view)
+                    problem = stored or refusal
+                    if problem is None:
+                        problem = _replay(_admitted(row[0], *submission), view)
                     if problem is not None:
                         return Report(False, start + offset, row[0], problem)
     problem = _compare_heads(engine, view)
@@ -110,30 +113,32 @@ def _admission_pool(workers: int) -> Executor:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-Chunk = tuple[int, list[Any], list[str | None], list[Checked | str]]
+Submission = tuple[bytes, list[bytes]]
+"""A stored record's bytes and its disclosures' bytes."""
+Chunk = tuple[int, list[Any], list[str | None], list[Submission], list[str | None]]
 
 
 def _admitted_chunks(
     engine: sa.Engine, log: TransparencyLog, size: int, pool: Executor, workers: int
 ) -> Iterator[Chunk]:
-    """Each chunk's rows, the problems found by comparing them with their leaves, and
-    their admission outcomes, in order; up to ``2 * workers`` chunks in flight."""
-    pending: deque[tuple[int, list[Any], list[str | None], Future[list[Checked | str]]]] = deque()
+    """Each chunk's rows, the problems found by comparing them with their leaves, their
+    bytes, and their admission refusals, in order; up to ``2 * workers`` chunks in flight."""
+    pending: deque[tuple[int, list[Any], list[str | None], list[Submission], Future[Any]]]
+    pending = deque()
     for start in range(0, size, CHUNK):
-        end = min(start + CHUNK, size)
-        rows, problems, submissions = _read_chunk(engine, log, start, end)
-        pending.append((start, rows, problems, pool.submit(admit_stored, submissions)))
+        rows, problems, submissions = _read_chunk(engine, log, start, min(start + CHUNK, size))
+        pending.append((start, rows, problems, submissions, pool.submit(admit_stored, submissions)))
         if len(pending) > 2 * workers:
-            first, rows, problems, future = pending.popleft()
-            yield first, rows, problems, future.result()
+            first, rows, problems, submissions, future = pending.popleft()
+            yield first, rows, problems, submissions, future.result()
     while pending:
-        first, rows, problems, future = pending.popleft()
-        yield first, rows, problems, future.result()
+        first, rows, problems, submissions, future = pending.popleft()
+        yield first, rows, problems, submissions, future.result()
 
 
 def _read_chunk(
     engine: sa.Engine, log: TransparencyLog, start: int, end: int
-) -> tuple[list[Any], list[str | None], list[tuple[bytes, list[bytes]]]]:
+) -> tuple[list[Any], list[str | None], list[Submission]]:
     """Records ``[start, end)`` with their disclosures, checked against their leaves."""
     leaves = log.leaves(start, end)
     with engine.connect() as connection:
@@ -178,23 +183,42 @@ def _stored_problem(row: Any, leaf_index: int, body: bytes, leaf: bytes) -> str 
     return None
 
 
-def admit_stored(submissions: list[tuple[bytes, list[bytes]]]) -> list[Checked | str]:
-    """Admission of stored records (run in a worker process): each one's Checked, or the
-    rule and reason that refuses it. Module level, so that worker processes find it."""
-    outcomes: list[Checked | str] = []
+def admit_stored(submissions: list[tuple[bytes, list[bytes]]]) -> list[str | None]:
+    """Admission of stored records (run in a worker process): for each, None, or the rule
+    and reason that refuses it. The stored bytes must also be the record's canonical form,
+    which is what lets the parent rebuild the admitted record with a plain parser
+    (:func:`_admitted`) instead of receiving it pickled. Module level, so that worker
+    processes find it."""
+    outcomes: list[str | None] = []
     with collector.paused():
         for body, disclosures in submissions:
             try:
-                submission = {
-                    "record": json.loads(body),
-                    "disclosures": [json.loads(d) for d in disclosures],
-                }
-                outcomes.append(check_submission(submission))
+                record = json_input.parse_object(body)
+                parsed = [json_input.parse_object(d) for d in disclosures]
+                checked = check_submission({"record": record, "disclosures": parsed})
             except RecordRejected as exc:
                 outcomes.append(f"{exc.rule}: {exc.detail}")
-            except ValueError as exc:  # not even JSON: only a tampered row gets here
+                continue
+            except SigningError as exc:  # not even JSON: only a tampered row gets here
                 outcomes.append(f"parse: {exc}")
+                continue
+            if checked.body != body:
+                outcomes.append("parse: its bytes are not the record's canonical (JCS) form")
+                continue
+            outcomes.append(None)
     return outcomes
+
+
+def _admitted(record_hash: str, body: bytes, disclosures: list[bytes]) -> Checked:
+    """The Checked record of stored bytes that :func:`admit_stored` passed (canonical JSON:
+    orjson reads them exactly as the strict parser did)."""
+    record = orjson.loads(body)
+    disclosed = {}
+    for text in disclosures:
+        disclosure = orjson.loads(text)
+        disclosed[disclosure["group"]] = disclosure
+    kind = schemas.kind_of(record)
+    return Checked(record, kind, body, record_hash, records.signer_keys(record), disclosed)
 
 
 def _replay(item: Checked, view: ReplayView) -> str | None:
