@@ -4,8 +4,10 @@ SQLite runs in the process: ``executemany`` of one prepared statement is already
 cheapest way in. PostgreSQL is a round trip and a statement per row that way (psycopg
 pipelines them, but the client still encodes, and the server still parses and plans, each
 row on its own): there, one ``INSERT ... SELECT FROM unnest(...)`` with one array per
-column writes a whole batch as a single statement. ``append_many`` on PostgreSQL spent
-about a third of its time in those per-row statements.
+column writes a whole batch as a single statement. The arrays travel in psycopg's binary
+format (``%b``): in text format, escaping every ``bytea`` element made the statement
+slower than the per-row inserts (500 rows of 1.3 KB: 19 ms in text, 5 ms as
+``executemany``, 1.6 ms in binary).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class Rows:
         return ", ".join(name for name, _ in self.columns)
 
     def _arrays(self) -> str:
-        return ", ".join(f"%s::{kind}[]" for _, kind in self.columns)
+        return ", ".join(f"%b::{kind}[]" for _, kind in self.columns)
 
     def insert(self, connection: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert ``rows`` (tuples in column order)."""
