@@ -31,15 +31,25 @@ class Sql:
         return statement if self._qmark else statement.replace("?", "%s")
 
     def rows_in(
-        self, connection: sa.Connection, statement: str, values: Iterable[Any]
+        self, connection: sa.Connection, statement: str, values: Iterable[str]
     ) -> list[Any]:
-        """Rows of ``statement`` (ending in ``IN``) for every value, in chunks."""
+        """Rows of ``statement`` (ending in ``IN``) for every (text) value: on PostgreSQL
+        one ``= ANY(array)`` query (one plan, whatever the count); on SQLite ``IN`` lists,
+        in chunks under its parameter limit."""
         values = list(dict.fromkeys(values))
+        if not values:
+            return []
+        if not self._qmark:
+            return list(
+                connection.exec_driver_sql(
+                    statement.removesuffix("IN ") + "= ANY(%b::text[])", (values,)
+                )
+            )
         rows: list[Any] = []
         for start in range(0, len(values), _CHUNK):
             chunk = values[start : start + _CHUNK]
             markers = "(" + ", ".join("?" * len(chunk)) + ")"
-            rows += connection.exec_driver_sql(self(statement + markers), tuple(chunk)).all()
+            rows += connection.exec_driver_sql(statement + markers, tuple(chunk)).all()
         return rows
 
 
