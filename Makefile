@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_DIR   := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run setup node-deps test lint bench clean
+.PHONY: run setup node-deps test lint bench bench-scale clean
 
 ## Set everything up and start bpl on the embedded default (until the service exists: the CLI).
 run: $(STAMP)
@@ -45,6 +45,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_signing.py
 	$(BIN)/python bench/bench_log.py
 	$(BIN)/python bench/bench_ledger.py
+
+## A full audit of a 1,000,000-record ledger (builds it first: about 10 minutes).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/bench_audit_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
