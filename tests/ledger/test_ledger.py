@@ -5,6 +5,7 @@ concurrent writers that never fork a chain."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -644,6 +645,47 @@ def test_audit_names_tampering(world: World, case: str) -> None:
     report = world.ledger.audit()
     assert not report.ok
     assert reason in (report.reason or ""), report
+
+
+def test_audit_names_a_logged_record_that_is_not_in_canonical_form(world: World) -> None:
+    """A log whose operator logged a record in other bytes than its JCS form (same JSON
+    value, so the signature still verifies) is caught: a record hash is of the JCS bytes."""
+    a_short_life(world)
+    submission = world.record(
+        "PassportIssued",
+        "urn:bpl:passport:not-canonical",
+        "maker",
+        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    body = json.dumps(submission["record"], indent=1, sort_keys=True).encode()
+    record_hash = records.digest(body)
+    leaf_index = world.ledger.log.append([body]).first_index
+    with world.ledger.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO ledger_records (record_hash, subject_id, sequence, kind, issuer, "
+                "leaf_index, body) VALUES (:h, :s, 0, 'PassportIssued', :i, :l, :b)"
+            ),
+            {
+                "h": record_hash,
+                "s": "urn:bpl:passport:not-canonical",
+                "i": world.actors["maker"].did,
+                "l": leaf_index,
+                "b": body,
+            },
+        )
+        for disclosure in submission["disclosures"]:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO ledger_disclosures (record_hash, grp, body) VALUES (:h, :g, :b)"
+                ),
+                {"h": record_hash, "g": disclosure["group"], "b": records.canonical(disclosure)},
+            )
+    report = world.ledger.audit()
+    assert not report.ok
+    assert (report.records, report.record_hash) == (leaf_index, record_hash)
+    assert "canonical" in (report.reason or "")
 
 
 def test_parallel_audit_agrees_with_the_inline_one(
