@@ -737,6 +737,39 @@ def test_any_flipped_byte_of_a_stored_record_is_caught(
     world.ledger.engine.dispose()
 
 
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_reordering_of_two_stored_records_is_caught(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Swapping the log positions of any two stored records (their leaf indexes, or their
+    bytes and hashes between positions) is named by the audit."""
+    world = World(
+        Ledger.init(tmp_path_factory.mktemp("swap") / "data", (op := keys.generate())), op
+    )
+    world.add("maker", "manufacturer")
+    world.add("dismantler", "dismantler")
+    world.issue(PASSPORT)
+    world.transfer(PASSPORT, "maker", "dismantler")
+    with world.ledger.engine.begin() as connection:
+        rows = connection.execute(
+            sa.text("SELECT record_hash, leaf_index FROM ledger_records ORDER BY leaf_index")
+        ).all()
+        first = data.draw(st.integers(0, len(rows) - 2))
+        second = data.draw(st.integers(first + 1, len(rows) - 1))
+        a, b = rows[first], rows[second]
+        swap = "UPDATE ledger_records SET leaf_index = :to WHERE record_hash = :h"
+        connection.execute(sa.text(swap), {"to": -1, "h": a.record_hash})
+        connection.execute(sa.text(swap), {"to": a.leaf_index, "h": b.record_hash})
+        connection.execute(sa.text(swap), {"to": b.leaf_index, "h": a.record_hash})
+    report = world.ledger.audit()
+    assert not report.ok
+    assert report.records == first  # the first position that holds the wrong record
+    world.ledger.engine.dispose()
+
+
 def test_concurrent_processes_never_fork_a_chain(
     world: World, tmp_path: Path, database_url: str
 ) -> None:
