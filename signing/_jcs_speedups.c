@@ -30,7 +30,9 @@
  *     (orjson and the strict parser treat those differently beyond 2^53), or None when
  *     the bytes are not JSON as the scan knows it;
  *   - json_keys(value, limit) walks the parsed value and counts the keys of its objects;
- *     fewer keys than members in the text means a duplicate key was dropped.
+ *     fewer keys than members in the text means a duplicate key was dropped;
+ *   - b58decode(text) decodes Bitcoin base58 for signing.multibase (a signature per proof
+ *     verified), or gives None for anything the Python code should decide.
  *
  * Keep it warning-free: gcc -O2 -c -o /dev/null -Wall -Wextra -Wpedantic -Wconversion
  *   -I"$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
@@ -527,17 +529,110 @@ json_keys(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(count_keys(args[0], limit));
 }
 
+/* ------------------------------------------------------------------------------------
+ * b58decode: Bitcoin base58 to bytes, for signing.multibase (every proof verification
+ * decodes a 64-byte signature: 88 characters).
+ *
+ * The number is kept in 32-bit limbs, least significant first; each character multiplies
+ * it by 58 and adds its digit. Leading '1's are leading zero bytes. Anything else than the
+ * alphabet, non-ASCII text, or more than B58_MAX_CHARS characters gives None: the Python
+ * code then raises its precise error, or decodes the long input itself.
+ */
+
+#define B58_MAX_CHARS 512
+#define B58_MAX_LIMBS (B58_MAX_CHARS * 6 / 32 + 2) /* log2(58) < 6 bits a character */
+
+static const signed char b58_digit[128] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 0,  1,  2,  3,  4,  5,  6,  7,  8,  -1, -1, -1, -1, -1, -1,
+    -1, 9,  10, 11, 12, 13, 14, 15, 16, -1, 17, 18, 19, 20, 21, -1,
+    22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, -1, -1, -1, -1, -1,
+    -1, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, -1, 44, 45, 46,
+    47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, -1, -1, -1, -1, -1,
+};
+
+PyDoc_STRVAR(b58decode_doc,
+"b58decode(text, /)\n"
+"--\n"
+"\n"
+"Bitcoin base58 ``text`` decoded to bytes (leading '1' characters are zero bytes), or\n"
+"None for a character outside the alphabet, non-ASCII text, or text longer than 512.");
+
+static PyObject *
+b58decode(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "b58decode() expects a str");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(arg)) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(arg);
+    if (length > B58_MAX_CHARS) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *text = (const unsigned char *)PyUnicode_DATA(arg);
+    Py_ssize_t zeros = 0;
+    while (zeros < length && text[zeros] == '1') {
+        zeros++;
+    }
+    uint32_t limbs[B58_MAX_LIMBS];
+    size_t used = 0;
+    for (Py_ssize_t i = zeros; i < length; i++) {
+        int digit = b58_digit[text[i] & 0x7F];
+        if (digit < 0) {
+            Py_RETURN_NONE;
+        }
+        uint64_t carry = (uint64_t)digit;
+        for (size_t k = 0; k < used; k++) {
+            uint64_t value = (uint64_t)limbs[k] * 58u + carry;
+            limbs[k] = (uint32_t)value;
+            carry = value >> 32;
+        }
+        if (carry != 0) {
+            limbs[used++] = (uint32_t)carry; /* bounded: 58^512 < 2^(32 * B58_MAX_LIMBS) */
+        }
+    }
+    /* Big-endian bytes of the number, without its leading zero bytes. */
+    unsigned char number[B58_MAX_LIMBS * 4];
+    size_t size = 0;
+    for (size_t k = used; k-- > 0;) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            unsigned char byte = (unsigned char)(limbs[k] >> shift);
+            if (size == 0 && byte == 0) {
+                continue;
+            }
+            number[size++] = byte;
+        }
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, zeros + (Py_ssize_t)size);
+    if (out == NULL) {
+        return NULL;
+    }
+    char *bytes = PyBytes_AS_STRING(out);
+    memset(bytes, 0, (size_t)zeros);
+    if (size != 0) {
+        memcpy(bytes + zeros, number, size);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"finish", finish, METH_O, finish_doc},
     {"json_scan", json_scan, METH_O, json_scan_doc},
     {"json_keys", (PyCFunction)(void (*)(void))json_keys, METH_FASTCALL, json_keys_doc},
+    {"b58decode", b58decode, METH_O, b58decode_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "signing._jcs_speedups",
-    .m_doc = "Byte checks for signing.jcs and signing.json_input (see their docstrings).",
+    .m_doc = "Byte checks for signing.jcs and signing.json_input, and base58 decoding for "
+             "signing.multibase (see their docstrings).",
     .m_size = 0,
     .m_methods = methods,
 };

@@ -4,12 +4,14 @@ Base58 is done by GMP (gmpy2) and a character translation, not by the ``base58``
 that package costs about 40 us to encode one 64-byte signature, more than the Ed25519
 signature itself, and every proof encodes or decodes one (ADR 0003). GMP writes numbers in
 base 58 with the digits ``0-9A-Za-v``; translating those to the Bitcoin alphabet gives
-base58, and a leading zero byte is a leading ``1`` as usual.
+base58, and a leading zero byte is a leading ``1`` as usual. Decoding, which every proof
+verification does, has a C version in the signing extension (0.5 us against 1.9 us).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import gmpy2
 
@@ -20,6 +22,14 @@ _GMP_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
 _TO_BITCOIN = str.maketrans(_GMP_DIGITS, ALPHABET)
 _TO_GMP = str.maketrans(ALPHABET, _GMP_DIGITS)
 _VALID = re.compile(f"[{ALPHABET}]*")
+
+_c_b58decode: Callable[[str], bytes | None] | None
+try:
+    from signing._jcs_speedups import (  # type: ignore[import-not-found,no-redef]
+        b58decode as _c_b58decode,
+    )
+except ImportError:  # pragma: no cover - the extension is optional; tests require it in CI
+    _c_b58decode = None
 
 # Multicodec varint headers (https://github.com/multiformats/multicodec).
 ED25519_PUB_HEADER = b"\xed\x01"  # ed25519-pub, 0xed
@@ -35,7 +45,18 @@ def b58encode(data: bytes) -> str:
 
 
 def b58decode(text: str) -> bytes:
-    """Inverse of :func:`b58encode`; raises ValueError on a character outside the alphabet."""
+    """Inverse of :func:`b58encode`; raises ValueError on a character outside the alphabet.
+
+    The C decoder (``signing._jcs_speedups.b58decode``) takes 0.5 us for a signature where
+    GMP and the translation take 1.9; it leaves bad characters and long texts to the code
+    below (tests hold the two equal)."""
+    if _c_b58decode is not None and (decoded := _c_b58decode(text)) is not None:
+        return decoded
+    return _b58decode(text)
+
+
+def _b58decode(text: str) -> bytes:
+    """The Python decoder (GMP): the reference, and the path for what C leaves here."""
     if not _VALID.fullmatch(text):
         bad = next(c for c in text if c not in ALPHABET)
         raise ValueError(f"invalid base58 character {bad!r}")

@@ -41,6 +41,38 @@ def test_base58_rejects_characters_outside_the_alphabet(text: str):
         multibase.b58decode(text)
 
 
+def test_base58_c_decoder_is_built() -> None:
+    assert multibase._c_b58decode is not None, "signing._jcs_speedups was not built"
+
+
+@given(st.binary(max_size=400))
+def test_base58_c_decoder_equals_the_python_one(data: bytes) -> None:
+    encoded = multibase.b58encode(data)
+    assert multibase._c_b58decode(encoded) == multibase._b58decode(encoded) == data
+
+
+@given(st.text(max_size=40))
+def test_base58_c_decoder_leaves_any_bad_text_to_python(text: str) -> None:
+    decoded = multibase._c_b58decode(text)
+    try:
+        expected = multibase._b58decode(text)
+    except ValueError:
+        assert decoded is None  # then b58decode raises the Python error
+    else:
+        assert decoded == expected
+
+
+def test_base58_c_decoder_limits() -> None:
+    long_text = "2" * 513  # past the C decoder's limit: decoded by the Python code
+    assert multibase._c_b58decode(long_text) is None
+    assert multibase.b58decode(long_text) == multibase._b58decode(long_text)
+    assert multibase._c_b58decode("z" * 512) == multibase._b58decode("z" * 512)
+    assert multibase._c_b58decode("1" * 512) == bytes(512)
+    assert multibase._c_b58decode("") == b""
+    with pytest.raises(TypeError):
+        multibase._c_b58decode(b"abc")
+
+
 def test_vector_key_pair_encodings():
     key = keys.from_multibase(VECTOR["privateKeyMultibase"])
     assert key.public_multibase == VECTOR["publicKeyMultibase"]
