@@ -2,10 +2,11 @@
 
 Parse and bound the submission, validate the record against its kind's schema, match each
 disclosure to the digest the record carries and validate it, re-grade a DiagnosticTest
-under its grading policy (one of those given: the ledger's), and verify every proof. What passes is a :class:`Checked`
-record, ready for the append rules (:mod:`ledger.rules`), which need the ledger's state.
-Appends run it before taking any lock; audits run it again on every stored record,
-possibly in worker processes (so it is pure: same bytes in, same verdict out).
+under its grading policy (one of those given: the ledger's), and verify every proof. What
+passes is a :class:`Checked` record, ready for the append rules (:mod:`ledger.rules`),
+which need the ledger's state. Appends run it before taking any lock; audits run it again
+on every stored record, possibly in worker processes (so it is pure: the same bytes and
+policies in, the same verdict out).
 """
 
 from __future__ import annotations
