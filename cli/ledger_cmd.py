@@ -1,5 +1,5 @@
-"""``bpl init``, ``bpl actor``, ``bpl submit``, ``bpl chain``, ``bpl audit``: the ledger
-from the command line (what an operator, a dismantler and an auditor type)."""
+"""``bpl init``, ``bpl actor``, ``bpl policy``, ``bpl submit``, ``bpl chain``, ``bpl audit``:
+the ledger from the command line (what an operator, a dismantler and an auditor type)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from cli.errors import FAILED, fail, report
 from cli.inputs import read_bytes
 from cli.log_cmd import DataDirOption
 from ledger.datadir import DEFAULT_ORIGIN, DataDir, default_data_dir
-from ledger.errors import LedgerError, RecordRejected
+from ledger.errors import LedgerError, PolicyConflictError, RecordRejected
+from ledger.grading import GradingError
 from ledger.service import Ledger
 from signing import keys
 from signing.errors import SigningError
@@ -23,6 +24,9 @@ OPERATOR_KEY = "operator.json"
 
 actor_app = typer.Typer(
     help="Register actors and manage their keys (operator).", no_args_is_help=True
+)
+policy_app = typer.Typer(
+    help="Grading policies DiagnosticTest records may name (operator).", no_args_is_help=True
 )
 
 
@@ -125,6 +129,43 @@ def actor_revoke_key(
     except RecordRejected as exc:
         fail(str(exc), FAILED)
     typer.echo(json.dumps(receipt.to_dict(), indent=2))
+
+
+@policy_app.command("add")
+def policy_add(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A grading policy file (docs/grading.md).")
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Register a grading policy with the ledger; prints its id, version and digest. The
+    same content again changes nothing; other content under a registered id and version is
+    refused (exit 1): a released version never changes."""
+    ledger = _ledger(data_dir, writable=False)  # the database only: no log key needed
+    try:
+        policy = ledger.add_grading_policy(file)
+    except GradingError as exc:
+        fail(str(exc))
+    except PolicyConflictError as exc:
+        fail(f"refused: {exc}", FAILED)
+    except LedgerError as exc:
+        fail(str(exc))
+    finally:
+        ledger.engine.dispose()
+    typer.echo(
+        json.dumps({"id": policy.id, "version": policy.version, "digest": policy.digest}, indent=2)
+    )
+
+
+@policy_app.command("list")
+def policy_list(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
+    """The grading policies records may name: bundled with bpl, and registered."""
+    ledger = _reader(data_dir, database_url)
+    try:
+        known = [entry.to_dict() for entry in ledger.grading_policies()]
+    finally:
+        ledger.engine.dispose()
+    typer.echo(json.dumps(known, indent=2))
 
 
 def submit(

@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(log_cmd.app, name="log")
 app.add_typer(ledger_cmd.actor_app, name="actor")
+app.add_typer(ledger_cmd.policy_app, name="policy")
 app.add_typer(record_cmd.app, name="record")
 app.command("init")(ledger_cmd.init)
 app.command("submit")(ledger_cmd.submit)

@@ -2,10 +2,11 @@
 
 Parse and bound the submission, validate the record against its kind's schema, match each
 disclosure to the digest the record carries and validate it, re-grade a DiagnosticTest
-under its grading policy, and verify every proof. What passes is a :class:`Checked`
-record, ready for the append rules (:mod:`ledger.rules`), which need the ledger's state.
-Appends run it before taking any lock; audits run it again on every stored record,
-possibly in worker processes (so it is pure: same bytes in, same verdict out).
+under its grading policy (one of those given: the ledger's), and verify every proof. What
+passes is a :class:`Checked` record, ready for the append rules (:mod:`ledger.rules`),
+which need the ledger's state. Appends run it before taking any lock; audits run it again
+on every stored record, possibly in worker processes (so it is pure: the same bytes and
+policies in, the same verdict out).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import schemas
 from ledger import grading, records
-from ledger.errors import RecordRejected
+from ledger.errors import RecordRejected, UnknownGradingPolicy
 from signing import json_input, proofs
 from signing.errors import SigningError
 
@@ -66,8 +68,19 @@ class Checked:
         ]
 
 
-def check_submission(submission: Mapping[str, Any] | bytes) -> Checked:
-    """Everything that needs no ledger state: size, shape, schema, disclosures, proofs."""
+Policies = Mapping[tuple[str, str], grading.GradingPolicy]
+"""Grading policies by (id, version): those a DiagnosticTest may name."""
+
+
+def check_submission(
+    submission: Mapping[str, Any] | bytes, policies: Policies | None = None
+) -> Checked:
+    """Everything that needs no ledger state: size, shape, schema, disclosures, proofs.
+
+    ``policies``: the grading policies a DiagnosticTest may name (default: the bundled
+    ones, :func:`bundled_policies`). A parameter, not ledger state, so that the verdict
+    depends on the input alone; a ledger passes the bundled ones and those it registered.
+    """
     record, disclosures = _unpack(submission)
     try:
         body = records.canonical(record)
@@ -85,7 +98,8 @@ def check_submission(submission: Mapping[str, Any] | bytes) -> Checked:
     except schemas.SchemaError as exc:
         raise RecordRejected("schema", str(exc)) from None
     if kind == "DiagnosticTest":
-        _check_grade(disclosed.get("legitimate-interest", {}))
+        known = _bundled() if policies is None else policies
+        _check_grade(disclosed.get("legitimate-interest", {}), known)
     if "proof" not in record:
         raise RecordRejected("proof", "the record is not signed")
     try:
@@ -95,20 +109,25 @@ def check_submission(submission: Mapping[str, Any] | bytes) -> Checked:
     return Checked(record, kind, body, records.digest(body), records.signer_keys(record), disclosed)
 
 
+def bundled_policies() -> dict[tuple[str, str], grading.GradingPolicy]:
+    """The grading policies bundled with bpl, by (id, version): known to every ledger. A
+    new dict each call, for the caller to add its own to."""
+    return dict(_bundled())
+
+
 @functools.cache
-def _policies() -> dict[tuple[str, str], grading.GradingPolicy]:
-    """The grading policies the ledger knows, by (id, version): the bundled ones."""
-    policy = grading.load_policy()
-    return {(policy.id, policy.version): policy}
+def _bundled() -> Policies:
+    loaded = map(grading.load_policy, grading.bundled_policies())
+    return MappingProxyType({(policy.id, policy.version): policy for policy in loaded})
 
 
-def _check_grade(measures: Mapping[str, Any]) -> None:
+def _check_grade(measures: Mapping[str, Any], policies: Policies) -> None:
     """A DiagnosticTest's grade must be what its grading policy gives for its measures."""
     reference = measures.get("gradingPolicy", {})
     key = (str(reference.get("id")), str(reference.get("version")))
-    policy = _policies().get(key)
+    policy = policies.get(key)
     if policy is None:
-        raise RecordRejected("grade", f"unknown grading policy {key[0]} version {key[1]}")
+        raise UnknownGradingPolicy(key)
     try:
         expected = grading.check(measures, policy)
     except grading.GradingError as exc:

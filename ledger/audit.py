@@ -28,8 +28,8 @@ import orjson
 import sqlalchemy as sa
 
 import schemas
-from ledger import collector, records
-from ledger.admission import Checked, check_submission
+from ledger import collector, policy_store, records
+from ledger.admission import Checked, Policies, check_submission
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, Sql, head_from_row
 from ledger.log import TransparencyLog
@@ -75,12 +75,15 @@ def audit(
         count = connection.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one()
     if count != size:
         return Report(False, size, None, f"the log has {size} leaves, the ledger {count} records")
+    policies, problem = policy_store.audited(engine)
+    if problem is not None:
+        return Report(False, 0, None, problem)
     if workers is None:
         workers = os.cpu_count() or 1 if size >= PARALLEL_FROM else 1
     view = ReplayView()
     with _admission_pool(workers) as pool:
         for start, rows, problems, submissions, refusals in _admitted_chunks(
-            engine, log, size, pool, workers
+            engine, log, size, pool, workers, policies
         ):
             with collector.paused():
                 for offset, (row, stored, submission, refusal) in enumerate(
@@ -119,15 +122,22 @@ Chunk = tuple[int, list[Any], list[str | None], list[Submission], list[str | Non
 
 
 def _admitted_chunks(
-    engine: sa.Engine, log: TransparencyLog, size: int, pool: Executor, workers: int
+    engine: sa.Engine,
+    log: TransparencyLog,
+    size: int,
+    pool: Executor,
+    workers: int,
+    policies: Policies,
 ) -> Iterator[Chunk]:
     """Each chunk's rows, the problems found by comparing them with their leaves, their
-    bytes, and their admission refusals, in order; up to ``2 * workers`` chunks in flight."""
+    bytes, and their admission refusals (grades under ``policies``), in order; up to
+    ``2 * workers`` chunks in flight."""
     pending: deque[tuple[int, list[Any], list[str | None], list[Submission], Future[Any]]]
     pending = deque()
     for start in range(0, size, CHUNK):
         rows, problems, submissions = _read_chunk(engine, log, start, min(start + CHUNK, size))
-        pending.append((start, rows, problems, submissions, pool.submit(admit_stored, submissions)))
+        admitted = pool.submit(admit_stored, submissions, policies)
+        pending.append((start, rows, problems, submissions, admitted))
         if len(pending) > 2 * workers:
             first, rows, problems, submissions, future = pending.popleft()
             yield first, rows, problems, submissions, future.result()
@@ -183,11 +193,14 @@ def _stored_problem(row: Any, leaf_index: int, body: bytes, leaf: bytes) -> str 
     return None
 
 
-def admit_stored(submissions: list[tuple[bytes, list[bytes]]]) -> list[str | None]:
-    """Admission of stored records (run in a worker process): for each, None, or the rule
-    and reason that refuses it. The stored bytes must also be the record's canonical form,
-    which is what lets the parent rebuild the admitted record with a plain parser
-    (:func:`_admitted`) instead of receiving it pickled. Module level, so that worker
+def admit_stored(
+    submissions: list[tuple[bytes, list[bytes]]], policies: Policies | None = None
+) -> list[str | None]:
+    """Admission of stored records (run in a worker process), grades under ``policies``
+    (default: the bundled ones; pickled to the worker with each chunk): for each, None, or
+    the rule and reason that refuses it. The stored bytes must also be the record's
+    canonical form, which is what lets the parent rebuild the admitted record with a plain
+    parser (:func:`_admitted`) instead of receiving it pickled. Module level, so that worker
     processes find it."""
     outcomes: list[str | None] = []
     with collector.paused():
@@ -195,7 +208,7 @@ def admit_stored(submissions: list[tuple[bytes, list[bytes]]]) -> list[str | Non
             try:
                 record = json_input.parse_object(body)
                 parsed = [json_input.parse_object(d) for d in disclosures]
-                checked = check_submission({"record": record, "disclosures": parsed})
+                checked = check_submission({"record": record, "disclosures": parsed}, policies)
             except RecordRejected as exc:
                 outcomes.append(f"{exc.rule}: {exc.detail}")
                 continue

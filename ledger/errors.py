@@ -61,3 +61,21 @@ class StaleRecord(RecordRejected):
         return StaleRecord(
             self.detail, head_sequence=self.head_sequence, head_hash=self.head_hash, index=index
         )
+
+
+class UnknownGradingPolicy(RecordRejected):
+    """A DiagnosticTest names a grading policy (``key``: id, version) the ledger does not
+    know (rule ``grade``). A ledger looks it up in its database once before refusing: another
+    process may have registered it since."""
+
+    def __init__(self, key: tuple[str, str], *, index: int | None = None) -> None:
+        super().__init__("grade", f"unknown grading policy {key[0]} version {key[1]}", index=index)
+        self.key = key
+
+    def at(self, index: int) -> UnknownGradingPolicy:
+        return UnknownGradingPolicy(self.key, index=index)
+
+
+class PolicyConflictError(LedgerError):
+    """A grading policy whose (id, version) the ledger already knows with other content: a
+    released version never changes (or an id reserved for the policies bundled with bpl)."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 
@@ -49,10 +50,13 @@ __all__ = [
     "GradingError",
     "GradingPolicy",
     "KnockOut",
+    "bundled_policies",
     "check",
     "grade",
     "load_policy",
+    "parse_policy",
     "policy_ref",
+    "read_policy",
 ]
 
 GRADES: Final = ("reuse", "remanufacture", "repurpose", "recycle")
@@ -146,6 +150,12 @@ class GradingPolicy:
     def _plan(self) -> _Plan | None:
         """The policy compiled for :func:`grade` and :func:`check`, once (``None``: never fast)."""
         return _compile(self)
+
+    def __getstate__(self) -> dict[str, object]:
+        """The fields without the compiled plan: it is rebuilt on first use where the policy
+        lands (a ledger's audit sends its policies to worker processes), so a pickle stays
+        small and holds nothing of the plan's internals."""
+        return {name: value for name, value in self.__dict__.items() if name != "_plan"}
 
 
 @dataclass(frozen=True)
@@ -672,6 +682,13 @@ def _ratio_bounds(threshold: Number, exact: Fraction) -> tuple[float, float]:
 def load_policy(path_or_name: str | Path | None = None) -> GradingPolicy:
     """Load and validate a policy: a file (a :class:`Path`, or a string ending in ``.json``
     or containing ``/``) or a bundled policy by name (``None``: :data:`DEFAULT_POLICY`)."""
+    return read_policy(path_or_name)[0]
+
+
+def read_policy(path_or_name: str | Path | None = None) -> tuple[GradingPolicy, bytes]:
+    """:func:`load_policy`, and the document's JCS bytes: what its ``digest`` is of, and
+    what a ledger stores when it registers the policy (the layout of the file is not part
+    of the policy)."""
     if path_or_name is None:
         path_or_name = DEFAULT_POLICY
     if isinstance(path_or_name, Path) or path_or_name.endswith(".json") or "/" in path_or_name:
@@ -681,17 +698,32 @@ def load_policy(path_or_name: str | Path | None = None) -> GradingPolicy:
         except OSError as exc:
             raise GradingError(f"policy {source}: cannot read it: {exc.strerror}") from exc
     else:
-        bundled = {
-            entry.name.removesuffix(".json"): entry
-            for entry in (resources.files("ledger") / "policies").iterdir()
-            if entry.name.endswith(".json")
-        }
+        bundled = _bundled_files()
         if path_or_name not in bundled:
             names = ", ".join(sorted(bundled))
             raise GradingError(f"no bundled grading policy {path_or_name!r} (bundled: {names})")
         source = f"{path_or_name} (bundled)"
         data = bundled[path_or_name].read_bytes()
+    return _parse_document(_decode(data, source), source)
+
+
+def parse_policy(data: bytes, source: str) -> GradingPolicy:
+    """A policy from its JSON bytes (``source`` names them in errors): how a ledger reads
+    back the documents it registered."""
     return _parse(_decode(data, source), source)
+
+
+def bundled_policies() -> tuple[str, ...]:
+    """The names of the policies bundled with bpl (for :func:`load_policy`)."""
+    return tuple(sorted(_bundled_files()))
+
+
+def _bundled_files() -> dict[str, Traversable]:
+    return {
+        entry.name.removesuffix(".json"): entry
+        for entry in (resources.files("ledger") / "policies").iterdir()
+        if entry.name.endswith(".json")
+    }
 
 
 def _decode(data: bytes, source: str) -> object:
@@ -703,6 +735,11 @@ def _decode(data: bytes, source: str) -> object:
 
 
 def _parse(doc: object, source: str) -> GradingPolicy:
+    return _parse_document(doc, source)[0]
+
+
+def _parse_document(doc: object, source: str) -> tuple[GradingPolicy, bytes]:
+    """The policy of a decoded document, and the document's JCS bytes (its digest's)."""
     check = _Checker(source)
     top = check.fields(
         doc, "$", {"id", "version", "stateOfHealth", "grades", "knockOuts"}, "description"
@@ -718,12 +755,12 @@ def _parse(doc: object, source: str) -> GradingPolicy:
         for i, item in enumerate(check.array(top["knockOuts"], "$.knockOuts", empty=True))
     )
     try:
-        digest = hashlib.sha256(canonicalize(doc)).hexdigest()
+        canonical = canonicalize(doc)
     except CanonicalizationError as exc:
         raise GradingError(f"policy {source}: {exc}") from exc
-    return GradingPolicy(
-        policy_id, version, description, sources, grades, knock_outs, f"sha256:{digest}"
-    )
+    digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
+    policy = GradingPolicy(policy_id, version, description, sources, grades, knock_outs, digest)
+    return policy, canonical
 
 
 def _parse_sources(check: _Checker, value: object) -> tuple[str, ...]:

@@ -9,6 +9,9 @@ transparency log: all in ONE transaction. In ``append_many`` a refused record re
 batch, and nothing of it is stored; concurrent single ``append`` calls share a transaction
 (group commit) but each keeps its own outcome. Every batch is committed with its signed
 checkpoint before any receipt is returned.
+
+A DiagnosticTest is graded under the policy it names: one bundled with bpl, or one
+registered with this ledger (:meth:`Ledger.add_grading_policy`, ADR 0009).
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledger import audit as auditing
-from ledger import checkpoint, collector, identity, merkle, records
-from ledger.admission import Checked, check_submission
+from ledger import checkpoint, collector, grading, identity, merkle, policy_store, records
+from ledger.admission import Checked, Policies, bundled_policies, check_submission
 from ledger.audit import Report
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
-from ledger.errors import LedgerError, RecordRejected
+from ledger.errors import LedgerError, RecordRejected, UnknownGradingPolicy
+from ledger.grading import GradingPolicy
 from ledger.ledger_store import HEAD_COLUMNS, LedgerView, Sql, head_from_row, insert_records
 from ledger.log import TransparencyLog
 from ledger.log_proofs import InclusionProof
+from ledger.policy_store import KnownPolicy
 from ledger.rules import Head, check
 from signing import proofs
 from signing.errors import SigningError
@@ -95,6 +100,10 @@ class Ledger:
         self._queue_changed = threading.Condition()
         self._queue: list[_Slot] = []
         self._committer: threading.Thread | None = None
+        self._policies: Policies = bundled_policies()
+        """The grading policies records may name: bundled, and registered (loaded by
+        :meth:`open`, looked up again when a record names one not here). Replaced, never
+        changed in place: the committer thread reads it."""
 
     @classmethod
     def open(
@@ -110,13 +119,20 @@ class Ledger:
         """
         if isinstance(location, str) and "://" in location:
             log, recorded = identity.open_url(location, writable=writable, log_key=log_key)
-            return cls(log, recorded.verifier_key)
-        if log_key is not None:
-            raise LedgerError(
-                "log_key is for a database URL: a data directory's key is its log.key"
-            )
-        directory = DataDir(Path(location))
-        return cls(directory.open_log(writable=writable), directory.verifier_key())
+            ledger = cls(log, recorded.verifier_key)
+        else:
+            if log_key is not None:
+                raise LedgerError(
+                    "log_key is for a database URL: a data directory's key is its log.key"
+                )
+            directory = DataDir(Path(location))
+            ledger = cls(directory.open_log(writable=writable), directory.verifier_key())
+        try:
+            ledger.grading_policies()  # loads the registered ones
+        except BaseException:
+            ledger.engine.dispose()
+            raise
+        return ledger
 
     @classmethod
     def init(
@@ -199,6 +215,44 @@ class Ledger:
         head = self.head(subject_id)
         return (0, None) if head is None else (head.sequence + 1, head.record_hash)
 
+    # -- grading policies ------------------------------------------------------------
+
+    def add_grading_policy(self, source: Path | str) -> GradingPolicy:
+        """Register the grading policy in file ``source`` (loaded and validated by
+        :func:`ledger.grading.load_policy`), so that DiagnosticTest records may name it.
+
+        Idempotent for the same content (a bundled policy is known already: nothing is
+        stored). Raises GradingError for an invalid file, and PolicyConflictError for other
+        content under an (id, version) the ledger knows, or under a bundled policy's id: a
+        released version never changes (ADR 0009); nothing is stored then.
+        """
+        path = Path(source)
+        policy, document = grading.read_policy(path)
+        policy_store.register(self.log.writer, policy, document)
+        self._policies = {**self._policies, (policy.id, policy.version): policy}
+        return policy
+
+    def grading_policies(self) -> list[KnownPolicy]:
+        """The grading policies records may name: the bundled ones, then those registered
+        (read from the database now, so also those another process registered)."""
+        bundled = bundled_policies()
+        known = [KnownPolicy(policy, None) for policy in bundled.values()]
+        known += policy_store.registered(self.engine)
+        self._policies = {(k.policy.id, k.policy.version): k.policy for k in known}
+        return known
+
+    def _admit(self, submission: Mapping[str, Any] | bytes) -> Checked:
+        """:func:`check_submission` under the ledger's grading policies; a policy it does not
+        know is looked up in the database once (another process may have registered it)."""
+        try:
+            return check_submission(submission, self._policies)
+        except UnknownGradingPolicy as exc:
+            found = policy_store.find(self.engine, exc.key)
+            if found is None:
+                raise
+            self._policies = {**self._policies, exc.key: found}
+        return check_submission(submission, self._policies)
+
     # -- appending -------------------------------------------------------------------
 
     def append(self, submission: Mapping[str, Any] | bytes) -> Receipt:
@@ -257,7 +311,7 @@ class Ledger:
         checked: list[Checked] = []
         for waiting in queued:
             try:
-                checked.append(check_submission(waiting.submission))
+                checked.append(self._admit(waiting.submission))
             except Exception as exc:  # refused alone (RecordRejected): only its caller hears
                 _finish([waiting], exc)
                 continue
@@ -303,7 +357,7 @@ class Ledger:
             checked = []
             for index, submission in enumerate(submissions):
                 try:
-                    checked.append(check_submission(submission))
+                    checked.append(self._admit(submission))
                 except RecordRejected as exc:
                     raise exc.at(index) from None
             with self._commit_lock:
@@ -459,10 +513,11 @@ class Ledger:
 
     def audit(self, *, workers: int | None = None) -> Report:
         """Re-derive everything from the log: every record's bytes, hash, signatures,
-        schema, disclosures and append rules, replayed in log order; every chain link;
+        schema, disclosures, grade (under the registered grading policies, each held to its
+        stored digest first) and append rules, replayed in log order; every chain link;
         the log's tiles and root against its latest signed checkpoint. Names the first bad
-        record (by leaf index). ``workers``: processes that re-verify records (default:
-        one per CPU on large ledgers); see :mod:`ledger.audit`."""
+        record (by leaf index), or the first bad policy row. ``workers``: processes that
+        re-verify records (default: one per CPU on large ledgers); see :mod:`ledger.audit`."""
         return auditing.audit(self.engine, self.log, self.verifier_key, workers=workers)
 
     def disclosures(self, record_hash: str) -> dict[str, dict[str, Any]]:

@@ -180,3 +180,20 @@ class LedgerKey(SQLModel, table=True):
     key: str = Field(sa_column=Column(Text, primary_key=True))
     actor: str = Field(sa_column=Column(Text, nullable=False))
     revoked: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
+class LedgerGradingPolicy(SQLModel, table=True):
+    """A grading policy registered with this ledger (bundled ones are not stored).
+
+    Content-addressed and immutable per version: ``digest`` is ``sha256:`` of ``document``,
+    the policy's JCS text (``GradingPolicy.digest``); a registered (id, version) never gets
+    other content, and the audit holds each document to its digest (ADR 0009).
+    """
+
+    __tablename__ = "ledger_grading_policies"
+
+    policy_id: str = Field(sa_column=Column(Text, primary_key=True))
+    version: str = Field(sa_column=Column(Text, primary_key=True))
+    digest: str = Field(sa_column=Column(String(71), nullable=False))
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    registered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

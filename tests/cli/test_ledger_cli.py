@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from ledger import grading
 
 runner = CliRunner()
 PASSPORT = "urn:bpl:passport:7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -183,3 +184,72 @@ def test_database_url_refusals(home: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "no database file" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def policy_document(**changes: Any) -> dict[str, Any]:
+    """A ledger's own grading policy (docs/grading.md), with ``changes``."""
+    return {
+        "id": "acme-strict",
+        "version": "2025.1",
+        "stateOfHealth": ["soce"],
+        "grades": [
+            {"grade": "reuse", "minSoh": 85},
+            {"grade": "repurpose", "minSoh": 65},
+            {"grade": "recycle"},
+        ],
+        "knockOuts": [],
+    } | changes
+
+
+def test_policy_add_and_list(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "strict.json"
+    path.write_text(json.dumps(policy_document(), indent=2))
+    added = bpl("policy", "add", path, "--data-dir", home)
+    assert added.exit_code == 0, added.output
+    shown = json.loads(added.stdout)
+    assert shown == {
+        "id": "acme-strict",
+        "version": "2025.1",
+        "digest": grading.load_policy(path).digest,
+    }
+    again = bpl("policy", "add", path, "--data-dir", home)
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == shown
+
+    listed = bpl("policy", "list", "--data-dir", home)
+    assert listed.exit_code == 0, listed.output
+    policies = json.loads(listed.stdout)
+    assert [(p["id"], p["version"], p["bundled"]) for p in policies] == [
+        ("bpl-default", "1", True),
+        ("acme-strict", "2025.1", False),
+    ]
+    assert policies[0]["digest"] == grading.load_policy().digest
+    assert policies[0]["registeredAt"] is None and policies[1]["registeredAt"]
+    assert policies[1]["digest"] == shown["digest"]
+    url = f"sqlite:///{home / 'ledger.db'}"
+    assert json.loads(bpl("policy", "list", "--database-url", url).stdout) == policies
+
+
+def test_policy_add_refusals(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "strict.json"
+    path.write_text(json.dumps(policy_document()))
+    assert bpl("policy", "add", path, "--data-dir", home).exit_code == 0
+    digest = grading.load_policy(path).digest
+    path.write_text(json.dumps(policy_document(grades=[{"grade": "recycle"}])))
+    changed = bpl("policy", "add", path, "--data-dir", home)
+    assert changed.exit_code == 1
+    assert "refused: grading policy acme-strict version 2025.1 is registered" in changed.stderr
+    assert digest in changed.stderr and grading.load_policy(path).digest in changed.stderr
+    path.write_text(json.dumps(policy_document(id="bpl-default", version="2")))
+    reserved = bpl("policy", "add", path, "--data-dir", home)
+    assert reserved.exit_code == 1
+    assert "id bpl-default is reserved" in reserved.stderr
+    path.write_text(json.dumps(policy_document(stateOfHealth=["damaged"])))
+    invalid = bpl("policy", "add", path, "--data-dir", home)
+    assert invalid.exit_code == 2
+    assert "$.stateOfHealth[0]: 'damaged' is not a measure of kind amount" in invalid.stderr
+    missing = bpl("policy", "add", tmp_path / "absent.json", "--data-dir", home)
+    assert missing.exit_code == 2
+    assert "cannot read it" in missing.stderr
+    listed = json.loads(bpl("policy", "list", "--data-dir", home).stdout)
+    assert [p["digest"] for p in listed][1:] == [digest]  # nothing else stored

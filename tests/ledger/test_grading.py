@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
+import pickle
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -382,6 +384,41 @@ def test_digest_ignores_layout(tmp_path: Path) -> None:
     assert load_policy(compact).digest == DEFAULT.digest
     document["grades"][2]["minSoh"] = 61
     assert load_policy(write(tmp_path / "changed.json", document)).digest != DEFAULT.digest
+
+
+def test_read_policy_gives_the_jcs_bytes_its_digest_is_of(tmp_path: Path) -> None:
+    document = default_document()
+    path = tmp_path / "reversed.json"
+    path.write_text(json.dumps(dict(reversed(document.items())), indent=3), encoding="utf-8")
+    policy, canonical = grading.read_policy(path)
+    assert policy == DEFAULT
+    assert canonical == grading.read_policy()[1]
+    assert "sha256:" + hashlib.sha256(canonical).hexdigest() == DEFAULT.digest
+    assert json.loads(canonical) == document
+    assert grading.parse_policy(canonical, "stored") == DEFAULT
+    with pytest.raises(GradingError, match=r"policy stored: \$: missing grades"):
+        grading.parse_policy(b'{"id": "x", "version": "1"}', "stored")
+    with pytest.raises(GradingError, match=r"policy stored: .*duplicate"):
+        grading.parse_policy(b'{"id": "x", "id": "y"}', "stored")
+    assert grading.bundled_policies() == ("default-v1",)
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["fresh", "after-grading"])
+def test_a_policy_pickles_without_its_compiled_plan(used: bool) -> None:
+    """The audit sends policies to worker processes: a policy that has graded (its plan
+    compiled and cached) must pickle, arrive equal and grade the same."""
+    policy = grading.parse_policy(grading.read_policy()[1], "fresh copy")
+    if used:
+        assert check(healthy(), policy) == "reuse"
+        assert "_plan" in vars(policy)
+    data = pickle.dumps(policy)
+    assert b"_plan" not in data  # rebuilt where it lands
+    arrived = pickle.loads(data)
+    assert arrived == policy and hash(arrived) == hash(policy)
+    assert "_plan" not in vars(arrived)
+    for measures in (healthy(), healthy(soce=72.5, accidents=1), healthy(damaged=True)):
+        assert grade(measures, arrived) == grade(measures, policy)
+    assert arrived._plan == policy._plan
 
 
 # -- properties ------------------------------------------------------------------------------

@@ -23,7 +23,14 @@ from ledger import audit, checkpoint, merkle, records
 from ledger.errors import LedgerError, RecordRejected, StaleRecord
 from ledger.service import Ledger
 from signing import keys, proofs
-from tests.ledger.world import MANUFACTURED, TEST_MEASURES, World, document_hash
+from tests.ledger.world import (
+    MANUFACTURED,
+    STRICT_MEASURES,
+    TEST_MEASURES,
+    World,
+    document_hash,
+    policy_file,
+)
 
 PASSPORT = "urn:bpl:passport:0b6f2a8e-3c1d-4f5e-8a9b-1c2d3e4f5a6b"
 
@@ -572,25 +579,25 @@ def test_concurrent_writers_never_fork_a_chain(world: World) -> None:
         previous = records.record_hash(record)
 
 
-def a_short_life(world: World) -> None:
+def a_short_life(world: World, tmp_path: Path) -> None:
+    """A passport issued, handed over and tested twice: under the bundled grading policy,
+    and under one the ledger registered (acme-strict)."""
     world.issue(PASSPORT)
     world.transfer(PASSPORT, "maker", "dismantler")
-    world.submit(
-        "DiagnosticTest",
-        PASSPORT,
-        "lab",
-        {"testedOn": "2031-05-02"},
-        {"legitimate-interest": TEST_MEASURES},
-    )
+    world.ledger.append(world.diagnostic(PASSPORT, TEST_MEASURES))
+    world.ledger.add_grading_policy(policy_file(tmp_path))
+    world.ledger.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
 
 
-def test_audit_and_chain_verification_pass_on_an_honest_ledger(world: World) -> None:
-    a_short_life(world)
+def test_audit_and_chain_verification_pass_on_an_honest_ledger(
+    world: World, tmp_path: Path
+) -> None:
+    a_short_life(world, tmp_path)
     report = world.ledger.audit()
     assert report.ok, report
     assert report.records == world.ledger.log.size()
     chain = world.ledger.verify_chain(PASSPORT)
-    assert chain.ok and chain.records == 3
+    assert chain.ok and chain.records == 4
 
 
 TAMPERING = {
@@ -626,12 +633,28 @@ TAMPERING = {
         None,
         "leaf index",
     ),
+    "grading-policy-edited": (  # reuse from 80 %: the strict test (84.5 %) would be reuse
+        "UPDATE ledger_grading_policies SET document = "
+        "replace(document, 'minSoh\"\\:85', 'minSoh\"\\:80')",  # \\: a colon, not a :bind
+        None,
+        "grading policy acme-strict version 2025.1: its stored document has digest",
+    ),
+    "grading-policy-digest-edited": (
+        f"UPDATE ledger_grading_policies SET digest = 'sha256:{'0' * 64}'",
+        None,
+        "not its stored digest sha256:0000",
+    ),
+    "grading-policy-deleted": (
+        "DELETE FROM ledger_grading_policies",
+        None,
+        "grade: unknown grading policy acme-strict version 2025.1",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
-def test_audit_names_tampering(world: World, case: str) -> None:
-    a_short_life(world)
+def test_audit_names_tampering(world: World, case: str, tmp_path: Path) -> None:
+    a_short_life(world, tmp_path)
     statement, change, reason = TAMPERING[case]
     with world.ledger.engine.begin() as connection:
         params: dict[str, Any] = {"p": PASSPORT, "t": True}
@@ -689,11 +712,12 @@ def test_audit_names_a_logged_record_that_is_not_in_canonical_form(world: World)
 
 
 def test_parallel_audit_agrees_with_the_inline_one(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Worker processes admit the records, a few per chunk; the verdicts, and the first
-    bad record named, are those of the audit in one process."""
-    a_short_life(world)
+    """Worker processes admit the records, a few per chunk (graded under the bundled and
+    the registered policies, sent to them); the verdicts, and the first bad record named,
+    are those of the audit in one process."""
+    a_short_life(world, tmp_path)
     monkeypatch.setattr(audit, "CHUNK", 3)  # several chunks in flight
     honest = world.ledger.audit(workers=2)
     assert honest.ok and honest == world.ledger.audit(workers=1)

@@ -4,8 +4,10 @@ sign and submit records the way a dismantler's tools do."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ledger import records
@@ -33,6 +35,32 @@ TEST_MEASURES = {
     "grade": "reuse",
     "gradingPolicy": {"id": "bpl-default", "version": "1"},
 }
+
+STRICT_POLICY: dict[str, Any] = {
+    "id": "acme-strict",
+    "version": "2025.1",
+    "description": "reuse only from 85 % SoH",
+    "stateOfHealth": ["soce", "remainingCapacity/ratedCapacity"],
+    "grades": [
+        {"grade": "reuse", "minSoh": 85},
+        {"grade": "repurpose", "minSoh": 65},
+        {"grade": "recycle"},
+    ],
+    "knockOuts": [
+        {"measure": "damaged", "op": "==", "value": True, "excludes": ["reuse", "repurpose"]}
+    ],
+}
+"""A ledger's own grading policy: TEST_MEASURES (soce 84.5) are repurpose under it."""
+STRICT_MEASURES = dict(
+    TEST_MEASURES, grade="repurpose", gradingPolicy={"id": "acme-strict", "version": "2025.1"}
+)
+
+
+def policy_file(directory: Path, document: Mapping[str, Any] = STRICT_POLICY) -> Path:
+    """``document`` written as a policy file in ``directory`` (named by its id and version)."""
+    path = directory / f"{document['id']}-{document['version']}.json"
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -90,6 +118,18 @@ class World:
             {"from": self.actors[giver].did, "to": self.actors[taker].did},
             {"legitimate-interest": {"reason": reason}},
             cosigners=[taker],
+        )
+
+    def diagnostic(
+        self, passport: str, measures: Mapping[str, Any], lab: str = "lab"
+    ) -> dict[str, Any]:
+        """A signed DiagnosticTest of ``passport`` with ``measures`` (not submitted)."""
+        return self.record(
+            "DiagnosticTest",
+            passport,
+            lab,
+            {"testedOn": "2031-05-02"},
+            {"legitimate-interest": measures},
         )
 
 

@@ -1,0 +1,197 @@
+"""The grading policies registered with a ledger (table ``ledger_grading_policies``, ADR 0009).
+
+A registered policy is content-addressed and immutable per version: its row holds the
+policy document's JCS text and its digest (``GradingPolicy.digest``), and an (id, version)
+never gets other content. The ids of the policies bundled with bpl are reserved: those are
+known to every ledger and never stored. Rows are read back checked as the audit checks them
+(:func:`row_problem`); a row that fails is left out (so a record naming it is refused) and
+the audit names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ledger import grading
+from ledger.admission import bundled_policies
+from ledger.errors import PolicyConflictError
+from ledger.grading import GradingError, GradingPolicy
+
+_COLUMNS = "policy_id, version, digest, document, registered_at"
+_DATETIME = sa.DateTime(timezone=True)
+
+
+@dataclass(frozen=True)
+class KnownPolicy:
+    """A policy a ledger knows: bundled with bpl (``registered_at`` is None) or registered."""
+
+    policy: GradingPolicy
+    registered_at: datetime | None
+
+    @property
+    def bundled(self) -> bool:
+        return self.registered_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.policy.id,
+            "version": self.policy.version,
+            "digest": self.policy.digest,
+            "bundled": self.bundled,
+            "registeredAt": None if self.registered_at is None else self.registered_at.isoformat(),
+        }
+
+
+def register(writer: Engine, policy: GradingPolicy, document: bytes) -> bool:
+    """Store ``policy`` (``document``: its JCS bytes) unless it is bundled or already stored
+    with the same digest; True if it was stored now. Raises PolicyConflictError for other
+    content under a known (id, version), or an id reserved for the bundled policies.
+
+    ``writer`` begins write transactions (``BEGIN IMMEDIATE`` on SQLite); two processes
+    registering at once: one inserts, the other finds its row and compares."""
+    if _reserved(policy):
+        return False
+    key = (policy.id, policy.version)
+    try:
+        with writer.begin() as connection:
+            stored = _digest(connection, key)
+            if stored is None:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO ledger_grading_policies "  # noqa: S608 (constant)
+                        f"({_COLUMNS}) VALUES (:id, :version, :digest, :document, :at)"
+                    ).bindparams(sa.bindparam("at", type_=_DATETIME)),
+                    {
+                        "id": policy.id,
+                        "version": policy.version,
+                        "digest": policy.digest,
+                        "document": document.decode("utf-8"),
+                        "at": datetime.now(UTC),
+                    },
+                )
+                return True
+    except sa.exc.IntegrityError:  # registered by another process meanwhile: compare
+        with writer.connect() as connection:
+            stored = _digest(connection, key)
+        if stored is None:  # pragma: no cover - the row that conflicted is there
+            raise
+    if stored != policy.digest:
+        raise PolicyConflictError(
+            f"grading policy {policy.id} version {policy.version} is registered with digest "
+            f"{stored}; this one has digest {policy.digest}: a released version never "
+            "changes (give the new content a new version)"
+        )
+    return False
+
+
+def _reserved(policy: GradingPolicy) -> bool:
+    """Whether ``policy`` is a bundled one (True); raises for other content under a
+    bundled policy's id."""
+    bundled = bundled_policies()
+    same = bundled.get((policy.id, policy.version))
+    if same is not None:
+        if same.digest != policy.digest:
+            raise PolicyConflictError(
+                f"grading policy {policy.id} version {policy.version} is bundled with bpl with "
+                f"digest {same.digest}; this one has digest {policy.digest}: a released "
+                "version never changes (give yours another id)"
+            )
+        return True
+    versions = sorted(version for id_, version in bundled if id_ == policy.id)
+    if versions:
+        raise PolicyConflictError(
+            f"grading policy id {policy.id} is reserved for the policies bundled with bpl "
+            f"(version {', '.join(versions)}); this one, version {policy.version}, has digest "
+            f"{policy.digest}: give yours another id"
+        )
+    return False
+
+
+def _digest(connection: sa.Connection, key: tuple[str, str]) -> str | None:
+    found = connection.execute(
+        sa.text(
+            "SELECT digest FROM ledger_grading_policies WHERE policy_id = :id AND version = :v"
+        ),
+        {"id": key[0], "v": key[1]},
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def registered(engine: Engine) -> list[KnownPolicy]:
+    """The registered policies whose rows pass :func:`row_problem`, by id and version."""
+    with engine.connect() as connection:
+        rows = _rows(connection, "ORDER BY policy_id, version", {})
+    return [
+        KnownPolicy(policy, _utc(row.registered_at))
+        for row in rows
+        if (policy := _checked(row)[0]) is not None
+    ]
+
+
+def find(engine: Engine, key: tuple[str, str]) -> GradingPolicy | None:
+    """The registered policy ``key`` (id, version), if its row passes :func:`row_problem`."""
+    with engine.connect() as connection:
+        rows = _rows(
+            connection, "WHERE policy_id = :id AND version = :v", {"id": key[0], "v": key[1]}
+        )
+    return _checked(rows[0])[0] if rows else None
+
+
+def audited(engine: Engine) -> tuple[dict[tuple[str, str], GradingPolicy], str | None]:
+    """For the audit: the bundled and registered policies, and why the first stored row
+    that fails :func:`row_problem` does (None: all pass)."""
+    policies = bundled_policies()
+    with engine.connect() as connection:
+        for row in _rows(connection, "ORDER BY policy_id, version", {}):
+            policy, problem = _checked(row)
+            if policy is None:
+                return policies, f"grading policy {row.policy_id} version {row.version}: {problem}"
+            policies[(policy.id, policy.version)] = policy
+    return policies, None
+
+
+def row_problem(row: Any) -> str | None:
+    """Why a stored policy row is not what it claims, or None: its document must hash to its
+    digest (so it is the registered content, in JCS form) and be a valid policy of the row's
+    id and version, under an id not reserved for the bundled policies."""
+    return _checked(row)[1]
+
+
+def _checked(row: Any) -> tuple[GradingPolicy, None] | tuple[None, str]:
+    """The policy of a stored row, or why the row fails (see :func:`row_problem`)."""
+    key = (row.policy_id, row.version)
+    if any(key[0] == id_ for id_, _ in bundled_policies()):
+        return None, "its id is reserved for the policies bundled with bpl"
+    data = row.document.encode("utf-8")
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if digest != row.digest:
+        return None, (
+            f"its stored document has digest {digest}, not its stored digest {row.digest} "
+            "(altered after registration)"
+        )
+    try:
+        policy = grading.parse_policy(data, f"{key[0]} version {key[1]} (stored)")
+    except GradingError as exc:
+        return None, f"its stored document is not a valid policy ({exc})"
+    if (policy.id, policy.version) != key:
+        return None, f"its stored document is policy {policy.id} version {policy.version}"
+    if policy.digest != row.digest:
+        return None, "its stored document is not in canonical (JCS) form"
+    return policy, None
+
+
+def _rows(connection: sa.Connection, where: str, params: Mapping[str, str]) -> list[Any]:
+    statement = sa.text(f"SELECT {_COLUMNS} FROM ledger_grading_policies {where}")  # noqa: S608
+    return list(connection.execute(statement.columns(registered_at=_DATETIME), params))
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives the stored time back without its zone: it was stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
