@@ -670,10 +670,12 @@ def test_audit_names_tampering(world: World, case: str, tmp_path: Path) -> None:
     assert reason in (report.reason or ""), report
 
 
-def test_audit_names_a_logged_record_that_is_not_in_canonical_form(world: World) -> None:
+def test_audit_names_a_logged_record_that_is_not_in_canonical_form(
+    world: World, tmp_path: Path
+) -> None:
     """A log whose operator logged a record in other bytes than its JCS form (same JSON
     value, so the signature still verifies) is caught: a record hash is of the JCS bytes."""
-    a_short_life(world)
+    a_short_life(world, tmp_path)
     submission = world.record(
         "PassportIssued",
         "urn:bpl:passport:not-canonical",
