@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -73,17 +74,39 @@ def head_from_row(row: Any) -> Head:
 HEAD_COLUMNS = "subject_id, sequence, record_hash, kind, custodian, status, closed, state"
 
 
-class LedgerView:
-    """The rules' view of the ledger in one write transaction (see the module doc)."""
+KNOWN_LIMIT = 250_000
+"""Most heads, actors and keys a ledger keeps between commits (beyond: it reloads)."""
 
-    def __init__(self, connection: sa.Connection) -> None:
+
+@dataclass
+class Known:
+    """The heads, actors and keys (or their absence) a ledger's last commit read or wrote,
+    and the log size that commit left. They are the database's as long as the log is still
+    at that size: every commit of any writer appends to the log under its sequencer lock,
+    so an unchanged size means no one else committed since."""
+
+    size: int
+    heads: dict[str, Head | None]
+    actors: dict[str, Actor | None]
+    keys: dict[str, Key | None]
+    has_actors: bool | None
+
+
+class LedgerView:
+    """The rules' view of the ledger in one write transaction (see the module doc).
+
+    ``known``: what the previous commit left (:class:`Known`), when the caller has checked
+    that the log is still at its size; the view then takes its dicts over and loads only
+    what they lack."""
+
+    def __init__(self, connection: sa.Connection, known: Known | None = None) -> None:
         self._connection = connection
         self._sql = Sql(connection.dialect)
         self._stored: set[str] = set()
-        self._heads: dict[str, Head | None] = {}
-        self._actors: dict[str, Actor | None] = {}
-        self._keys: dict[str, Key | None] = {}
-        self._has_actors: bool | None = None
+        self._heads: dict[str, Head | None] = known.heads if known else {}
+        self._actors: dict[str, Actor | None] = known.actors if known else {}
+        self._keys: dict[str, Key | None] = known.keys if known else {}
+        self._has_actors: bool | None = known.has_actors if known else None
         self._changed_heads: dict[str, Head] = {}
         self._new_heads: set[str] = set()
         self._new_actors: dict[str, Actor] = {}
@@ -176,6 +199,14 @@ class LedgerView:
                 self._new_keys.add(key.key)
             self._keys[key.key] = key
             self._changed_keys[key.key] = key
+
+    def known(self, size: int) -> Known | None:
+        """What this view holds once its transaction committed, leaving the log at
+        ``size`` (None when it holds more than :data:`KNOWN_LIMIT` entries)."""
+        if len(self._heads) + len(self._actors) + len(self._keys) > KNOWN_LIMIT:
+            return None
+        has_actors = True if self._new_actors else self._has_actors
+        return Known(size, self._heads, self._actors, self._keys, has_actors)
 
     def flush(self) -> None:
         """Write the batch's effects (inside the caller's transaction)."""

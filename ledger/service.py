@@ -32,7 +32,14 @@ from ledger.audit import Report
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
 from ledger.errors import LedgerError, RecordRejected, UnknownGradingPolicy
 from ledger.grading import GradingPolicy
-from ledger.ledger_store import HEAD_COLUMNS, LedgerView, Sql, head_from_row, insert_records
+from ledger.ledger_store import (
+    HEAD_COLUMNS,
+    Known,
+    LedgerView,
+    Sql,
+    head_from_row,
+    insert_records,
+)
 from ledger.log import TransparencyLog
 from ledger.log_proofs import InclusionProof
 from ledger.policy_store import KnownPolicy
@@ -100,6 +107,7 @@ class Ledger:
         self._queue_changed = threading.Condition()
         self._queue: list[_Slot] = []
         self._committer: threading.Thread | None = None
+        self._known: Known | None = None  # heads, actors, keys after our last commit
         self._policies: Policies = bundled_policies()
         """The grading policies records may name: bundled, and registered (loaded by
         :meth:`open`, looked up again when a record names one not here). Replaced, never
@@ -376,9 +384,11 @@ class Ledger:
         """
         outcomes: list[RecordRejected | None] = [None] * len(checked)
         fresh: dict[str, Receipt] = {}
+        known, self._known = self._known, None  # taken: a failed transaction leaves none
         with self.log.writer.begin() as connection:
             state = self.log.lock(connection)
-            view = LedgerView(connection)
+            size = state.size
+            view = LedgerView(connection, known if known and known.size == size else None)
             view.prefetch(
                 [item.record_hash for item in checked],
                 [s for item in checked for s in item.subjects],
@@ -410,7 +420,7 @@ class Ledger:
                 bodies = [item.body for item in accepted]
                 hashes = [merkle.leaf_hash(body) for body in bodies]
                 appended = self.log.append_locked(connection, state, bodies, hashes, prove=True)
-                first = appended.first_index
+                first, size = appended.first_index, appended.size
                 insert_records(
                     connection,
                     [item.row(first + offset) for offset, item in enumerate(accepted)],
@@ -427,6 +437,7 @@ class Ledger:
                         appended.checkpoint,
                         inclusion,
                     )
+        self._known = view.known(size)  # committed: the next commit may start from it
         return outcomes, fresh
 
     def _receipts(self, record_hashes: list[str], fresh: Mapping[str, Receipt]) -> list[Receipt]:

@@ -842,6 +842,57 @@ def test_concurrent_processes_never_fork_a_chain(
     assert world.ledger.audit().ok
 
 
+def transfer_to_dismantler(
+    world: World, position: tuple[int, str | None] | None = None
+) -> dict[str, Any]:
+    """A signed CustodyTransfer of PASSPORT from the maker to the dismantler."""
+    return world.record(
+        "CustodyTransfer",
+        PASSPORT,
+        "maker",
+        {"from": world.actors["maker"].did, "to": world.actors["dismantler"].did},
+        {"legitimate-interest": {"reason": "sale"}},
+        cosigners=["dismantler"],
+        position=position,
+    )
+
+
+def test_a_commit_by_another_writer_is_seen_by_the_next_commit(
+    world: World, tmp_path: Path
+) -> None:
+    """A ledger keeps the heads its last commit left, but only while the log is still at
+    the size that commit left: another writer's commit in between is read, not missed."""
+    issued = world.issue(PASSPORT)
+    position = (1, issued.record_hash)
+    other = Ledger.open(tmp_path / "data")
+    try:
+        other.append(transfer_to_dismantler(world, position))  # sequence 1, another writer
+    finally:
+        other.engine.dispose()
+    with pytest.raises(StaleRecord) as refused:  # the first ledger sees sequence 1 taken
+        world.ledger.append(transfer_to_dismantler(world, position))
+    assert refused.value.head_sequence == 1
+    assert world.ledger.audit().ok
+
+
+def test_a_refused_batch_leaves_no_remembered_state(world: World) -> None:
+    world.issue(PASSPORT)
+    good = transfer_to_dismantler(world)
+    bad = world.record(  # a transfer signed by the releasing party only
+        "CustodyTransfer",
+        "urn:bpl:passport:none",
+        "maker",
+        {"from": world.actors["maker"].did, "to": world.actors["dismantler"].did},
+        {"legitimate-interest": {"reason": "sale"}},
+    )
+    with pytest.raises(RecordRejected):
+        world.ledger.append_many([good, bad])  # good's effects were applied, then dropped
+    assert world.ledger.head(PASSPORT).sequence == 0  # type: ignore[union-attr]
+    world.ledger.append_many([good])  # seen afresh: sequence 1 is still free
+    assert world.ledger.head(PASSPORT).sequence == 1  # type: ignore[union-attr]
+    assert world.ledger.audit().ok
+
+
 def test_group_commit_gives_each_concurrent_caller_its_own_outcome(world: World) -> None:
     passports = [f"urn:bpl:passport:group-{n}" for n in range(24)]
     submissions = [
