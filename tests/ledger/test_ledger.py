@@ -498,15 +498,7 @@ def test_a_successor_passport_links_its_original(world: World) -> None:
 
 def test_a_refused_record_refuses_its_whole_batch(world: World) -> None:
     world.issue(PASSPORT)
-    good = world.transfer  # noqa: F841 (readability)
-    first = world.record(
-        "CustodyTransfer",
-        PASSPORT,
-        "maker",
-        {"from": world.actors["maker"].did, "to": world.actors["dismantler"].did},
-        {"legitimate-interest": {"reason": "sale"}},
-        cosigners=["dismantler"],
-    )
+    first = world.transfer_record(PASSPORT, "maker", "dismantler")
     bad = world.record(
         "PassportIssued",
         "urn:bpl:passport:b",
@@ -732,6 +724,16 @@ def test_parallel_audit_agrees_with_the_inline_one(
     assert report.records > audit.CHUNK  # found in a later chunk than the first
 
 
+def issued_and_transferred(directory: Path) -> World:
+    """A new ledger (for one hypothesis example) with PASSPORT issued and transferred."""
+    world = World(Ledger.init(directory / "data", (operator := keys.generate())), operator)
+    world.add("maker", "manufacturer")
+    world.add("dismantler", "dismantler")
+    world.issue(PASSPORT)
+    world.transfer(PASSPORT, "maker", "dismantler")
+    return world
+
+
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -739,13 +741,7 @@ def test_parallel_audit_agrees_with_the_inline_one(
 def test_any_flipped_byte_of_a_stored_record_is_caught(
     data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    world = World(
-        Ledger.init(tmp_path_factory.mktemp("flip") / "data", (op := keys.generate())), op
-    )
-    world.add("maker", "manufacturer")
-    world.add("dismantler", "dismantler")
-    world.issue(PASSPORT)
-    world.transfer(PASSPORT, "maker", "dismantler")
+    world = issued_and_transferred(tmp_path_factory.mktemp("flip"))
     with world.ledger.engine.begin() as connection:
         rows = connection.execute(
             sa.text("SELECT record_hash, body FROM ledger_records ORDER BY leaf_index")
@@ -770,15 +766,9 @@ def test_any_flipped_byte_of_a_stored_record_is_caught(
 def test_any_reordering_of_two_stored_records_is_caught(
     data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Swapping the log positions of any two stored records (their leaf indexes, or their
-    bytes and hashes between positions) is named by the audit."""
-    world = World(
-        Ledger.init(tmp_path_factory.mktemp("swap") / "data", (op := keys.generate())), op
-    )
-    world.add("maker", "manufacturer")
-    world.add("dismantler", "dismantler")
-    world.issue(PASSPORT)
-    world.transfer(PASSPORT, "maker", "dismantler")
+    """Swapping the log positions (leaf indexes) of any two stored records is named by the
+    audit, at the first position that holds the wrong record."""
+    world = issued_and_transferred(tmp_path_factory.mktemp("swap"))
     with world.ledger.engine.begin() as connection:
         rows = connection.execute(
             sa.text("SELECT record_hash, leaf_index FROM ledger_records ORDER BY leaf_index")
@@ -842,21 +832,6 @@ def test_concurrent_processes_never_fork_a_chain(
     assert world.ledger.audit().ok
 
 
-def transfer_to_dismantler(
-    world: World, position: tuple[int, str | None] | None = None
-) -> dict[str, Any]:
-    """A signed CustodyTransfer of PASSPORT from the maker to the dismantler."""
-    return world.record(
-        "CustodyTransfer",
-        PASSPORT,
-        "maker",
-        {"from": world.actors["maker"].did, "to": world.actors["dismantler"].did},
-        {"legitimate-interest": {"reason": "sale"}},
-        cosigners=["dismantler"],
-        position=position,
-    )
-
-
 def test_a_commit_by_another_writer_is_seen_by_the_next_commit(
     world: World, tmp_path: Path
 ) -> None:
@@ -865,28 +840,24 @@ def test_a_commit_by_another_writer_is_seen_by_the_next_commit(
     issued = world.issue(PASSPORT)
     position = (1, issued.record_hash)
     other = Ledger.open(tmp_path / "data")
-    try:
-        other.append(transfer_to_dismantler(world, position))  # sequence 1, another writer
+    try:  # sequence 1, by another writer
+        other.append(world.transfer_record(PASSPORT, "maker", "dismantler", position=position))
     finally:
         other.engine.dispose()
+    again = world.transfer_record(PASSPORT, "maker", "dismantler", position=position)
     with pytest.raises(StaleRecord) as refused:  # the first ledger sees sequence 1 taken
-        world.ledger.append(transfer_to_dismantler(world, position))
+        world.ledger.append(again)
     assert refused.value.head_sequence == 1
     assert world.ledger.audit().ok
 
 
 def test_a_refused_batch_leaves_no_remembered_state(world: World) -> None:
     world.issue(PASSPORT)
-    good = transfer_to_dismantler(world)
-    bad = world.record(  # a transfer signed by the releasing party only
-        "CustodyTransfer",
-        "urn:bpl:passport:none",
-        "maker",
-        {"from": world.actors["maker"].did, "to": world.actors["dismantler"].did},
-        {"legitimate-interest": {"reason": "sale"}},
-    )
-    with pytest.raises(RecordRejected):
+    good = world.transfer_record(PASSPORT, "maker", "dismantler")
+    bad = world.transfer_record("urn:bpl:passport:none", "maker", "dismantler")
+    with pytest.raises(RecordRejected) as refused:  # bad: a passport never issued
         world.ledger.append_many([good, bad])  # good's effects were applied, then dropped
+    assert refused.value.index == 1
     assert world.ledger.head(PASSPORT).sequence == 0  # type: ignore[union-attr]
     world.ledger.append_many([good])  # seen afresh: sequence 1 is still free
     assert world.ledger.head(PASSPORT).sequence == 1  # type: ignore[union-attr]

@@ -50,18 +50,6 @@ def opened() -> Iterator[list[Ledger]]:
         ledger.engine.dispose()
 
 
-def transfer(world: World) -> dict[str, Any]:
-    """A signed custody transfer of PASSPORT, not submitted."""
-    return world.record(
-        "CustodyTransfer",
-        PASSPORT,
-        "maker",
-        {"from": world.actors["maker"].did, "to": world.actors["dismantler"].did},
-        {"legitimate-interest": {"reason": "sale"}},
-        cosigners=["dismantler"],
-    )
-
-
 def secret_of(data: Path) -> str:
     """The base64 seed of the data directory's signer key: must never be shown."""
     return (data / "log.key").read_text().strip().split("+", 4)[4]
@@ -103,7 +91,7 @@ def test_a_database_url_opens_read_only_and_audits(
     assert chain.ok and chain.records == 1, chain
     assert reader.chain(PASSPORT) == world.ledger.chain(PASSPORT)
     with pytest.raises(LedgerError, match="signer key"):
-        reader.append(transfer(world))
+        reader.append(world.transfer_record(PASSPORT, "maker", "dismantler"))
     assert world.ledger.head(PASSPORT).sequence == 0
 
 
@@ -124,7 +112,7 @@ def test_a_database_url_opens_writable_with_the_log_key_file(
         monkeypatch.setenv(identity.SIGNER_KEY_FILE_ENV, str(key_file))
         writer = Ledger.open(database_url)
     opened.append(writer)
-    submission = transfer(world)
+    submission = world.transfer_record(PASSPORT, "maker", "dismantler")
     receipt = writer.append(submission)
     verifier = (tmp_path / "data" / "log.pub").read_text().strip()
     signed = checkpoint.verify(receipt.checkpoint, verifier, ORIGIN)

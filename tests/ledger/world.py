@@ -111,13 +111,26 @@ class World:
         )
 
     def transfer(self, passport: str, giver: str, taker: str, reason: str = "sale") -> Receipt:
-        return self.submit(
+        return self.ledger.append(self.transfer_record(passport, giver, taker, reason))
+
+    def transfer_record(
+        self,
+        passport: str,
+        giver: str,
+        taker: str,
+        reason: str = "sale",
+        *,
+        position: tuple[int, str | None] | None = None,
+    ) -> dict[str, Any]:
+        """A CustodyTransfer signed by both parties, not appended."""
+        return self.record(
             "CustodyTransfer",
             passport,
             giver,
             {"from": self.actors[giver].did, "to": self.actors[taker].did},
             {"legitimate-interest": {"reason": reason}},
             cosigners=[taker],
+            position=position,
         )
 
     def diagnostic(
