@@ -21,12 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-import orjson
-from bench_ledger import MEASURES, MODEL, bare_verify_rate
+from bench_ledger import bare_verify_rate, issued, new_ledger, tested
 
-from ledger import records
 from ledger.service import Ledger
-from signing import keys, proofs
 
 AUDIT_TARGET = 10_000
 CHUNK = 5_000
@@ -34,39 +31,16 @@ CHUNK = 5_000
 
 def build(location: Path, count: int) -> Ledger:
     """A ledger of ``count`` records (plus its actors): passports issued, then tested."""
-    operator, maker, lab = keys.generate(), keys.generate(), keys.generate()
-    ledger = Ledger.init(location, operator, origin="bench.bpl.example/log")
-    ledger.register_actor(operator, maker.did, ["manufacturer"], name="Maker")
-    ledger.register_actor(operator, lab.did, ["test-lab"], name="Lab")
+    ledger, maker, lab = new_ledger(location)
     half = count // 2
     for first in range(0, half, CHUNK):
-        issued, tests = [], []
-        for n in range(first, min(first + CHUNK, half)):
-            passport = f"urn:bpl:passport:{n:012d}"
-            record, disclosures = records.build(
-                "PassportIssued",
-                passport,
-                0,
-                None,
-                maker.did,
-                dict(MODEL, manufacturer=maker.did),
-                {"legitimate-interest": {"status": "original"}},
-            )
-            signed = proofs.sign(record, maker)
-            issued.append(orjson.dumps({"record": signed, "disclosures": disclosures}))
-            record, disclosures = records.build(
-                "DiagnosticTest",
-                passport,
-                1,
-                records.record_hash(signed),
-                lab.did,
-                {"testedOn": "2031-05-02"},
-                {"legitimate-interest": dict(MEASURES, soce=80 + (n % 200) / 10)},
-            )
-            tests.append(
-                orjson.dumps({"record": proofs.sign(record, lab), "disclosures": disclosures})
-            )
-        for batch in (issued, tests):
+        passports = [f"urn:bpl:passport:{n:012d}" for n in range(first, min(first + CHUNK, half))]
+        genesis = [issued(passport, maker) for passport in passports]
+        tests = [
+            tested(passport, record, lab, n)
+            for n, (passport, record) in enumerate(zip(passports, genesis, strict=True), first)
+        ]
+        for batch in (genesis, tests):
             for start in range(0, len(batch), 500):
                 ledger.append_many(batch[start : start + 500])
         print(f"  built {2 * min(first + CHUNK, half):,} records", file=sys.stderr)

@@ -27,6 +27,7 @@ import timeit
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
@@ -37,6 +38,7 @@ import psycopg
 from ledger import records
 from ledger.service import Ledger
 from signing import keys, proofs
+from signing.keys import KeyPair
 
 APPEND_TARGET = 0.40
 SINGLE_TARGET = 2_000
@@ -73,42 +75,56 @@ def bare_verify_rate() -> float:
     return number / best
 
 
-def setup(location: Path, count: int) -> tuple[Ledger, list[bytes]]:
-    """A ledger with a manufacturer and a test lab, ``count`` passports issued, and
-    ``count`` signed DiagnosticTest submissions (one per passport, JSON) ready to append."""
+def new_ledger(location: Path) -> tuple[Ledger, KeyPair, KeyPair]:
+    """A ledger with a manufacturer and a test lab registered; their keys."""
     operator, maker, lab = keys.generate(), keys.generate(), keys.generate()
     ledger = Ledger.init(location, operator, origin="bench.bpl.example/log")
     ledger.register_actor(operator, maker.did, ["manufacturer"], name="Maker")
     ledger.register_actor(operator, lab.did, ["test-lab"], name="Lab")
+    return ledger, maker, lab
+
+
+def issued(passport: str, maker: KeyPair) -> dict[str, Any]:
+    """A signed PassportIssued submission (record and disclosure)."""
+    record, disclosures = records.build(
+        "PassportIssued",
+        passport,
+        0,
+        None,
+        maker.did,
+        dict(MODEL, manufacturer=maker.did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    return {"record": proofs.sign(record, maker), "disclosures": disclosures}
+
+
+def tested(passport: str, genesis: dict[str, Any], lab: KeyPair, n: int) -> bytes:
+    """A signed DiagnosticTest submission after ``genesis``, as JSON bytes; ``n`` varies
+    the measures (all graded reuse)."""
+    record, disclosures = records.build(
+        "DiagnosticTest",
+        passport,
+        1,
+        records.record_hash(genesis["record"]),
+        lab.did,
+        {"testedOn": "2031-05-02"},
+        {"legitimate-interest": dict(MEASURES, soce=80 + (n % 200) / 10)},
+    )
+    return orjson.dumps({"record": proofs.sign(record, lab), "disclosures": disclosures})
+
+
+def setup(location: Path, count: int) -> tuple[Ledger, list[bytes]]:
+    """A ledger with a manufacturer and a test lab, ``count`` passports issued, and
+    ``count`` signed DiagnosticTest submissions (one per passport, JSON) ready to append."""
+    ledger, maker, lab = new_ledger(location)
     passports = [f"urn:bpl:passport:{uuid.UUID(int=n)}" for n in range(count)]
-    issued = []
-    for passport in passports:
-        record, disclosures = records.build(
-            "PassportIssued",
-            passport,
-            0,
-            None,
-            maker.did,
-            dict(MODEL, manufacturer=maker.did),
-            {"legitimate-interest": {"status": "original"}},
-        )
-        issued.append({"record": proofs.sign(record, maker), "disclosures": disclosures})
+    genesis = [issued(passport, maker) for passport in passports]
     for first in range(0, count, BATCH):
-        ledger.append_many(issued[first : first + BATCH])
-    tests = []
-    for n, (passport, genesis) in enumerate(zip(passports, issued, strict=True)):
-        measures = dict(MEASURES, soce=80 + (n % 200) / 10)  # varied; all graded reuse
-        record, disclosures = records.build(
-            "DiagnosticTest",
-            passport,
-            1,
-            records.record_hash(genesis["record"]),
-            lab.did,
-            {"testedOn": "2031-05-02"},
-            {"legitimate-interest": measures},
-        )
-        submission = {"record": proofs.sign(record, lab), "disclosures": disclosures}
-        tests.append(orjson.dumps(submission))
+        ledger.append_many(genesis[first : first + BATCH])
+    tests = [
+        tested(passport, first, lab, n)
+        for n, (passport, first) in enumerate(zip(passports, genesis, strict=True))
+    ]
     return ledger, tests
 
 
