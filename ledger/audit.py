@@ -79,7 +79,7 @@ def audit(
     if problem is not None:
         return Report(False, 0, None, problem)
     if workers is None:
-        workers = os.cpu_count() or 1 if size >= PARALLEL_FROM else 1
+        workers = (os.cpu_count() or 1) if size >= PARALLEL_FROM else 1
     view = ReplayView()
     with _admission_pool(workers) as pool:
         for start, rows, problems, submissions, refusals in _admitted_chunks(
