@@ -49,23 +49,11 @@ class Checked:
             *([subject["successor"]] if "successor" in subject else []),
         ]
 
-    def row(self, leaf_index: int) -> tuple[str, str, int, str, str, int, bytes]:
+    @property
+    def position(self) -> tuple[str, int]:
+        """Where the record claims to go: its chain (subject id) and sequence."""
         subject = self.record["credentialSubject"]
-        return (
-            self.record_hash,
-            subject["id"],
-            subject["sequence"],
-            self.kind,
-            self.record["issuer"],
-            leaf_index,
-            self.body,
-        )
-
-    def disclosure_rows(self) -> list[tuple[str, str, bytes]]:
-        return [
-            (self.record_hash, group, records.canonical(disclosure))
-            for group, disclosure in self.disclosures.items()
-        ]
+        return subject["id"], subject["sequence"]
 
 
 Policies = Mapping[tuple[str, str], grading.GradingPolicy]

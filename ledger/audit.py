@@ -31,7 +31,7 @@ import schemas
 from ledger import collector, policy_store, records
 from ledger.admission import Checked, Policies, check_submission
 from ledger.errors import LedgerError, RecordRejected
-from ledger.ledger_store import HEAD_COLUMNS, Sql, head_from_row
+from ledger.ledger_store import HEAD_COLUMNS, Sql, hash_key, head_from_row
 from ledger.log import TransparencyLog
 from ledger.rules import Actor, Effects, Head, Key, check
 from signing import json_input
@@ -72,9 +72,9 @@ def audit(
     except LedgerError as exc:
         return Report(False, 0, None, f"log: {exc}")
     with engine.connect() as connection:
-        count = connection.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one()
-    if count != size:
-        return Report(False, size, None, f"the log has {size} leaves, the ledger {count} records")
+        problem = _counts_problem(connection, size)
+    if problem is not None:
+        return Report(False, size, None, problem)
     policies, problem = policy_store.audited(engine)
     if problem is not None:
         return Report(False, 0, None, problem)
@@ -98,6 +98,22 @@ def audit(
     if problem is not None:
         return Report(False, size, None, problem)
     return Report(True, size, None, None)
+
+
+def _counts_problem(connection: sa.Connection, size: int) -> str | None:
+    """A record for each of the ``size`` leaves, and no disclosure beside them."""
+    count = connection.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one()
+    if count != size:
+        return f"the log has {size} leaves, the ledger {count} records"
+    stray = connection.exec_driver_sql(
+        Sql(connection.dialect)(
+            "SELECT count(*) FROM ledger_disclosures WHERE leaf_index < 0 OR leaf_index >= ?"
+        ),
+        (size,),
+    ).scalar_one()
+    if stray:
+        return f"{stray} disclosures belong to no leaf of the log"
+    return None
 
 
 class _Inline(Executor):
@@ -152,33 +168,36 @@ def _read_chunk(
     """Records ``[start, end)`` with their disclosures, checked against their leaves."""
     leaves = log.leaves(start, end)
     with engine.connect() as connection:
+        sql = Sql(connection.dialect)
         rows: list[Any] = list(
             connection.exec_driver_sql(
-                Sql(connection.dialect)(
-                    "SELECT record_hash, leaf_index, body FROM ledger_records "
+                sql(
+                    "SELECT record_hash, leaf_index, body, hash_key FROM ledger_records "
                     "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
                 ),
                 (start, end),
             )
         )
-        disclosures: dict[str, list[bytes]] = {}
-        for record_hash, body in Sql(connection.dialect).rows_in(
-            connection,
-            "SELECT record_hash, body FROM ledger_disclosures WHERE record_hash IN ",
-            [row[0] for row in rows],
+        disclosures: dict[int, list[bytes]] = {}
+        for leaf_index, body in connection.exec_driver_sql(
+            sql(
+                "SELECT leaf_index, body FROM ledger_disclosures "
+                "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index, grp"
+            ),
+            (start, end),
         ):
-            disclosures.setdefault(record_hash, []).append(bytes(body))
+            disclosures.setdefault(int(leaf_index), []).append(bytes(body))
     if len(rows) != end - start:  # the count matched: so some leaf index is wrong
         indexes = {int(row[1]) for row in rows}
         missing = next(i for i in range(start, end) if i not in indexes)
         rows = [row for row in rows if int(row[1]) < missing]
-        rows.append((None, missing, b""))
+        rows.append((None, missing, b"", None))
     problems: list[str | None] = []
     submissions = []
     for where, (row, leaf) in enumerate(zip(rows, leaves, strict=False), start):
         body = bytes(row[2])
         problems.append(_stored_problem(row, where, body, leaf))
-        submissions.append((body, disclosures.get(row[0], [])))
+        submissions.append((body, disclosures.get(where, [])))
     return rows, problems, submissions
 
 
@@ -190,6 +209,8 @@ def _stored_problem(row: Any, leaf_index: int, body: bytes, leaf: bytes) -> str 
         return "its stored bytes differ from its log leaf"
     if records.digest(body) != row[0]:
         return "its bytes do not hash to its record hash"
+    if row[3] != hash_key(leaf_index, row[0]):
+        return "its stored hash key does not match its hash and leaf (lookups would miss it)"
     return None
 
 

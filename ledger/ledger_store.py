@@ -9,6 +9,7 @@ SQLAlchemy's statement machinery cost more per record than the database work.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from ledger.admission import Checked
 from ledger.bulk import Rows
+from ledger.records import canonical
 from ledger.rules import Actor, Effects, Head, Key
 
 _CHUNK = 900  # parameters per IN list, under every driver's limit
@@ -32,18 +35,22 @@ class Sql:
         return statement if self._qmark else statement.replace("?", "%s")
 
     def rows_in(
-        self, connection: sa.Connection, statement: str, values: Iterable[str]
+        self,
+        connection: sa.Connection,
+        statement: str,
+        values: Iterable[str | int],
+        kind: str = "text",
     ) -> list[Any]:
-        """Rows of ``statement`` (ending in ``IN``) for every (text) value: on PostgreSQL
-        one ``= ANY(array)`` query (one plan, whatever the count); on SQLite ``IN`` lists,
-        in chunks under its parameter limit."""
+        """Rows of ``statement`` (ending in ``IN``) for every value (of PostgreSQL type
+        ``kind``): on PostgreSQL one ``= ANY(array)`` query (one plan, whatever the count);
+        on SQLite ``IN`` lists, in chunks under its parameter limit."""
         values = list(dict.fromkeys(values))
         if not values:
             return []
         if not self._qmark:
             return list(
                 connection.exec_driver_sql(
-                    statement.removesuffix("IN ") + "= ANY(%b::text[])", (values,)
+                    statement.removesuffix("IN ") + f"= ANY(%b::{kind}[])", (values,)
                 )
             )
         rows: list[Any] = []
@@ -52,6 +59,67 @@ class Sql:
             markers = "(" + ", ".join("?" * len(chunk)) + ")"
             rows += connection.exec_driver_sql(statement + markers, tuple(chunk)).all()
         return rows
+
+    def records_at(
+        self, connection: sa.Connection, columns: str, positions: Iterable[tuple[str, int]]
+    ) -> list[Any]:
+        """``columns`` of the records at chain positions ``(subject_id, sequence)``."""
+        positions = list(dict.fromkeys(positions))
+        if not positions:
+            return []
+        statement = f"SELECT {columns} FROM ledger_records WHERE (subject_id, sequence) IN "  # noqa: S608
+        if not self._qmark:
+            subjects, sequences = zip(*positions, strict=True)
+            return list(
+                connection.exec_driver_sql(
+                    statement + "(SELECT * FROM unnest(%b::text[], %b::bigint[]))",  # noqa: S608
+                    (list(subjects), list(sequences)),
+                )
+            )
+        rows: list[Any] = []
+        for start in range(0, len(positions), _CHUNK // 2):
+            chunk = positions[start : start + _CHUNK // 2]
+            markers = "(VALUES " + ", ".join(["(?, ?)"] * len(chunk)) + ")"
+            flat = tuple(value for position in chunk for value in position)
+            rows += connection.exec_driver_sql(statement + markers, flat).all()
+        return rows
+
+
+HASH_KEY_EPOCH_BITS = 16
+"""Leaves ``[e << 16, (e + 1) << 16)`` share epoch ``e`` in :func:`hash_key`."""
+_HASH_KEY_PREFIX_BITS = 40
+_RECORD_HASH = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def hash_key(leaf_index: int, record_hash: str) -> int:
+    """A record's ``hash_key``: its leaf's epoch above the first 40 bits of its record hash.
+
+    Indexed, it keeps a batch's inserts within the current epoch's part of the B-tree (the
+    records of one epoch are at most 65,536 keys), where an index on the hash itself takes
+    them all over; a hash is then found with one seek per epoch (:func:`find_record`).
+    Positive as a signed 64-bit integer up to leaf 2**39."""
+    prefix = int(record_hash[7 : 7 + _HASH_KEY_PREFIX_BITS // 4], 16)
+    return (leaf_index >> HASH_KEY_EPOCH_BITS) << _HASH_KEY_PREFIX_BITS | prefix
+
+
+def find_record(connection: sa.Connection, columns: str, record_hash: str) -> Any | None:
+    """``columns`` of the record with this hash, or None (also for a malformed hash)."""
+    if _RECORD_HASH.fullmatch(record_hash) is None:
+        return None
+    last = connection.exec_driver_sql("SELECT max(leaf_index) FROM ledger_records").scalar()
+    if last is None:
+        return None
+    epochs = range((int(last) >> HASH_KEY_EPOCH_BITS) + 1)
+    keys = [hash_key(epoch << HASH_KEY_EPOCH_BITS, record_hash) for epoch in epochs]
+    for row in Sql(connection.dialect).rows_in(
+        connection,
+        f"SELECT record_hash, {columns} FROM ledger_records WHERE hash_key IN ",  # noqa: S608
+        keys,
+        "bigint",
+    ):
+        if row[0] == record_hash:
+            return row[1:]
+    return None
 
 
 def head_from_row(row: Any) -> Head:
@@ -116,21 +184,21 @@ class LedgerView:
     # -- loading ---------------------------------------------------------------------
 
     def prefetch(
-        self, record_hashes: Sequence[str], subjects: Iterable[str], keys: Iterable[str]
+        self,
+        subjects: Iterable[str],
+        keys: Iterable[str],
+        positions: Iterable[tuple[str, int, str]] = (),
     ) -> None:
-        """Load in bulk what a batch will ask for: which records exist, heads, keys and
-        their actors."""
+        """Load in bulk what a batch will ask for: heads, keys and their actors, and which
+        of the records at ``positions`` (subject, sequence, record hash) are stored.
+
+        A record can only be stored where its chain already reaches: its position is
+        looked up only then (a new record's position is past its head), and a stored
+        record is found by position, not by hash (ADR 0010)."""
         query = self._sql.rows_in
         connection = self._connection
-        self._stored.update(
-            row[0]
-            for row in query(
-                connection,
-                "SELECT record_hash FROM ledger_records WHERE record_hash IN ",
-                record_hashes,
-            )
-        )
-        wanted = [s for s in subjects if s not in self._heads]
+        positions = list(positions)
+        wanted = [s for s in (*subjects, *(p[0] for p in positions)) if s not in self._heads]
         self._heads.update(dict.fromkeys(wanted))
         for row in query(
             connection,
@@ -138,6 +206,15 @@ class LedgerView:
             wanted,
         ):
             self._heads[row[0]] = head_from_row(row)
+        reached = []
+        for subject_id, sequence, _ in positions:
+            head = self._heads[subject_id]
+            if head is not None and sequence <= head.sequence:
+                reached.append((subject_id, sequence))
+        if reached:
+            self._stored.update(
+                row[0] for row in self._sql.records_at(connection, "record_hash", reached)
+            )
         wanted = [k for k in keys if k not in self._keys]
         self._keys.update(dict.fromkeys(wanted))
         for key, actor, revoked in query(
@@ -163,7 +240,7 @@ class LedgerView:
 
     def head(self, subject_id: str) -> Head | None:
         if subject_id not in self._heads:
-            self.prefetch((), [subject_id], ())
+            self.prefetch([subject_id], ())
         return self._heads[subject_id]
 
     def actor(self, did: str) -> Actor | None:
@@ -173,7 +250,7 @@ class LedgerView:
 
     def key(self, key: str) -> Key | None:
         if key not in self._keys:
-            self.prefetch((), (), [key])
+            self.prefetch((), [key])
         return self._keys[key]
 
     def has_actors(self) -> bool:
@@ -245,17 +322,18 @@ class LedgerView:
 _RECORDS = Rows(
     "ledger_records",
     (
+        ("leaf_index", "bigint"),
         ("record_hash", "text"),
+        ("hash_key", "bigint"),
         ("subject_id", "text"),
         ("sequence", "bigint"),
         ("kind", "text"),
         ("issuer", "text"),
-        ("leaf_index", "bigint"),
         ("body", "bytea"),
     ),
 )
 _DISCLOSURES = Rows(
-    "ledger_disclosures", (("record_hash", "text"), ("grp", "text"), ("body", "bytea"))
+    "ledger_disclosures", (("leaf_index", "bigint"), ("grp", "text"), ("body", "bytea"))
 )
 _HEADS = Rows(
     "ledger_heads",
@@ -274,12 +352,28 @@ _ACTORS = Rows("ledger_actors", (("did", "text"), ("roles", "text")))
 _KEYS = Rows("ledger_keys", (("key", "text"), ("actor", "text"), ("revoked", "boolean")))
 
 
-def insert_records(
-    connection: sa.Connection,
-    rows: Sequence[tuple[str, str, int, str, str, int, bytes]],
-    disclosures: Sequence[tuple[str, str, bytes]],
-) -> None:
-    """Insert accepted records ``(hash, subject, sequence, kind, issuer, leaf, body)`` and
-    their disclosures ``(hash, group, body)``."""
+def insert_records(connection: sa.Connection, first_leaf: int, accepted: Sequence[Checked]) -> None:
+    """Insert accepted records, the first at leaf ``first_leaf`` and the others after it,
+    with their disclosures."""
+    rows: list[tuple[Any, ...]] = []
+    disclosures: list[tuple[int, str, bytes]] = []
+    for leaf_index, item in enumerate(accepted, first_leaf):
+        subject = item.record["credentialSubject"]
+        rows.append(
+            (
+                leaf_index,
+                item.record_hash,
+                hash_key(leaf_index, item.record_hash),
+                subject["id"],
+                subject["sequence"],
+                item.kind,
+                item.record["issuer"],
+                item.body,
+            )
+        )
+        disclosures += (
+            (leaf_index, group, canonical(disclosure))
+            for group, disclosure in item.disclosures.items()
+        )
     _RECORDS.insert(connection, rows)
     _DISCLOSURES.insert(connection, disclosures)

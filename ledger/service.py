@@ -37,6 +37,7 @@ from ledger.ledger_store import (
     Known,
     LedgerView,
     Sql,
+    find_record,
     head_from_row,
     insert_records,
 )
@@ -343,7 +344,7 @@ class Ledger:
     ) -> None:
         try:
             accepted = [n for n, outcome in enumerate(outcomes) if outcome is None]
-            receipts = self._receipts([checked[n].record_hash for n in accepted], fresh)
+            receipts = self._receipts([checked[n] for n in accepted], fresh)
             for n, receipt in zip(accepted, receipts, strict=True):
                 batch[n].receipt = receipt
             for waiting, outcome in zip(batch, outcomes, strict=True):
@@ -370,7 +371,7 @@ class Ledger:
                     raise exc.at(index) from None
             with self._commit_lock:
                 _, fresh = self._commit(checked, atomic=True)
-            return self._receipts([item.record_hash for item in checked], fresh)
+            return self._receipts(checked, fresh)
 
     def _commit(
         self, checked: list[Checked], *, atomic: bool
@@ -390,9 +391,9 @@ class Ledger:
             size = state.size
             view = LedgerView(connection, known if known and known.size == size else None)
             view.prefetch(
-                [item.record_hash for item in checked],
                 [s for item in checked for s in item.subjects],
                 [key for item in checked for key in item.signers],
+                [(*item.position, item.record_hash) for item in checked],
             )
             accepted: list[Checked] = []
             seen: set[str] = set()
@@ -421,11 +422,7 @@ class Ledger:
                 hashes = [merkle.leaf_hash(body) for body in bodies]
                 appended = self.log.append_locked(connection, state, bodies, hashes, prove=True)
                 first, size = appended.first_index, appended.size
-                insert_records(
-                    connection,
-                    [item.row(first + offset) for offset, item in enumerate(accepted)],
-                    [row for item in accepted for row in item.disclosure_rows()],
-                )
+                insert_records(connection, first, accepted)
                 view.flush()
                 for item, inclusion in zip(accepted, appended.proofs, strict=True):
                     subject = item.record["credentialSubject"]
@@ -440,33 +437,30 @@ class Ledger:
         self._known = view.known(size)  # committed: the next commit may start from it
         return outcomes, fresh
 
-    def _receipts(self, record_hashes: list[str], fresh: Mapping[str, Receipt]) -> list[Receipt]:
+    def _receipts(self, items: list[Checked], fresh: Mapping[str, Receipt]) -> list[Receipt]:
         """Receipts in order: the ``fresh`` ones just appended, and for records stored
         earlier (resubmissions) their leaves in the latest checkpoint's tree."""
-        stored = self._stored_receipts([h for h in record_hashes if h not in fresh])
-        return [fresh.get(h) or stored[h] for h in record_hashes]
+        stored = self._stored_receipts([item for item in items if item.record_hash not in fresh])
+        return [fresh.get(item.record_hash) or stored[item.record_hash] for item in items]
 
-    def _stored_receipts(self, record_hashes: list[str]) -> dict[str, Receipt]:
-        """Receipts of stored records: their leaves, the latest checkpoint, and inclusion
-        proofs in its tree (one tile query for all)."""
-        if not record_hashes:
+    def _stored_receipts(self, items: list[Checked]) -> dict[str, Receipt]:
+        """Receipts of stored records: their leaves (found by chain position), the latest
+        checkpoint, and inclusion proofs in its tree (one tile query for all)."""
+        if not items:
             return {}
         with self.engine.connect() as connection:
-            rows = {
-                row[0]: row
-                for row in Sql(connection.dialect).rows_in(
-                    connection,
-                    "SELECT record_hash, subject_id, sequence, leaf_index FROM ledger_records "
-                    "WHERE record_hash IN ",
-                    record_hashes,
+            leaves = {
+                record_hash: int(leaf_index)
+                for record_hash, leaf_index in Sql(connection.dialect).records_at(
+                    connection, "record_hash, leaf_index", [item.position for item in items]
                 )
             }
         size, note = self.log.latest()  # just signed by us: no need to verify it again
-        indexes = [int(rows[h][3]) for h in record_hashes]
+        indexes = [leaves[item.record_hash] for item in items]
         inclusions = self.log.inclusion_proofs(indexes, size)
         return {
-            h: Receipt(h, rows[h][1], int(rows[h][2]), index, note, inclusion)
-            for h, index, inclusion in zip(record_hashes, indexes, inclusions, strict=True)
+            item.record_hash: Receipt(item.record_hash, *item.position, index, note, inclusion)
+            for item, index, inclusion in zip(items, indexes, inclusions, strict=True)
         }
 
     # -- reading ---------------------------------------------------------------------
@@ -534,9 +528,12 @@ class Ledger:
     def disclosures(self, record_hash: str) -> dict[str, dict[str, Any]]:
         """A record's disclosures by group. Callers enforce access levels."""
         with self.engine.connect() as connection:
+            found = find_record(connection, "leaf_index", record_hash)
+            if found is None:
+                return {}
             rows = connection.execute(
-                sa.text("SELECT grp, body FROM ledger_disclosures WHERE record_hash = :h"),
-                {"h": record_hash},
+                sa.text("SELECT grp, body FROM ledger_disclosures WHERE leaf_index = :l"),
+                {"l": found[0]},
             )
             return {row.grp: json.loads(row.body) for row in rows}
 

@@ -17,6 +17,8 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Index,
+    Integer,
     LargeBinary,
     SmallInteger,
     String,
@@ -120,30 +122,47 @@ class LogCheckpoint(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class LedgerRecord(SQLModel, table=True):
-    """An accepted record: its hash, chain position, leaf and canonical bytes.
+LEAF_INDEX = BigInteger().with_variant(Integer(), "sqlite")
+"""A leaf index as a table's key: on SQLite ``INTEGER PRIMARY KEY``, the rowid itself (a
+``BIGINT`` key would be a second index beside the rowid)."""
 
-    The unique (subject, sequence) pair is the database's own guard against a fork.
+
+class LedgerRecord(SQLModel, table=True):
+    """An accepted record, keyed by its log position: its hash, chain position and
+    canonical bytes.
+
+    Keyed by leaf index, so that a batch's rows go to the end of the table, as its leaves
+    do: keyed by record hash, every batch dirtied pages all over an index as large as the
+    ledger (ADR 0010). A hash is found through ``hash_key`` (:func:`ledger.ledger_store.
+    hash_key`), whose index stays as local as the log's leaf index. The unique (subject,
+    sequence) pair is the database's own guard against a fork, and the way a resubmitted
+    record is recognised: equal hashes mean equal bytes, so equal positions.
     """
 
     __tablename__ = "ledger_records"
-    __table_args__ = (UniqueConstraint("subject_id", "sequence", name="uq_ledger_chain"),)
+    __table_args__ = (
+        UniqueConstraint("subject_id", "sequence", name="uq_ledger_chain"),
+        Index("ix_ledger_records_hash_key", "hash_key"),
+    )
 
-    record_hash: str = Field(sa_column=Column(String(71), primary_key=True))
+    leaf_index: int = Field(sa_column=Column(LEAF_INDEX, primary_key=True, autoincrement=False))
+    record_hash: str = Field(sa_column=Column(String(71), nullable=False))
+    hash_key: int = Field(sa_column=Column(BigInteger, nullable=False))
     subject_id: str = Field(sa_column=Column(Text, nullable=False))
     sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str = Field(sa_column=Column(String(64), nullable=False))
     issuer: str = Field(sa_column=Column(Text, nullable=False))
-    leaf_index: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class LedgerDisclosure(SQLModel, table=True):
-    """A restricted group of a record: never in the log, served by access level."""
+    """A restricted group of the record at ``leaf_index``: never in the log, served by
+    access level."""
 
     __tablename__ = "ledger_disclosures"
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    record_hash: str = Field(sa_column=Column(String(71), primary_key=True))
+    leaf_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     group: str = Field(sa_column=Column("grp", String(32), primary_key=True))
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 

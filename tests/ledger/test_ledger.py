@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import audit, checkpoint, merkle, records
+from ledger import audit, checkpoint, ledger_store, merkle, records
 from ledger.errors import LedgerError, RecordRejected, StaleRecord
 from ledger.service import Ledger
 from signing import keys, proofs
@@ -168,6 +168,52 @@ def test_resubmitting_returns_the_same_receipt_and_stores_nothing(world: World) 
     again = world.ledger.append(copy.deepcopy(submission))
     assert (again.record_hash, again.leaf_index) == (first.record_hash, first.leaf_index)
     assert world.ledger.log.size() == size
+
+
+def test_an_earlier_record_resubmitted_with_new_ones_gets_its_receipt(
+    world: World, tmp_path: Path
+) -> None:
+    """A stored record is recognised by its chain position (not looked up by hash): an
+    earlier one, resubmitted in a batch beside new records, and again after the ledger was
+    reopened (nothing kept from the last commit), gets its own receipt back."""
+    genesis = world.record(
+        "PassportIssued",
+        PASSPORT,
+        "maker",
+        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    first = world.ledger.append(genesis)
+    world.transfer(PASSPORT, "maker", "dismantler")
+    test = world.diagnostic(PASSPORT, TEST_MEASURES, lab="dismantler")
+    again, fresh = world.ledger.append_many([copy.deepcopy(genesis), test])
+    assert (again.record_hash, again.leaf_index) == (first.record_hash, first.leaf_index)
+    assert fresh.leaf_index == first.leaf_index + 2 and fresh.sequence == 2
+    size = world.ledger.log.size()
+    reopened = Ledger.open(tmp_path / "data")
+    assert reopened.append_many([test, genesis])[1].leaf_index == first.leaf_index
+    assert reopened.log.size() == size
+    reopened.engine.dispose()
+
+
+@pytest.fixture
+def epochs_of_two_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash keys with epochs of two leaves (before the ledger writes any record)."""
+    monkeypatch.setattr(ledger_store, "HASH_KEY_EPOCH_BITS", 1)
+
+
+def test_records_are_found_by_hash_in_every_epoch(epochs_of_two_leaves: None, world: World) -> None:
+    """Disclosures are served by record hash through the hash key, one seek per epoch of
+    leaves: with epochs of two leaves, records spread over several are all found."""
+    world.issue(PASSPORT)
+    world.transfer(PASSPORT, "maker", "dismantler")
+    world.transfer(PASSPORT, "dismantler", "maker", "return")
+    for record in world.ledger.chain(PASSPORT):
+        assert world.ledger.disclosures(records.record_hash(record))["legitimate-interest"]
+    assert world.ledger.log.size() > 8  # over four epochs
+    assert world.ledger.audit().ok
+    assert world.ledger.disclosures("sha256:" + "0" * 64) == {}
+    assert world.ledger.disclosures("not a hash") == {}
 
 
 def tamper_disclosure(submission: dict[str, Any]) -> None:
@@ -599,10 +645,21 @@ TAMPERING = {
         "differ from its log leaf",
     ),
     "disclosure-deleted": (
-        "DELETE FROM ledger_disclosures WHERE record_hash = "
-        "(SELECT record_hash FROM ledger_records WHERE sequence = 2 AND subject_id = :p)",
+        "DELETE FROM ledger_disclosures WHERE leaf_index = "
+        "(SELECT leaf_index FROM ledger_records WHERE sequence = 2 AND subject_id = :p)",
         None,
         "disclosure",
+    ),
+    "hash-key-edited": (
+        "UPDATE ledger_records SET hash_key = hash_key + 1 WHERE sequence = 1 AND subject_id = :p",
+        None,
+        "hash key does not match",
+    ),
+    "disclosure-added-beyond-the-log": (
+        "INSERT INTO ledger_disclosures (leaf_index, grp, body) "
+        "SELECT leaf_index + 1000, grp, body FROM ledger_disclosures",
+        None,
+        "disclosures belong to no leaf",
     ),
     "head-rewound": (
         "UPDATE ledger_heads SET sequence = 1 WHERE subject_id = :p",
@@ -681,11 +738,13 @@ def test_audit_names_a_logged_record_that_is_not_in_canonical_form(
     with world.ledger.engine.begin() as connection:
         connection.execute(
             sa.text(
-                "INSERT INTO ledger_records (record_hash, subject_id, sequence, kind, issuer, "
-                "leaf_index, body) VALUES (:h, :s, 0, 'PassportIssued', :i, :l, :b)"
+                "INSERT INTO ledger_records (record_hash, hash_key, subject_id, sequence, "
+                "kind, issuer, leaf_index, body) "
+                "VALUES (:h, :k, :s, 0, 'PassportIssued', :i, :l, :b)"
             ),
             {
                 "h": record_hash,
+                "k": ledger_store.hash_key(leaf_index, record_hash),
                 "s": "urn:bpl:passport:not-canonical",
                 "i": world.actors["maker"].did,
                 "l": leaf_index,
@@ -695,9 +754,9 @@ def test_audit_names_a_logged_record_that_is_not_in_canonical_form(
         for disclosure in submission["disclosures"]:
             connection.execute(
                 sa.text(
-                    "INSERT INTO ledger_disclosures (record_hash, grp, body) VALUES (:h, :g, :b)"
+                    "INSERT INTO ledger_disclosures (leaf_index, grp, body) VALUES (:l, :g, :b)"
                 ),
-                {"h": record_hash, "g": disclosure["group"], "b": records.canonical(disclosure)},
+                {"l": leaf_index, "g": disclosure["group"], "b": records.canonical(disclosure)},
             )
     report = world.ledger.audit()
     assert not report.ok
@@ -744,7 +803,7 @@ def test_any_flipped_byte_of_a_stored_record_is_caught(
     world = issued_and_transferred(tmp_path_factory.mktemp("flip"))
     with world.ledger.engine.begin() as connection:
         rows = connection.execute(
-            sa.text("SELECT record_hash, body FROM ledger_records ORDER BY leaf_index")
+            sa.text("SELECT leaf_index, body FROM ledger_records ORDER BY leaf_index")
         ).all()
         # Draws independent of the run's random keys and salts (hypothesis replays them).
         row = rows[data.draw(st.integers(0, len(rows) - 1))]
@@ -752,8 +811,8 @@ def test_any_flipped_byte_of_a_stored_record_is_caught(
         position = int(data.draw(st.floats(0, 1, exclude_max=True)) * len(body))
         body[position] ^= data.draw(st.integers(1, 255))
         connection.execute(
-            sa.text("UPDATE ledger_records SET body = :b WHERE record_hash = :h"),
-            {"b": bytes(body), "h": row.record_hash},
+            sa.text("UPDATE ledger_records SET body = :b WHERE leaf_index = :l"),
+            {"b": bytes(body), "l": row.leaf_index},
         )
     assert not world.ledger.audit().ok
     world.ledger.engine.dispose()
@@ -776,10 +835,10 @@ def test_any_reordering_of_two_stored_records_is_caught(
         first = data.draw(st.integers(0, len(rows) - 2))
         second = data.draw(st.integers(first + 1, len(rows) - 1))
         a, b = rows[first], rows[second]
-        swap = "UPDATE ledger_records SET leaf_index = :to WHERE record_hash = :h"
-        connection.execute(sa.text(swap), {"to": -1, "h": a.record_hash})
-        connection.execute(sa.text(swap), {"to": a.leaf_index, "h": b.record_hash})
-        connection.execute(sa.text(swap), {"to": b.leaf_index, "h": a.record_hash})
+        swap = "UPDATE ledger_records SET leaf_index = :to WHERE leaf_index = :at"
+        connection.execute(sa.text(swap), {"to": -1, "at": a.leaf_index})
+        connection.execute(sa.text(swap), {"to": a.leaf_index, "at": b.leaf_index})
+        connection.execute(sa.text(swap), {"to": b.leaf_index, "at": -1})
     report = world.ledger.audit()
     assert not report.ok
     assert report.records == first  # the first position that holds the wrong record

@@ -258,13 +258,10 @@ def test_init_refuses_a_database_that_holds_a_log(
 
 def pre_identity_ledger(url: str, data: Path, origin: str = ORIGIN) -> World:
     """A ledger as bpl made them before migration 0003: the data directory's files, and a
-    database at revision 0002 with checkpoints and records but no identity."""
+    database at revision 0002 with checkpoints and records but no identity (written at the
+    latest revision, then migrated down: through every downgrade, and later up again)."""
     engine = store.create_engine(url)
-    with engine.execution_options(**store.WRITE).begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(store.MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
+    store.upgrade_schema(engine)
     signer, verifier = note.generate(origin)
     data.mkdir(mode=0o700)
     secret_files.write(data / "log.key", (signer + "\n").encode())
@@ -278,6 +275,11 @@ def pre_identity_ledger(url: str, data: Path, origin: str = ORIGIN) -> World:
     world.add("maker", "manufacturer")
     world.add("dismantler", "dismantler")
     world.issue(PASSPORT)
+    with engine.execution_options(**store.WRITE).begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(store.MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
     engine.dispose()
     return world
 
