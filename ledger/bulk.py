@@ -12,10 +12,12 @@ slower than the per-row inserts (500 rows of 1.3 KB: 19 ms in text, 5 ms as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 
@@ -50,25 +52,29 @@ class Rows:
                 list(rows),
             )
 
-    def update(self, connection: sa.Connection, key: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Update the rows whose ``key`` column matches: each tuple in column order, the
-        key among them."""
+    def upsert(self, connection: sa.Connection, key: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write ``rows`` (tuples in column order, the ``key`` column among them): update
+        the row with the same key, insert where there is none.
+
+        ``INSERT ... ON CONFLICT (key) DO UPDATE`` on both databases: on PostgreSQL an
+        ``UPDATE ... FROM unnest(...)`` was planned as a hash join over the whole table
+        (a sequential scan per batch, growing with the table: 8.5 ms for 500 rows of
+        12,000), where the conflict check probes the key's index once per row (3.5 ms)."""
         if not rows:
             return
-        others = [name for name, _ in self.columns if name != key]
+        others = ", ".join(f"{name} = excluded.{name}" for name, _ in self.columns if name != key)
+        conflict = f" ON CONFLICT ({key}) DO UPDATE SET {others}"
         if connection.dialect.name == "postgresql":
-            assignments = ", ".join(f"{name} = v.{name}" for name in others)
             connection.exec_driver_sql(
-                f"UPDATE {self.table} AS t SET {assignments} "  # noqa: S608 - names are ours
-                f"FROM unnest({self._arrays()}) AS v({self.names}) WHERE t.{key} = v.{key}",
+                f"INSERT INTO {self.table} ({self.names}) "  # noqa: S608 - names are ours
+                f"SELECT * FROM unnest({self._arrays()}){conflict}",
                 _columns(rows, len(self.columns)),
             )
         else:
-            position = [name for name, _ in self.columns].index(key)
-            assignments = ", ".join(f"{name} = ?" for name in others)
+            markers = ", ".join("?" * len(self.columns))
             connection.exec_driver_sql(
-                f"UPDATE {self.table} SET {assignments} WHERE {key} = ?",  # noqa: S608
-                [(*row[:position], *row[position + 1 :], row[position]) for row in rows],
+                f"INSERT INTO {self.table} ({self.names}) VALUES ({markers}){conflict}",  # noqa: S608
+                list(rows),
             )
 
 
@@ -78,3 +84,23 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> tuple[list[Any], ..
     if len(columns) != width:
         raise ValueError(f"rows of {len(columns)} values for {width} columns")
     return columns
+
+
+@contextmanager
+def pipelined(connection: sa.Connection) -> Iterator[None]:
+    """Writes in the block are sent without waiting for each result, on PostgreSQL (a
+    psycopg pipeline): the server executes one statement while the client builds the next,
+    instead of one of them waiting for the other. The block ends when the server has
+    answered them all; a failed statement raises there, at the latest, and its transaction
+    is lost. Only writes in the block: a read through SQLAlchemy would find no rows (its
+    result is not there yet). A plain block on SQLite, which runs in the process."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.pipeline():
+            yield
+    except psycopg.Error as exc:  # raised by the pipeline itself: as SQLAlchemy would
+        raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from None

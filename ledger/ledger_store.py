@@ -303,7 +303,7 @@ class LedgerView:
             (inserts if subject_id in self._new_heads else updates).append(values)
         connection = self._connection
         _HEADS.insert(connection, inserts)
-        _HEADS.update(connection, "subject_id", updates)
+        _HEADS.upsert(connection, "subject_id", updates)
         _ACTORS.insert(
             connection,
             [(a.did, json.dumps(sorted(a.roles))) for a in self._new_actors.values()],
@@ -312,7 +312,7 @@ class LedgerView:
         _KEYS.insert(
             connection, [(k.key, k.actor, k.revoked) for k in changed if k.key in self._new_keys]
         )
-        _KEYS.update(
+        _KEYS.upsert(
             connection,
             "key",
             [(k.key, k.actor, k.revoked) for k in changed if k.key not in self._new_keys],

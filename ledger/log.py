@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ledger import checkpoint, merkle, store, tiles
+from ledger.bulk import pipelined
 from ledger.errors import LogError, LogIntegrityError
 from ledger.log_proofs import ConsistencyProof, InclusionProof
 from ledger.tile_store import State, TileStore
@@ -121,22 +122,23 @@ class TransparencyLog:
         if self._signer_key is None:
             raise LogError("appending needs the log's signer key")
         planned = self._store.plan_batch(connection, state, leaves, leaf_hashes, keep_nodes=prove)
-        self._store.write_batch(connection, planned)
         new_size = planned.state.size
         new_root = planned.state.root()
-        note = self._sign(new_size, new_root)
-        self._insert_checkpoint(connection, new_size, new_root, note)
         proofs: tuple[InclusionProof, ...] = ()
-        if prove:
-            paths = merkle.appended_inclusion_proofs(
-                state.frontier, state.size, planned.nodes, new_size
-            )
-            proofs = tuple(
-                InclusionProof(index, new_size, leaf, tuple(path))
-                for index, leaf, path in zip(
-                    range(state.size, new_size), leaf_hashes, paths, strict=True
+        with pipelined(connection):  # the server writes while the checkpoint is signed
+            self._store.write_batch(connection, planned)
+            note = self._sign(new_size, new_root)
+            self._insert_checkpoint(connection, new_size, new_root, note)
+            if prove:
+                paths = merkle.appended_inclusion_proofs(
+                    state.frontier, state.size, planned.nodes, new_size
                 )
-            )
+                proofs = tuple(
+                    InclusionProof(index, new_size, leaf, tuple(path))
+                    for index, leaf, path in zip(
+                        range(state.size, new_size), leaf_hashes, paths, strict=True
+                    )
+                )
         return AppendResult(state.size, new_size, new_root, note, proofs)
 
     def _sign(self, size: int, root: bytes) -> str:

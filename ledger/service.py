@@ -29,6 +29,7 @@ from ledger import audit as auditing
 from ledger import checkpoint, collector, grading, identity, merkle, policy_store, records
 from ledger.admission import Checked, Policies, bundled_policies, check_submission
 from ledger.audit import Report
+from ledger.bulk import pipelined
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
 from ledger.errors import LedgerError, RecordRejected, UnknownGradingPolicy
 from ledger.grading import GradingPolicy
@@ -422,18 +423,17 @@ class Ledger:
                 hashes = [merkle.leaf_hash(body) for body in bodies]
                 appended = self.log.append_locked(connection, state, bodies, hashes, prove=True)
                 first, size = appended.first_index, appended.size
-                insert_records(connection, first, accepted)
-                view.flush()
-                for item, inclusion in zip(accepted, appended.proofs, strict=True):
-                    subject = item.record["credentialSubject"]
-                    fresh[item.record_hash] = Receipt(
-                        item.record_hash,
-                        subject["id"],
-                        subject["sequence"],
-                        inclusion.index,
-                        appended.checkpoint,
-                        inclusion,
-                    )
+                with pipelined(connection):  # the server writes while receipts are made
+                    insert_records(connection, first, accepted)
+                    view.flush()
+                    for item, inclusion in zip(accepted, appended.proofs, strict=True):
+                        fresh[item.record_hash] = Receipt(
+                            item.record_hash,
+                            *item.position,
+                            inclusion.index,
+                            appended.checkpoint,
+                            inclusion,
+                        )
         self._known = view.known(size)  # committed: the next commit may start from it
         return outcomes, fresh
 
