@@ -28,9 +28,9 @@ from ledger import checkpoint, merkle, store, tiles
 from ledger.bulk import pipelined
 from ledger.errors import LogError, LogIntegrityError
 from ledger.log_proofs import ConsistencyProof, InclusionProof
-from ledger.tile_store import State, TileStore
+from ledger.tile_store import Batch, State, TileStore
 
-__all__ = ["MAX_LEAF_BYTES", "AppendResult", "State", "TransparencyLog"]
+__all__ = ["MAX_LEAF_BYTES", "AppendResult", "PlannedAppend", "State", "TransparencyLog"]
 
 MAX_LEAF_BYTES = 4 * 1024 * 1024
 """Largest leaf accepted (a record's canonical bytes are capped well below this)."""
@@ -47,6 +47,17 @@ class AppendResult:
     """The signed checkpoint (a C2SP signed note) of ``size``."""
     proofs: tuple[InclusionProof, ...] = ()
     """With ``prove``: each new leaf's inclusion proof in the tree of ``size``."""
+
+
+@dataclass(frozen=True)
+class PlannedAppend:
+    """An append computed but not written (:meth:`TransparencyLog.plan_append`)."""
+
+    state: State
+    """The committed state it appends to."""
+    batch: Batch
+    leaf_hashes: list[bytes]
+    prove: bool
 
 
 class TransparencyLog:
@@ -119,27 +130,47 @@ class TransparencyLog:
         """Append within the caller's transaction, under :meth:`lock` (so that a ledger
         commits its own rows and the log's in one transaction). ``prove``: also return the
         new leaves' inclusion proofs, made from the batch's own nodes (receipts)."""
+        planned = self.plan_append(connection, state, leaves, leaf_hashes, prove=prove)
+        with pipelined(connection):
+            return self.write_append(connection, planned)
+
+    def plan_append(
+        self,
+        connection: sa.Connection,
+        state: State,
+        leaves: list[bytes],
+        leaf_hashes: list[bytes],
+        *,
+        prove: bool = False,
+    ) -> PlannedAppend:
+        """The reads and computing of :meth:`append_locked`: every row it will write.
+        A caller that writes rows of its own in the same transaction can then send them
+        with the log's in one pipeline (:meth:`write_append`)."""
         if self._signer_key is None:
             raise LogError("appending needs the log's signer key")
-        planned = self._store.plan_batch(connection, state, leaves, leaf_hashes, keep_nodes=prove)
-        new_size = planned.state.size
-        new_root = planned.state.root()
+        batch = self._store.plan_batch(connection, state, leaves, leaf_hashes, keep_nodes=prove)
+        return PlannedAppend(state, batch, leaf_hashes, prove)
+
+    def write_append(self, connection: sa.Connection, planned: PlannedAppend) -> AppendResult:
+        """The writes of :meth:`append_locked` (writes only: it may run in a pipeline,
+        :func:`ledger.bulk.pipelined`), and the signed checkpoint and proofs, made while
+        the server writes."""
+        old, batch = planned.state, planned.batch
+        new_size = batch.state.size
+        new_root = batch.state.root()
+        self._store.write_batch(connection, batch)
+        note = self._sign(new_size, new_root)
+        self._insert_checkpoint(connection, new_size, new_root, note)
         proofs: tuple[InclusionProof, ...] = ()
-        with pipelined(connection):  # the server writes while the checkpoint is signed
-            self._store.write_batch(connection, planned)
-            note = self._sign(new_size, new_root)
-            self._insert_checkpoint(connection, new_size, new_root, note)
-            if prove:
-                paths = merkle.appended_inclusion_proofs(
-                    state.frontier, state.size, planned.nodes, new_size
+        if planned.prove:
+            paths = merkle.appended_inclusion_proofs(old.frontier, old.size, batch.nodes, new_size)
+            proofs = tuple(
+                InclusionProof(index, new_size, leaf, tuple(path))
+                for index, leaf, path in zip(
+                    range(old.size, new_size), planned.leaf_hashes, paths, strict=True
                 )
-                proofs = tuple(
-                    InclusionProof(index, new_size, leaf, tuple(path))
-                    for index, leaf, path in zip(
-                        range(state.size, new_size), leaf_hashes, paths, strict=True
-                    )
-                )
-        return AppendResult(state.size, new_size, new_root, note, proofs)
+            )
+        return AppendResult(old.size, new_size, new_root, note, proofs)
 
     def _sign(self, size: int, root: bytes) -> str:
         assert self._signer_key is not None  # checked by append

@@ -421,9 +421,10 @@ class Ledger:
             if accepted:
                 bodies = [item.body for item in accepted]
                 hashes = [merkle.leaf_hash(body) for body in bodies]
-                appended = self.log.append_locked(connection, state, bodies, hashes, prove=True)
-                first, size = appended.first_index, appended.size
-                with pipelined(connection):  # the server writes while receipts are made
+                planned = self.log.plan_append(connection, state, bodies, hashes, prove=True)
+                with pipelined(connection):  # the server writes while the rest is made
+                    appended = self.log.write_append(connection, planned)
+                    first, size = appended.first_index, appended.size
                     insert_records(connection, first, accepted)
                     view.flush()
                     for item, inclusion in zip(accepted, appended.proofs, strict=True):

@@ -243,6 +243,24 @@ def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
     assert differences == []
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_storage_settings(database_url: str) -> None:
+    """Bundles compressed with LZ4, chain heads with room for in-place updates (migration
+    0006; ADR 0010). SQLite has neither setting."""
+    engine = store.open_engine(database_url)
+    with engine.connect() as connection:
+        compression = connection.exec_driver_sql(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'log_bundles'::regclass AND attname = 'data'"
+        ).scalar_one()
+        options = connection.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE oid = 'ledger_heads'::regclass"
+        ).scalar_one()
+    engine.dispose()
+    assert compression == "l"
+    assert options == ["fillfactor=50"]
+
+
 def test_opening_without_upgrade_refuses_an_unmigrated_database(database_url: str) -> None:
     with pytest.raises(store.StoreError, match="schema is at nothing"):
         store.open_engine(database_url, upgrade=False)
