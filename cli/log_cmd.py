@@ -11,9 +11,10 @@ import typer
 
 from cli.errors import FAILED, fail
 from cli.inputs import read_bytes
+from cli.location import DataDirOption, data_directory
 from ledger import checkpoint, merkle
 from ledger.checkpoint import CheckpointError
-from ledger.datadir import DEFAULT_ORIGIN, DataDir, default_data_dir
+from ledger.datadir import DEFAULT_ORIGIN
 from ledger.errors import LedgerError
 from ledger.log_proofs import ConsistencyProof, InclusionProof
 from signing import json_input
@@ -24,13 +25,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="The ledger's data directory (default $BPL_DATA_DIR or ~/.local/share/bpl).",
-    ),
-]
 LogKeyOption = Annotated[
     str,
     typer.Option(
@@ -38,10 +32,6 @@ LogKeyOption = Annotated[
         help="The log's verifier key (NAME+KEYID+KEY), or a file holding it (log.pub).",
     ),
 ]
-
-
-def _data_dir(path: Path | None) -> DataDir:
-    return DataDir(path or default_data_dir())
 
 
 @app.command("init")
@@ -53,7 +43,7 @@ def init(
 ) -> None:
     """Create a log: its key pair (the secret stays in the data directory, 0600), its
     database and the first checkpoint. Prints the verifier key to give to auditors."""
-    directory = _data_dir(data_dir)
+    directory = data_directory(data_dir)
     try:
         verifier = directory.init(origin)
     except (LedgerError, SigningError) as exc:
@@ -71,7 +61,7 @@ def show_checkpoint(
 ) -> None:
     """Print the latest signed checkpoint (C2SP tlog-checkpoint, as a signed note)."""
     try:
-        log = _data_dir(data_dir).open_log()
+        log = data_directory(data_dir).open_log()
         typer.echo(log.checkpoint() if size is None else log.checkpoint_at(size), nl=False)
     except LedgerError as exc:
         fail(str(exc))
@@ -95,7 +85,7 @@ def prove_inclusion(
     if sum(x is not None for x in (index, leaf_hash, leaf)) != 1:
         fail("give exactly one of --index, --leaf-hash, --leaf")
     try:
-        log = _data_dir(data_dir).open_log()
+        log = data_directory(data_dir).open_log()
         if index is not None:
             proof = log.inclusion_proof(index, size)
         else:
@@ -116,7 +106,7 @@ def prove_consistency(
 ) -> None:
     """Print, as JSON, the proof that the newer tree extends the older one."""
     try:
-        proof = _data_dir(data_dir).open_log().consistency_proof(old, new)
+        proof = data_directory(data_dir).open_log().consistency_proof(old, new)
     except LedgerError as exc:
         fail(str(exc))
     _print_json(proof.to_dict())
@@ -179,7 +169,7 @@ def verify_consistency(
 @app.command("audit")
 def audit(data_dir: DataDirOption = None) -> None:
     """Recompute every leaf hash, stored node and the root; check the latest checkpoint."""
-    directory = _data_dir(data_dir)
+    directory = data_directory(data_dir)
     try:
         size = directory.open_log().audit(directory.verifier_key())
     except LedgerError as exc:
