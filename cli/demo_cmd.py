@@ -9,7 +9,7 @@ import typer
 
 from cli.errors import FAILED, fail, report
 from cli.ledger_cmd import OPERATOR_KEY
-from cli.log_cmd import DataDirOption
+from cli.location import DataDirOption
 from ledger import demo as demo_ledger
 from ledger.datadir import DataDir, default_data_dir
 from ledger.errors import LedgerError

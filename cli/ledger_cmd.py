@@ -11,8 +11,8 @@ import typer
 
 from cli.errors import FAILED, fail, report
 from cli.inputs import read_bytes
-from cli.log_cmd import DataDirOption
-from ledger.datadir import DEFAULT_ORIGIN, DataDir, default_data_dir
+from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
+from ledger.datadir import DEFAULT_ORIGIN
 from ledger.errors import LedgerError, PolicyConflictError, RecordRejected
 from ledger.grading import GradingError
 from ledger.service import Ledger
@@ -30,25 +30,9 @@ policy_app = typer.Typer(
 )
 
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        metavar="URL",
-        help="Read the ledger from this database instead of a data directory "
-        "(postgresql://... or sqlite:////path/ledger.db; read access is enough). Keep a "
-        "PostgreSQL password out of the command line: PGPASSWORD or ~/.pgpass.",
-    ),
-]
-
-
-def _directory(path: Path | None) -> DataDir:
-    return DataDir(path or default_data_dir())
-
-
 def _ledger(path: Path | None, *, writable: bool = True) -> Ledger:
     try:
-        return Ledger.open(_directory(path).path, writable=writable)
+        return Ledger.open(data_directory(path).path, writable=writable)
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
 
@@ -56,21 +40,16 @@ def _ledger(path: Path | None, *, writable: bool = True) -> Ledger:
 def _reader(path: Path | None, database_url: str | None) -> Ledger:
     """A read-only ledger: from the data directory, or from a database URL alone (an
     auditor's case: the database records the log's identity)."""
-    if database_url is None:
-        return _ledger(path, writable=False)
-    if path is not None:
-        fail("give --data-dir or --database-url, not both")
-    if "://" not in database_url:
-        fail("--database-url takes a URL: postgresql://... or sqlite:////path/ledger.db")
+    location = read_location(path, database_url)
     try:
-        return Ledger.open(database_url, writable=False)
+        return Ledger.open(location if isinstance(location, str) else location.path, writable=False)
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
 
 
 def _operator(path: Path | None) -> keys.KeyPair:
     try:
-        return keys.load(_directory(path).path / OPERATOR_KEY)
+        return keys.load(data_directory(path).path / OPERATOR_KEY)
     except SigningError as exc:
         fail(f"operator key: {exc}")
 
@@ -84,7 +63,7 @@ def init(
 ) -> None:
     """Create a ledger: its log key, its operator key (both 0600 in the data directory),
     its database (SQLite, or $DATABASE_URL) and the operator's registration."""
-    directory = _directory(data_dir)
+    directory = data_directory(data_dir)
     operator = keys.generate()
     try:
         directory.path.mkdir(parents=True, exist_ok=True, mode=0o700)

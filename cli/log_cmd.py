@@ -1,9 +1,16 @@
 """``bpl log``: create the transparency log, read its checkpoints and proofs, and let
-auditors verify inclusion and consistency offline, from files they hold."""
+auditors verify inclusion and consistency offline, from files they hold.
+
+The verbs that only read (``checkpoint``, ``prove-*``, ``audit``) open the log through its
+data directory or, with ``--database-url``, through the database alone: then the log's
+name and verifier key are the ones the database records (ADR 0007).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,10 +18,12 @@ import typer
 
 from cli.errors import FAILED, fail
 from cli.inputs import read_bytes
-from ledger import checkpoint, merkle
+from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
+from ledger import checkpoint, identity, merkle
 from ledger.checkpoint import CheckpointError
-from ledger.datadir import DEFAULT_ORIGIN, DataDir, default_data_dir
+from ledger.datadir import DEFAULT_ORIGIN
 from ledger.errors import LedgerError
+from ledger.log import TransparencyLog
 from ledger.log_proofs import ConsistencyProof, InclusionProof
 from signing import json_input
 from signing.errors import DocumentError, SigningError
@@ -24,13 +33,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="The ledger's data directory (default $BPL_DATA_DIR or ~/.local/share/bpl).",
-    ),
-]
 LogKeyOption = Annotated[
     str,
     typer.Option(
@@ -40,8 +42,26 @@ LogKeyOption = Annotated[
 ]
 
 
-def _data_dir(path: Path | None) -> DataDir:
-    return DataDir(path or default_data_dir())
+@contextmanager
+def _reading(
+    data_dir: Path | None, database_url: str | None
+) -> Iterator[tuple[TransparencyLog, str]]:
+    """The log, read-only, and the verifier key its checkpoints are checked with: the data
+    directory's ``log.pub``, or for a database URL the key the database records. Exit 2
+    if it cannot be opened."""
+    location = read_location(data_dir, database_url)
+    try:
+        if isinstance(location, str):
+            log, recorded = identity.open_url(location, writable=False)
+            verifier_key = recorded.verifier_key
+        else:
+            log, verifier_key = location.open_log(), location.verifier_key()
+    except (LedgerError, SigningError) as exc:
+        fail(str(exc))
+    try:
+        yield log, verifier_key
+    finally:
+        log.engine.dispose()
 
 
 @app.command("init")
@@ -53,7 +73,7 @@ def init(
 ) -> None:
     """Create a log: its key pair (the secret stays in the data directory, 0600), its
     database and the first checkpoint. Prints the verifier key to give to auditors."""
-    directory = _data_dir(data_dir)
+    directory = data_directory(data_dir)
     try:
         verifier = directory.init(origin)
     except (LedgerError, SigningError) as exc:
@@ -68,13 +88,20 @@ def show_checkpoint(
     size: Annotated[
         int | None, typer.Option("--size", help="The checkpoint of this size (default: latest).")
     ] = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Print the latest signed checkpoint (C2SP tlog-checkpoint, as a signed note)."""
-    try:
-        log = _data_dir(data_dir).open_log()
-        typer.echo(log.checkpoint() if size is None else log.checkpoint_at(size), nl=False)
-    except LedgerError as exc:
-        fail(str(exc))
+    """Print the latest signed checkpoint (C2SP tlog-checkpoint, as a signed note), once
+    checked against the log's verifier key (exit 1 if it does not verify)."""
+    with _reading(data_dir, database_url) as (log, verifier_key):
+        try:
+            if size is None:
+                size, signed = log.latest()
+            else:
+                signed = log.checkpoint_at(size)
+        except LedgerError as exc:
+            fail(str(exc))
+        _check_checkpoint(signed, size, verifier_key, log.origin)
+    typer.echo(signed, nl=False)
 
 
 @app.command("prove-inclusion")
@@ -90,19 +117,20 @@ def prove_inclusion(
     size: Annotated[
         int | None, typer.Option("--size", help="Tree size (default: the latest checkpoint's).")
     ] = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Print, as JSON, the proof that a leaf is in the tree of a given size."""
     if sum(x is not None for x in (index, leaf_hash, leaf)) != 1:
         fail("give exactly one of --index, --leaf-hash, --leaf")
-    try:
-        log = _data_dir(data_dir).open_log()
-        if index is not None:
-            proof = log.inclusion_proof(index, size)
-        else:
-            digest = _leaf_hash_of(leaf_hash, leaf)
-            proof = log.inclusion_proof_by_hash(digest, size)
-    except LedgerError as exc:
-        fail(str(exc))
+    with _reading(data_dir, database_url) as (log, _):
+        try:
+            if index is not None:
+                proof = log.inclusion_proof(index, size)
+            else:
+                digest = _leaf_hash_of(leaf_hash, leaf)
+                proof = log.inclusion_proof_by_hash(digest, size)
+        except LedgerError as exc:
+            fail(str(exc))
     _print_json(proof.to_dict())
 
 
@@ -113,12 +141,14 @@ def prove_consistency(
         int | None, typer.Option("--new", help="The newer tree size (default: latest).")
     ] = None,
     data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Print, as JSON, the proof that the newer tree extends the older one."""
-    try:
-        proof = _data_dir(data_dir).open_log().consistency_proof(old, new)
-    except LedgerError as exc:
-        fail(str(exc))
+    with _reading(data_dir, database_url) as (log, _):
+        try:
+            proof = log.consistency_proof(old, new)
+        except LedgerError as exc:
+            fail(str(exc))
     _print_json(proof.to_dict())
 
 
@@ -177,14 +207,25 @@ def verify_consistency(
 
 
 @app.command("audit")
-def audit(data_dir: DataDirOption = None) -> None:
-    """Recompute every leaf hash, stored node and the root; check the latest checkpoint."""
-    directory = _data_dir(data_dir)
-    try:
-        size = directory.open_log().audit(directory.verifier_key())
-    except LedgerError as exc:
-        fail(f"audit failed: {exc}", FAILED)
+def audit(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
+    """Recompute every leaf hash, stored node and the root; check the latest checkpoint
+    with the log's verifier key. Exit 1 naming the first thing that does not match."""
+    with _reading(data_dir, database_url) as (log, verifier_key):
+        try:
+            size = log.audit(verifier_key)
+        except LedgerError as exc:
+            fail(f"audit failed: {exc}", FAILED)
     typer.echo(f"log intact: {size} leaves, root matches the latest signed checkpoint")
+
+
+def _check_checkpoint(signed: str, size: int, verifier_key: str, origin: str) -> None:
+    """Exit 1 unless ``signed`` is the log's checkpoint of ``size``, signed with its key."""
+    try:
+        found = checkpoint.verify(signed, verifier_key, origin)
+    except CheckpointError as exc:
+        fail(f"the log's checkpoint for size {size} does not verify: {exc}", FAILED)
+    if found.size != size:
+        fail(f"the log's checkpoint for size {size} is one of size {found.size}", FAILED)
 
 
 def _leaf_hash_of(leaf_hash: str | None, leaf: str | None) -> bytes:

@@ -17,7 +17,7 @@ import typer
 import schemas
 from cli.errors import fail
 from cli.inputs import load_key, read_document
-from cli.log_cmd import DataDirOption
+from cli.location import DataDirOption
 from ledger import records
 from ledger.datadir import DataDir, default_data_dir
 from ledger.errors import LedgerError
