@@ -140,7 +140,7 @@ def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DatabaseError as exc:  # unreachable, locked, or not a database at all
         raise StoreError(f"cannot open the database: {_reason(exc)}") from None
 
 

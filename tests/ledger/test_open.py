@@ -169,6 +169,16 @@ def test_writable_without_a_key_says_how_to_give_one(
     assert "writable=False" in str(refused.value)
 
 
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    garbage = tmp_path / "ledger.db"
+    garbage.write_bytes(b"not a database, just text that is long enough " * 40)
+    before = garbage.read_bytes()
+    for writable in (False, True):
+        with pytest.raises(LedgerError, match="cannot open the database"):
+            Ledger.open(f"sqlite:///{garbage}", writable=writable, log_key=tmp_path / "x.key")
+    assert garbage.read_bytes() == before
+
+
 def test_an_empty_database_is_not_a_ledger_and_stays_empty(
     database_url: str, tmp_path: Path
 ) -> None:
