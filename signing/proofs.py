@@ -370,7 +370,10 @@ _NOT_XSD = "is not an XML Schema dateTime with time zone"
 
 
 def _parse_datetime(value: object, name: str, index: int) -> datetime:
-    parsed = _xsd_datetime(value) if isinstance(value, str) else _NOT_XSD
+    if value.__class__ is str:
+        parsed = _xsd_datetime(value)
+    else:  # a str subclass is not cached: its own __eq__ and __hash__ could mislead the cache
+        parsed = _xsd_datetime.__wrapped__(value) if isinstance(value, str) else _NOT_XSD
     if isinstance(parsed, str):
         raise MalformedProofError(f"{name} {parsed}", proof_index=index)
     return parsed

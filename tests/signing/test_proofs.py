@@ -430,12 +430,17 @@ def test_a_key_pynacl_refuses_is_unsupported(battery_credential: dict[str, Any])
             proofs.verify(signed, resolver=lambda _url, key=key: key)  # type: ignore[misc]
 
 
+class _Text(str):
+    """A str subclass, as a caller (not a JSON parser) may put in a proof."""
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
         ("2026-02-30T10:00:00Z", "is not a valid date and time"),
         ("2026-02-03 10:00:00Z", "is not an XML Schema dateTime with time zone"),
         (20260203, "is not an XML Schema dateTime with time zone"),
+        (_Text("2026-02-30T10:00:00Z"), "is not a valid date and time"),  # parsed uncached
     ],
 )
 def test_time_refusals_name_their_member_every_time(
