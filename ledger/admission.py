@@ -91,7 +91,7 @@ def check_submission(
     if "proof" not in record:
         raise RecordRejected("proof", "the record is not signed")
     try:
-        proofs.verify(dict(record))
+        proofs.verify(record if record.__class__ is dict else dict(record))
     except SigningError as exc:
         raise RecordRejected("proof", str(exc)) from None
     return Checked(record, kind, body, records.digest(body), records.signer_keys(record), disclosed)
@@ -133,7 +133,7 @@ def _unpack(
     submission: Mapping[str, Any] | bytes,
 ) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]]:
     """The record and its disclosures from a submission (JSON bytes or a mapping)."""
-    if isinstance(submission, bytes | bytearray):
+    if submission.__class__ is bytes or isinstance(submission, bytes | bytearray):
         if len(submission) > json_input.MAX_DOCUMENT_BYTES:
             raise RecordRejected(
                 "size", f"the submission is over {json_input.MAX_DOCUMENT_BYTES} bytes"
@@ -142,12 +142,14 @@ def _unpack(
             submission = json_input.parse_object(bytes(submission))
         except SigningError as exc:
             raise RecordRejected("parse", str(exc)) from None
-    if not isinstance(submission, Mapping):
+    if not (submission.__class__ is dict or isinstance(submission, Mapping)):
         raise RecordRejected("parse", "a submission is a JSON object")
     if "record" in submission:
         record, disclosures = submission["record"], submission.get("disclosures", [])
     else:
         record, disclosures = submission, []
-    if not isinstance(record, Mapping) or not isinstance(disclosures, list):
+    if not (record.__class__ is dict or isinstance(record, Mapping)) or not isinstance(
+        disclosures, list
+    ):
         raise RecordRejected("parse", "record must be an object and disclosures a list")
     return record, disclosures

@@ -541,6 +541,7 @@ json_keys(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 
 #define B58_MAX_CHARS 512
 #define B58_MAX_LIMBS (B58_MAX_CHARS * 6 / 32 + 2) /* log2(58) < 6 bits a character */
+#define B58_CHUNK 5                                 /* 58^5 < 2^30 */
 
 static const signed char b58_digit[128] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
@@ -581,14 +582,23 @@ b58decode(PyObject *Py_UNUSED(module), PyObject *arg)
     }
     uint32_t limbs[B58_MAX_LIMBS];
     size_t used = 0;
-    for (Py_ssize_t i = zeros; i < length; i++) {
-        int digit = b58_digit[text[i] & 0x7F];
-        if (digit < 0) {
-            Py_RETURN_NONE;
+    for (Py_ssize_t i = zeros; i < length;) {
+        /* Up to B58_CHUNK digits per pass over the limbs, as one base-58^n digit: the
+           number is the same, the passes five times fewer. */
+        uint64_t chunk = 0;
+        uint64_t scale = 1;
+        for (int n = 0; n < B58_CHUNK && i < length; n++, i++) {
+            int digit = b58_digit[text[i] & 0x7F];
+            if (digit < 0) {
+                Py_RETURN_NONE;
+            }
+            chunk = chunk * 58u + (uint64_t)digit;
+            scale *= 58u;
         }
-        uint64_t carry = (uint64_t)digit;
+        /* limb < 2^32, scale <= 58^5 < 2^30 and carry < 2^31: value < 2^63. */
+        uint64_t carry = chunk;
         for (size_t k = 0; k < used; k++) {
-            uint64_t value = (uint64_t)limbs[k] * 58u + carry;
+            uint64_t value = (uint64_t)limbs[k] * scale + carry;
             limbs[k] = (uint32_t)value;
             carry = value >> 32;
         }

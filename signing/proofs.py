@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
@@ -49,6 +50,10 @@ Resolver = Callable[[str], bytes]
 _DATETIME = re.compile(
     r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z", re.ASCII
 )
+
+
+_REQUIRED = ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue")
+"""The members every proof needs, as strings."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,7 @@ class _ProofCheck:
             )
         self._check_times(index, proof)
         try:
-            verify_key = _verify_key(self.resolve(proof["verificationMethod"]))
+            public_key = _public_key(self.resolve(proof["verificationMethod"]))
         except (KeyFormatError, ValueError, TypeError) as exc:
             raise UnsupportedKeyError(str(exc), proof_index=index) from None
         signature = _decode_proof_value(proof["proofValue"], index)
@@ -225,8 +230,11 @@ class _ProofCheck:
         unsecured = self.unsecured
         if cryptosuite.context_in_proof:
             if "@context" in options:
-                _check_context_prefix(options["@context"], self.document.get("@context"), index)
-                unsecured = {**unsecured, "@context": options["@context"]}
+                context = options["@context"]
+                document_context = self.document.get("@context")
+                if not _same_urls(context, document_context):  # else a prefix, and the same
+                    _check_context_prefix(context, document_context, index)
+                    unsecured = {**unsecured, "@context": context}
             config = options
         else:
             config = {k: v for k, v in options.items() if k != "@context"}
@@ -235,7 +243,7 @@ class _ProofCheck:
 
         hash_data = cryptosuite.hash_data(unsecured, config, self.loader)
         try:
-            verify_key.verify(hash_data, signature)
+            _crypto_sign_open(signature + hash_data, public_key)
         except nacl.exceptions.BadSignatureError:
             raise BadSignatureError(
                 "the signature does not match the document and proof options",
@@ -256,16 +264,25 @@ class _ProofCheck:
 
 
 @lru_cache(maxsize=4096)
-def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
-    """pynacl's key object, built once per key: signers sign many records."""
-    return nacl.signing.VerifyKey(public_key)
+def _public_key(public_key: bytes) -> bytes:
+    """The key once pynacl's VerifyKey has accepted it (ValueError, TypeError otherwise),
+    checked once per key: signers sign many records."""
+    return bytes(nacl.signing.VerifyKey(public_key))
+
+
+# VerifyKey.verify(message, signature) is crypto_sign_open(signature + message, key) after
+# checks that _public_key and _decode_proof_value have made: called directly, it saves
+# pynacl's Python layer on every proof.
+_crypto_sign_open = nacl.bindings.crypto_sign_open
 
 
 def _check_shape(proof: object, index: int) -> tuple[dict[str, Any], suites.Cryptosuite]:
     """The proof and its cryptosuite, once its required members have the right types."""
     if not isinstance(proof, dict):
         raise MalformedProofError("a proof must be a JSON object", proof_index=index)
-    for name in ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue"):
+    for name in _REQUIRED:
+        if proof.get(name).__class__ is str:  # the usual case, in one lookup
+            continue
         if name not in proof:
             raise MalformedProofError(f"missing {name}", proof_index=index)
         if not isinstance(proof[name], str):
@@ -349,21 +366,33 @@ def _now_text() -> str:
     return text
 
 
+_NOT_XSD = "is not an XML Schema dateTime with time zone"
+
+
 def _parse_datetime(value: object, name: str, index: int) -> datetime:
-    match = _DATETIME.match(value) if isinstance(value, str) else None
-    if match is None or not isinstance(value, str):
-        raise MalformedProofError(
-            f"{name} is not an XML Schema dateTime with time zone", proof_index=index
-        )
+    if value.__class__ is str:
+        parsed = _xsd_datetime(value)
+    else:  # a str subclass is not cached: its own __eq__ and __hash__ could mislead the cache
+        parsed = _xsd_datetime.__wrapped__(value) if isinstance(value, str) else _NOT_XSD
+    if isinstance(parsed, str):
+        raise MalformedProofError(f"{name} {parsed}", proof_index=index)
+    return parsed
+
+
+@lru_cache(maxsize=1024)
+def _xsd_datetime(value: str) -> datetime | str:
+    """The time ``value`` names, or why it names none. Cached: the proofs of a batch, made
+    within seconds of each other, share a few ``created`` values."""
+    match = _DATETIME.match(value)
+    if match is None:
+        return _NOT_XSD
     text = value
     if match.group(1) and len(match.group(1)) > 6:  # Python keeps microseconds only
         text = value.replace("." + match.group(1), "." + match.group(1)[:6])
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise MalformedProofError(
-            f"{name} is not a valid date and time", proof_index=index
-        ) from None
+        return "is not a valid date and time"
 
 
 def _decode_proof_value(value: str, index: int) -> bytes:
@@ -387,6 +416,21 @@ def _check_context_prefix(proof_context: object, document_context: object, index
         raise ContextMismatchError(
             "the document's @context does not start with the proof's @context", proof_index=index
         )
+
+
+def _same_urls(proof_context: object, document_context: object) -> bool:
+    """Whether both are the same list of URL strings, so the document's @context serializes
+    exactly as the proof's would and need not be replaced by it (the usual case)."""
+    if (
+        proof_context.__class__ is not list
+        or document_context.__class__ is not list
+        or len(proof_context) != len(document_context)
+    ):
+        return False
+    for ours, theirs in zip(proof_context, document_context, strict=True):
+        if ours.__class__ is not str or theirs.__class__ is not str or ours != theirs:
+            return False
+    return True
 
 
 def _str_or_none(value: object) -> str | None:

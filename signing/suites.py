@@ -62,8 +62,9 @@ def _jcs_strings(config: dict[str, Any], loader: DocumentLoader) -> bytes:
 
     For those, orjson with sorted keys *is* JCS (same string escaping; with ASCII keys,
     code point order is UTF-16 order), and skipping the number and key-order checks of
-    :func:`signing.jcs.canonicalize` saves a few microseconds on every proof. Anything
-    else takes the general path.
+    :func:`signing.jcs.canonicalize` saves a microsecond on every proof when those checks
+    run in Python. Anything else takes the general path. With the C accelerator the
+    general path is the faster one (0.3 us against 0.6): then it is used instead.
     """
     for value in config.values():
         if value.__class__ is not str and not (
@@ -97,7 +98,7 @@ def _rdfc_config(config: dict[str, Any], loader: DocumentLoader) -> bytes:
 
 
 SUITES: dict[str, Cryptosuite] = {
-    JCS: Cryptosuite(JCS, _jcs, _jcs_strings, context_in_proof=True),
+    JCS: Cryptosuite(JCS, _jcs, _jcs if jcs.ACCELERATED else _jcs_strings, context_in_proof=True),
     RDFC: Cryptosuite(RDFC, _rdfc, _rdfc_config, context_in_proof=False),
 }
 

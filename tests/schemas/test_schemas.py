@@ -8,10 +8,13 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import schemas
 from signing import jcs, keys, proofs, suites
@@ -729,3 +732,43 @@ def test_a_restricted_field_in_clear_is_named_before_other_errors() -> None:
 def test_validators_are_compiled_once() -> None:
     schemas.validate_record(example("Shipment")["record"])
     assert schemas._validators("Shipment") is schemas._validators("Shipment")
+
+
+class _Named(str):
+    """A str subclass: kind_of's fast path leaves it to the reference."""
+
+
+TYPE_ITEMS = st.sampled_from(
+    [*schemas.KINDS, "VerifiableCredential", _Named("Shipment"), "Teleported", 7, None]
+)
+
+
+@settings(max_examples=1000)
+@given(types=st.one_of(st.lists(TYPE_ITEMS, max_size=3), TYPE_ITEMS))
+def test_kind_of_agrees_with_its_reference(types: Any) -> None:
+    def outcome(call: Callable[[], str]) -> object:
+        try:
+            return call()
+        except schemas.SchemaError as exc:
+            return exc.path, exc.message
+
+    assert outcome(lambda: schemas.kind_of({"type": types})) == outcome(
+        lambda: schemas._kind_of(types)
+    )
+
+
+def test_a_disclosure_may_be_any_mapping() -> None:
+    schemas.validate_disclosure("Shipment", MappingProxyType(disclosure("Shipment")))
+    bad = disclosure("Shipment")
+    bad["waste"] = "yes"
+    with pytest.raises(schemas.SchemaError) as caught:
+        schemas.validate_disclosure("Shipment", MappingProxyType(bad))
+    assert caught.value.path == "$.waste"
+
+
+@pytest.mark.parametrize("group", [["legitimate-interest"], None, 7, "public"])
+def test_a_disclosure_group_must_be_one_of_the_kinds(group: object) -> None:
+    odd = {**disclosure("Shipment"), "group": group}
+    with pytest.raises(schemas.SchemaError, match="expected legitimate-interest") as caught:
+        schemas.validate_disclosure("Shipment", odd)
+    assert caught.value.path == "$.group"

@@ -62,6 +62,12 @@ def test_base58_c_decoder_leaves_any_bad_text_to_python(text: str) -> None:
         assert decoded == expected
 
 
+@given(st.text(alphabet=multibase.ALPHABET, max_size=512))
+def test_base58_c_decoder_equals_the_python_one_on_any_base58_text(text: str) -> None:
+    """Any length, so any remainder of the C decoder's five-digit chunks; leading 1s too."""
+    assert multibase._c_b58decode(text) == multibase._b58decode(text)
+
+
 def test_base58_c_decoder_limits() -> None:
     long_text = "2" * 513  # past the C decoder's limit: decoded by the Python code
     assert multibase._c_b58decode(long_text) is None

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signing import keys, proofs, suites
+from signing import jcs, keys, proofs, suites
 from signing.contexts import DocumentLoader, default_loader
 from signing.errors import (
     BadSignatureError,
@@ -394,3 +394,62 @@ def test_rdfc_refuses_iris_pyld_would_silently_drop(change: dict[str, Any]):
     }
     with pytest.raises(DocumentError, match="not an absolute IRI"):
         proofs.sign(doc, ALICE, suites.RDFC)
+
+
+def test_jcs_verifies_against_the_proofs_context_when_it_only_equals_the_documents(
+    battery_credential: dict[str, Any],
+):
+    """Python calls 1 and True equal, JCS writes them apart: the document's @context stands
+    in for the proof's only when both are the same URL strings."""
+    base = battery_credential["@context"]
+    doc = {**battery_credential, "@context": [*base, {"flag": 1}]}
+    signed = proofs.sign(doc, ALICE, suites.JCS)
+    look_alike = {**signed, "@context": [*base, {"flag": True}]}
+    assert look_alike["@context"] == signed["proof"]["@context"]
+    proofs.verify(look_alike)  # verified over the proof's @context, as the suite says
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    proof_context=st.lists(st.sampled_from(["a", "b", 1, 1.0, True, {"x": 1}, {"x": True}])),
+    document_context=st.lists(st.sampled_from(["a", "b", 1, 1.0, True, {"x": 1}, {"x": True}])),
+)
+def test_same_urls_means_the_same_canonical_bytes(
+    proof_context: list[Any], document_context: list[Any]
+):
+    if proofs._same_urls(proof_context, document_context):
+        assert jcs.canonicalize(proof_context) == jcs.canonicalize(document_context)
+    if proofs._same_urls(proof_context, proof_context):
+        assert all(type(item) is str for item in proof_context)
+
+
+def test_a_key_pynacl_refuses_is_unsupported(battery_credential: dict[str, Any]):
+    signed = proofs.sign(battery_credential, ALICE, suites.JCS)
+    for key in (bytes(31), "not bytes"):
+        with pytest.raises(UnsupportedKeyError):
+            proofs.verify(signed, resolver=lambda _url, key=key: key)  # type: ignore[misc]
+
+
+class _Text(str):
+    """A str subclass, as a caller (not a JSON parser) may put in a proof."""
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2026-02-30T10:00:00Z", "is not a valid date and time"),
+        ("2026-02-03 10:00:00Z", "is not an XML Schema dateTime with time zone"),
+        (20260203, "is not an XML Schema dateTime with time zone"),
+        (_Text("2026-02-30T10:00:00Z"), "is not a valid date and time"),  # parsed uncached
+    ],
+)
+def test_time_refusals_name_their_member_every_time(
+    value: object, reason: str, battery_credential: dict[str, Any]
+):
+    signed = proofs.sign(battery_credential, ALICE, suites.JCS)
+    for name in ("created", "expires", "created"):  # parsed times are cached, names are not
+        broken = copy.deepcopy(signed)
+        broken["proof"][name] = value
+        with pytest.raises(MalformedProofError) as caught:
+            proofs.verify(broken)
+        assert str(caught.value).endswith(f": {name} {reason}")
