@@ -37,6 +37,8 @@ class Checked:
     record_hash: str
     signers: list[str]
     disclosures: dict[str, Mapping[str, Any]]
+    disclosure_bytes: Mapping[str, bytes]
+    """Each disclosure's canonical bytes, by group: what its digest is of."""
 
     @property
     def subjects(self) -> list[str]:
@@ -80,7 +82,7 @@ def check_submission(
         )
     try:
         kind = schemas.validate_record(record)  # ignores the proof
-        disclosed = records.match_disclosures(record, disclosures)
+        disclosed, encoded = records.match_disclosures(record, disclosures)
         for disclosure in disclosed.values():
             schemas.validate_disclosure(kind, disclosure)
     except schemas.SchemaError as exc:
@@ -94,7 +96,9 @@ def check_submission(
         proofs.verify(record if record.__class__ is dict else dict(record))
     except SigningError as exc:
         raise RecordRejected("proof", str(exc)) from None
-    return Checked(record, kind, body, records.digest(body), records.signer_keys(record), disclosed)
+    return Checked(
+        record, kind, body, records.digest(body), records.signer_keys(record), disclosed, encoded
+    )
 
 
 def bundled_policies() -> dict[tuple[str, str], grading.GradingPolicy]:

@@ -248,11 +248,14 @@ def _admitted(record_hash: str, body: bytes, disclosures: list[bytes]) -> Checke
     orjson reads them exactly as the strict parser did)."""
     record = orjson.loads(body)
     disclosed = {}
+    encoded = {}
     for text in disclosures:
         disclosure = orjson.loads(text)
         disclosed[disclosure["group"]] = disclosure
+        encoded[disclosure["group"]] = text
     kind = schemas.kind_of(record)
-    return Checked(record, kind, body, record_hash, records.signer_keys(record), disclosed)
+    signers = records.signer_keys(record)
+    return Checked(record, kind, body, record_hash, signers, disclosed, encoded)
 
 
 def _replay(item: Checked, view: ReplayView) -> str | None:

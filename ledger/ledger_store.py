@@ -19,7 +19,6 @@ import sqlalchemy as sa
 
 from ledger.admission import Checked
 from ledger.bulk import Rows
-from ledger.records import canonical
 from ledger.rules import Actor, Effects, Head, Key
 
 _CHUNK = 900  # parameters per IN list, under every driver's limit
@@ -372,8 +371,7 @@ def insert_records(connection: sa.Connection, first_leaf: int, accepted: Sequenc
             )
         )
         disclosures += (
-            (leaf_index, group, canonical(disclosure))
-            for group, disclosure in item.disclosures.items()
+            (leaf_index, group, encoded) for group, encoded in item.disclosure_bytes.items()
         )
     _RECORDS.insert(connection, rows)
     _DISCLOSURES.insert(connection, disclosures)

@@ -65,8 +65,9 @@ def make_disclosure(
 
 def match_disclosures(
     record: Mapping[str, Any], disclosures: Sequence[Mapping[str, Any]]
-) -> dict[str, Mapping[str, Any]]:
-    """The disclosures by group, each checked against the digest the record carries.
+) -> tuple[dict[str, Mapping[str, Any]], dict[str, bytes]]:
+    """The disclosures by group, each checked against the digest the record carries, and
+    their canonical bytes (what the digest is of, and what is stored).
 
     Every digest in the record needs its disclosure and every disclosure its digest; a
     group may appear once. Raises RecordRejected (rule ``disclosure``) naming the group.
@@ -75,6 +76,7 @@ def match_disclosures(
     if not (expected.__class__ is dict or isinstance(expected, Mapping)):
         raise RecordRejected("schema", "credentialSubject.disclosures must be an object")
     found: dict[str, Mapping[str, Any]] = {}
+    encoded: dict[str, bytes] = {}
     for position, disclosure in enumerate(disclosures):
         is_mapping = disclosure.__class__ is dict or isinstance(disclosure, Mapping)
         group = disclosure.get("group") if is_mapping else None
@@ -85,10 +87,10 @@ def match_disclosures(
         if group not in expected:
             raise RecordRejected("disclosure", f"the record carries no digest for group {group!r}")
         try:
-            actual = digest(canonical(disclosure))
+            encoded[group] = canonical(disclosure)
         except CanonicalizationError as exc:
             raise RecordRejected("disclosure", f"group {group!r}: {exc}") from None
-        if actual != expected[group]:
+        if digest(encoded[group]) != expected[group]:
             raise RecordRejected(
                 "disclosure", f"the {group!r} disclosure does not match its digest in the record"
             )
@@ -96,7 +98,7 @@ def match_disclosures(
     if len(found) < len(expected):  # every group found is expected: some are missing
         missing = sorted(set(expected) - set(found))
         raise RecordRejected("disclosure", f"no disclosure for group {missing[0]!r}")
-    return found
+    return found, encoded
 
 
 def build(
