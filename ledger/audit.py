@@ -15,6 +15,7 @@ ledger in memory.
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -147,19 +148,31 @@ def _admitted_chunks(
 ) -> Iterator[Chunk]:
     """Each chunk's rows, the problems found by comparing them with their leaves, their
     bytes, and their admission refusals (grades under ``policies``), in order; up to
-    ``2 * workers`` chunks in flight."""
+    ``2 * workers`` chunks sent to the pool ahead. While the oldest chunk sent is not back
+    (the workers take about a second to start), this process admits the next chunks
+    itself rather than wait."""
     pending: deque[tuple[int, list[Any], list[str | None], list[Submission], Future[Any]]]
     pending = deque()
-    for start in range(0, size, CHUNK):
+    upcoming = iter(range(0, size, CHUNK))
+
+    def take(start: int, here: bool) -> None:
         rows, problems, submissions = _read_chunk(engine, log, start, min(start + CHUNK, size))
-        admitted = pool.submit(admit_stored, submissions, policies)
+        if here:
+            admitted: Future[Any] = Future()
+            admitted.set_result(admit_stored(submissions, policies))
+        else:
+            admitted = pool.submit(admit_stored, submissions, policies)
         pending.append((start, rows, problems, submissions, admitted))
-        if len(pending) > 2 * workers:
-            first, rows, problems, submissions, future = pending.popleft()
-            yield first, rows, problems, submissions, future.result()
+
+    for first in itertools.islice(upcoming, 2 * workers):
+        take(first, here=False)
     while pending:
+        while not pending[0][4].done() and (next_start := next(upcoming, None)) is not None:
+            take(next_start, here=True)
         first, rows, problems, submissions, future = pending.popleft()
         yield first, rows, problems, submissions, future.result()
+        if (next_start := next(upcoming, None)) is not None:
+            take(next_start, here=False)
 
 
 def _read_chunk(
