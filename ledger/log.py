@@ -1,13 +1,14 @@
 """The stored transparency log: durable, batched appends and O(log n) proofs.
 
 One global RFC 9162 tree over every accepted leaf, in acceptance order, stored as C2SP
-``tlog-tiles``-style hash tiles and entry bundles (:mod:`ledger.tiles`, ADR 0005).
+``tlog-tiles``-style hash tiles (:mod:`ledger.tiles`, ADR 0005) and a row per leaf
+(ADR 0010).
 
 * **Sequencing.** An append takes the write lock first (``BEGIN IMMEDIATE`` on SQLite,
   ``SELECT ... FOR UPDATE`` on the state row on PostgreSQL), reads the committed size,
   and numbers its leaves from there. Appenders in other threads or processes wait, so no
   index is given twice and none is skipped.
-* **Group commit.** A batch of leaves is one transaction: its bundles and tiles, the new
+* **Group commit.** A batch of leaves is one transaction: its leaves and tiles, the new
   state and one signed checkpoint. A crash before the commit leaves nothing of the batch;
   after it, everything. The latest checkpoint always matches the committed size.
 * **Proofs.** Full tiles never change, so a root or proof for any past size comes from
@@ -286,7 +287,7 @@ class TransparencyLog:
             hashes = self._store.nodes(connection, state, [(0, i) for i in range(start, end)])
             return [hashes[0, i] for i in range(start, end)]
 
-    def audit(self, verifier_key: str, chunk: int = 64 * tiles.BUNDLE_SIZE) -> int:
+    def audit(self, verifier_key: str, chunk: int = 16_384) -> int:
         """Re-derive everything from the leaves and hold it against the latest checkpoint.
 
         Recomputes every leaf hash from its bytes, every stored tile, the right edge and
@@ -294,7 +295,7 @@ class TransparencyLog:
         and root. Returns the size; raises LogIntegrityError naming the first thing that
         does not match. O(n): for audits, not for serving.
         """
-        chunk = max(tiles.BUNDLE_SIZE, chunk - chunk % tiles.BUNDLE_SIZE)
+        chunk = max(1, chunk)
         with self.engine.connect() as connection:
             state = self._store.read_state(connection)
             try:
@@ -316,6 +317,9 @@ class TransparencyLog:
             self._audit_edges(rebuilt, state)
             if self._store.count_index_rows(connection) != state.size:
                 raise LogIntegrityError("the leaf index does not have one row per leaf")
+            stored = self._store.count_leaf_rows(connection)
+            if stored != state.size:
+                raise LogIntegrityError(f"{stored} leaves are stored for a tree of {state.size}")
         if rebuilt.root() != latest.root or state.size != latest.size:
             raise LogIntegrityError(f"the leaves' root differs from checkpoint {latest.size}")
         return state.size

@@ -2,8 +2,8 @@
 Alembic migrations, which must create exactly these.
 
 The layout follows C2SP ``tlog-tiles`` (see :mod:`ledger.tiles`): full hash tiles of 16 node
-hashes, full entry bundles of 256 leaves, both written once and never changed; the right
-edge of the tree lives in the state row and in ``log_pending_leaves``. ``log_leaf_index``
+hashes, written once and never changed, and each leaf in a row of its own; the right
+edge of the tree lives in the state row. ``log_leaf_index``
 finds a leaf by its hash (by the hash's first 8 bytes; candidates are checked in full).
 """
 
@@ -44,21 +44,19 @@ class LogTile(SQLModel, table=True):
     hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-class LogBundle(SQLModel, table=True):
-    """A full entry bundle: leaves ``256 * index`` to ``256 * index + 255``."""
-
-    __tablename__ = "log_bundles"
-
-    index: int = Field(sa_column=Column("idx", BigInteger, primary_key=True, autoincrement=False))
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+LEAF_INDEX = BigInteger().with_variant(Integer(), "sqlite")
+"""A leaf index as a table's key: on SQLite ``INTEGER PRIMARY KEY``, the rowid itself (a
+``BIGINT`` key would be a second index beside the rowid)."""
 
 
-class LogPendingLeaf(SQLModel, table=True):
-    """A leaf whose bundle is not full yet; moved into ``log_bundles`` when it fills."""
+class LogLeaf(SQLModel, table=True):
+    """A leaf's bytes, one row each, written once (ADR 0010: bundles of 256 leaves, with the
+    open bundle's leaves waiting in a table of their own, wrote each leaf twice and read the
+    waiting ones back). An entry bundle is a range of these rows."""
 
-    __tablename__ = "log_pending_leaves"
+    __tablename__ = "log_leaves"
 
-    index: int = Field(sa_column=Column("idx", BigInteger, primary_key=True, autoincrement=False))
+    index: int = Field(sa_column=Column("idx", LEAF_INDEX, primary_key=True, autoincrement=False))
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -120,11 +118,6 @@ class LogCheckpoint(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-LEAF_INDEX = BigInteger().with_variant(Integer(), "sqlite")
-"""A leaf index as a table's key: on SQLite ``INTEGER PRIMARY KEY``, the rowid itself (a
-``BIGINT`` key would be a second index beside the rowid)."""
 
 
 class LedgerRecord(SQLModel, table=True):

@@ -18,7 +18,7 @@ from ledger import merkle, tiles
 from ledger.bulk import Rows
 from ledger.errors import LogIntegrityError
 from ledger.merkle import HASH_SIZE, NodeId
-from ledger.tiles import BUNDLE_SIZE, TILE_HEIGHT, TILE_WIDTH, TileId
+from ledger.tiles import TILE_HEIGHT, TILE_WIDTH, TileId
 
 _TILE_BYTES = TILE_WIDTH * HASH_SIZE
 INDEX_EPOCH_BITS = 16
@@ -46,17 +46,14 @@ class Batch:
 
     state: State
     tiles: list[tuple[int, int, bytes]]
-    bundles: list[tuple[int, bytes]]
-    pending: list[tuple[int, bytes]]
+    leaves: list[tuple[int, bytes]]
     index: list[tuple[int, int, int]]
-    drop_pending_below: int | None
     nodes: list[tuple[NodeId, bytes]]
     """Every node the append completed, leaves included, when asked for (for proofs)."""
 
 
 _TILES = Rows("log_tiles", (("level", "smallint"), ("idx", "bigint"), ("hashes", "bytea")))
-_BUNDLES = Rows("log_bundles", (("idx", "bigint"), ("data", "bytea")))
-_PENDING = Rows("log_pending_leaves", (("idx", "bigint"), ("data", "bytea")))
+_LEAVES = Rows("log_leaves", (("idx", "bigint"), ("data", "bytea")))
 _LEAF_INDEX = Rows("log_leaf_index", (("epoch", "bigint"), ("prefix", "bigint"), ("idx", "bigint")))
 
 
@@ -123,26 +120,7 @@ class TileStore:
             before = size >> (TILE_HEIGHT * tile_level)
             _grow(edges, tile_level, before, b"".join(upper[tile_level]), full_tiles)
 
-        open_bundle = size - size % BUNDLE_SIZE
-        waiting = self._pending(connection, open_bundle, size) if size % BUNDLE_SIZE else []
         new_size = size + len(leaves)
-        filled = new_size // BUNDLE_SIZE - open_bundle // BUNDLE_SIZE
-        bundles: list[tuple[int, bytes]] = []
-        if filled:
-            joined_leaves = waiting + leaves
-            bundles = [
-                (
-                    open_bundle // BUNDLE_SIZE + n,
-                    tiles.encode_bundle(joined_leaves[n * BUNDLE_SIZE : (n + 1) * BUNDLE_SIZE]),
-                )
-                for n in range(filled)
-            ]
-            rest_start = open_bundle + filled * BUNDLE_SIZE
-            pending = list(
-                zip(range(rest_start, new_size), joined_leaves[filled * BUNDLE_SIZE :], strict=True)
-            )
-        else:
-            pending = list(zip(range(size, new_size), leaves, strict=True))
         index = [
             (position >> INDEX_EPOCH_BITS, prefix, position)
             for prefix, position in zip(_prefixes(joined), range(size, new_size), strict=True)
@@ -150,10 +128,8 @@ class TileStore:
         return Batch(
             State(new_size, frontier, edges),
             full_tiles,
-            bundles,
-            pending,
+            list(zip(range(size, new_size), leaves, strict=True)),
             index,
-            open_bundle if filled and waiting else None,
             nodes if keep_nodes else [],
         )
 
@@ -161,13 +137,7 @@ class TileStore:
         """Insert the batch's rows and the new state (inside the caller's transaction)."""
         execute = connection.exec_driver_sql
         _TILES.insert(connection, batch.tiles)
-        _BUNDLES.insert(connection, batch.bundles)
-        if batch.drop_pending_below is not None:
-            execute(
-                self._sql("DELETE FROM log_pending_leaves WHERE idx >= ?"),
-                (batch.drop_pending_below,),
-            )
-        _PENDING.insert(connection, batch.pending)
+        _LEAVES.insert(connection, batch.leaves)
         _LEAF_INDEX.insert(connection, batch.index)
         state = batch.state
         execute(
@@ -243,34 +213,20 @@ class TileStore:
         return {int(index): bytes(blob) for index, blob in rows}
 
     def leaves(self, connection: sa.Connection, state: State, start: int, end: int) -> list[bytes]:
-        """Leaves ``[start, end)`` of the committed log: bundles, then pending leaves."""
+        """Leaves ``[start, end)`` of the committed log (``end`` at most its size)."""
         if start >= end:
             return []
-        open_bundle = state.size - state.size % BUNDLE_SIZE
-        result: list[bytes] = []
-        if start < open_bundle:
-            first, last = start // BUNDLE_SIZE, (min(end, open_bundle) - 1) // BUNDLE_SIZE
-            rows = connection.exec_driver_sql(
-                self._sql(
-                    "SELECT idx, data FROM log_bundles WHERE idx >= ? AND idx <= ? ORDER BY idx"
-                ),
-                (first, last),
-            ).all()
-            if [int(row[0]) for row in rows] != list(range(first, last + 1)):
-                raise LogIntegrityError(f"entry bundles {first}..{last} are missing")
-            for bundle, blob in rows:
-                try:
-                    decoded = tiles.decode_bundle(bytes(blob))
-                except ValueError as exc:
-                    raise LogIntegrityError(f"entry bundle {bundle}: {exc}") from None
-                if len(decoded) != BUNDLE_SIZE:
-                    raise LogIntegrityError(f"entry bundle {bundle} is not full")
-                base = int(bundle) * BUNDLE_SIZE
-                lo, hi = max(start, base) - base, min(end, base + BUNDLE_SIZE) - base
-                result += decoded[lo:hi]
-        if end > open_bundle:
-            result += self._pending(connection, max(start, open_bundle), end)
-        return result
+        if end > state.size:
+            raise LogIntegrityError(f"leaves up to {end} asked of a log of {state.size}")
+        rows = connection.exec_driver_sql(
+            self._sql("SELECT idx, data FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx"),
+            (start, end),
+        ).all()
+        if len(rows) != end - start or [int(row[0]) for row in rows] != list(range(start, end)):
+            found = {int(row[0]) for row in rows}
+            missing = next(i for i in range(start, end) if i not in found)
+            raise LogIntegrityError(f"leaf {missing} is missing")
+        return [bytes(row[1]) for row in rows]
 
     def candidates(self, connection: sa.Connection, leaf_hash: bytes, size: int) -> list[int]:
         """Indexes below ``size`` whose leaf hash starts like ``leaf_hash``, in order: one
@@ -295,16 +251,9 @@ class TileStore:
         """Rows of the leaf index (one per leaf)."""
         return int(connection.exec_driver_sql("SELECT COUNT(*) FROM log_leaf_index").scalar_one())
 
-    def _pending(self, connection: sa.Connection, start: int, end: int) -> list[bytes]:
-        rows = connection.exec_driver_sql(
-            self._sql(
-                "SELECT idx, data FROM log_pending_leaves WHERE idx >= ? AND idx < ? ORDER BY idx"
-            ),
-            (start, end),
-        ).all()
-        if [int(row[0]) for row in rows] != list(range(start, end)):
-            raise LogIntegrityError(f"pending leaves {start}..{end - 1} are missing")
-        return [bytes(row[1]) for row in rows]
+    def count_leaf_rows(self, connection: sa.Connection) -> int:
+        """Stored leaves (one per leaf of the tree)."""
+        return int(connection.exec_driver_sql("SELECT COUNT(*) FROM log_leaves").scalar_one())
 
 
 def _grow(

@@ -1,19 +1,17 @@
-"""The log's on-disk layout: hash tiles and entry bundles, after C2SP ``tlog-tiles``.
+"""The log's hash tiles, after C2SP ``tlog-tiles``.
 
-Storing one row per leaf and one per tree node made SQLite's per-row cost the whole price
-of an append. Like Tessera and the C2SP tiled logs, the log instead stores:
+Storing one row per tree node made SQLite's per-row cost the whole price of an append.
+Like Tessera and the C2SP tiled logs, the log instead stores **hash tiles**: tile
+``(L, i)`` holds the 16 consecutive node hashes of tree level ``4 * L`` with indexes
+``16 * i`` to ``16 * i + 15`` (level 0: the leaf hashes). A node at level ``4 * L + r`` is
+the subtree root of ``2**r`` consecutive hashes of one tile, so any node, hence any root or
+proof of any past size, comes from O(log n / 4) tiles and at most 15 hashes per tile.
+(C2SP serves tiles of height 8 over HTTP, where requests are the cost; in a database,
+height 4 keeps a proof's hashing small and rows few.)
 
-* **Hash tiles.** Tile ``(L, i)`` holds the 16 consecutive node hashes of tree level
-  ``4 * L`` with indexes ``16 * i`` to ``16 * i + 15`` (level 0: the leaf hashes). A node
-  at level ``4 * L + r`` is the subtree root of ``2**r`` consecutive hashes of one tile, so
-  any node, hence any root or proof of any past size, comes from O(log n / 4) tiles and at
-  most 15 hashes per tile. (C2SP serves tiles of height 8 over HTTP, where requests are
-  the cost; in a database, height 4 keeps a proof's hashing small and rows few.)
-* **Entry bundles.** Bundle ``i`` holds leaves ``256 * i`` to ``256 * i + 255``.
-
-Only full tiles and bundles are stored as rows, never changed again. The right edge (the
-hashes of a tile level that do not yet fill a tile) travels in the log's state row, and the
-leaves of a bundle not yet full wait in a table of pending leaves.
+Only full tiles are stored as rows, never changed again. The right edge (the hashes of a
+tile level that do not yet fill a tile) travels in the log's state row. Leaves are stored
+a row each (ADR 0010); a C2SP entry bundle (256 leaves) is a range of them.
 
 This module is the pure part: coordinates, encodings, folding. No storage.
 """
@@ -21,7 +19,6 @@ This module is the pure part: coordinates, encodings, folding. No storage.
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Sequence
 
 from ledger.merkle import HASH_SIZE, NodeId
@@ -30,13 +27,9 @@ TILE_HEIGHT = 4
 TILE_WIDTH = 1 << TILE_HEIGHT
 """Hashes per full tile."""
 
-BUNDLE_SIZE = 256
-"""Leaves per full entry bundle."""
-
 TileId = tuple[int, int]
 """``(tile level L, tile index i)``: node level ``4 * L``, node indexes from ``16 * i``."""
 
-_LENGTH = struct.Struct(">I")
 _sha256 = hashlib.sha256
 
 
@@ -62,30 +55,6 @@ def tile_tree(hashes: bytes) -> list[list[bytes]]:
         ]
         layers.append(layer)
     return layers
-
-
-def encode_bundle(leaves: Sequence[bytes]) -> bytes:
-    """Leaves as one blob: each is its 4-byte big-endian length, then its bytes."""
-    pack = _LENGTH.pack
-    return b"".join([part for leaf in leaves for part in (pack(len(leaf)), leaf)])
-
-
-def decode_bundle(blob: bytes) -> list[bytes]:
-    """Inverse of :func:`encode_bundle`; ValueError if the blob is truncated."""
-    leaves = []
-    position = 0
-    end = len(blob)
-    unpack = _LENGTH.unpack_from
-    while position < end:
-        if position + 4 > end:
-            raise ValueError("entry bundle is truncated")
-        (length,) = unpack(blob, position)
-        position += 4
-        if position + length > end:
-            raise ValueError("entry bundle is truncated")
-        leaves.append(blob[position : position + length])
-        position += length
-    return leaves
 
 
 def encode_edges(edges: Sequence[bytes]) -> bytes:

@@ -248,7 +248,7 @@ def test_audit_passes_then_fails_on_tampering(data_dir: Path) -> None:
     assert "log intact: 5 leaves" in ok.stdout
     log = DataDir(data_dir).open_log()
     with log.engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE log_pending_leaves SET data = x'00' WHERE idx = 2")
+        connection.exec_driver_sql("UPDATE log_leaves SET data = x'00' WHERE idx = 2")
     log.engine.dispose()
     bad = bpl("log", "audit", "--data-dir", data_dir)
     assert bad.exit_code == 1
@@ -338,7 +338,7 @@ def test_log_audit_by_database_url_fails_on_a_tampered_leaf(
     ok = bpl("log", "audit", "--database-url", database_url)
     assert ok.exit_code == 0, ok.output
     assert "log intact: 5 leaves" in ok.stdout
-    tamper(database_url, "UPDATE log_pending_leaves SET data = :d WHERE idx = 2", d=b"!")
+    tamper(database_url, "UPDATE log_leaves SET data = :d WHERE idx = 2", d=b"!")
     bad = bpl("log", "audit", "--database-url", database_url)
     assert bad.exit_code == 1
     assert "audit failed: leaf 2 does not match its stored hash" in bad.stderr

@@ -7,7 +7,9 @@ import random
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
@@ -146,31 +148,36 @@ def test_appending_needs_the_signer_key(database_url: str, log: TransparencyLog)
     reader.engine.dispose()
 
 
-def test_audit_passes_then_names_a_tampered_pending_leaf(
+def test_audit_passes_then_names_a_tampered_leaf(
     log: TransparencyLog, log_keys: tuple[str, str]
 ) -> None:
     fill(log, [10, 7])
     assert log.audit(log_keys[1], chunk=4) == 17
     with log.engine.begin() as connection:
-        connection.execute(
-            sa.text("UPDATE log_pending_leaves SET data = :d WHERE idx = 5"), {"d": b"!"}
-        )
+        connection.execute(sa.text("UPDATE log_leaves SET data = :d WHERE idx = 5"), {"d": b"!"})
     with pytest.raises(LogIntegrityError, match="leaf 5 does not match its stored hash"):
         log.audit(log_keys[1])
 
 
-def test_audit_names_a_tampered_leaf_in_a_bundle(
-    log: TransparencyLog, log_keys: tuple[str, str]
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("DELETE FROM log_leaves WHERE idx = 42", "leaf 42 is missing"),
+        (
+            "INSERT INTO log_leaves (idx, data) SELECT 320, data FROM log_leaves WHERE idx = 0",
+            "321 leaves are stored for a tree of 320",
+        ),
+    ],
+    ids=["deleted", "added"],
+)
+def test_audit_names_a_deleted_or_added_leaf(
+    log: TransparencyLog, log_keys: tuple[str, str], statement: str, reason: str
 ) -> None:
     fill(log, [300, 20])
     assert log.audit(log_keys[1]) == 320
     with log.engine.begin() as connection:
-        blob = connection.execute(sa.text("SELECT data FROM log_bundles WHERE idx = 0")).scalar()
-        connection.execute(
-            sa.text("UPDATE log_bundles SET data = :d WHERE idx = 0"),
-            {"d": blob.replace(b"leaf 42", b"leaf 4X")},
-        )
-    with pytest.raises(LogIntegrityError, match="leaf 42 does not match its stored hash"):
+        connection.exec_driver_sql(statement)
+    with pytest.raises(LogIntegrityError, match=reason):
         log.audit(log_keys[1])
 
 
@@ -244,21 +251,39 @@ def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_postgresql_storage_settings(database_url: str) -> None:
-    """Bundles compressed with LZ4, chain heads with room for in-place updates (migration
-    0006; ADR 0010). SQLite has neither setting."""
+def test_postgresql_chain_heads_have_room_for_updates_in_place(database_url: str) -> None:
+    """``fillfactor = 50`` (migration 0006; ADR 0010). SQLite has no such setting."""
     engine = store.open_engine(database_url)
     with engine.connect() as connection:
-        compression = connection.exec_driver_sql(
-            "SELECT attcompression FROM pg_attribute "
-            "WHERE attrelid = 'log_bundles'::regclass AND attname = 'data'"
-        ).scalar_one()
         options = connection.exec_driver_sql(
             "SELECT reloptions FROM pg_class WHERE oid = 'ledger_heads'::regclass"
         ).scalar_one()
     engine.dispose()
-    assert compression == "l"
     assert options == ["fillfactor=50"]
+
+
+def migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
+    with engine.execution_options(**store.WRITE).begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(store.MIGRATIONS))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_leaves_migrate_between_bundles_and_rows_both_ways(
+    log: TransparencyLog, log_keys: tuple[str, str]
+) -> None:
+    """Migration 0006 turns full entry bundles and the open bundle's waiting leaves into a
+    row per leaf, and back down: the same leaves, and an audit that passes."""
+    leaves = fill(log, [300, 20])
+    migrate(log.engine, "0005", down=True)
+    with log.engine.connect() as connection:
+        bundles = connection.exec_driver_sql("SELECT count(*) FROM log_bundles").scalar_one()
+        waiting = connection.exec_driver_sql("SELECT count(*) FROM log_pending_leaves").scalar_one()
+    assert (bundles, waiting) == (1, 320 - 256)
+    migrate(log.engine, "head")
+    assert log.leaves(0, 320) == leaves
+    assert log.audit(log_keys[1]) == 320
 
 
 def test_opening_without_upgrade_refuses_an_unmigrated_database(database_url: str) -> None:
