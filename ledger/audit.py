@@ -178,14 +178,15 @@ def _admitted_chunks(
 def _read_chunk(
     engine: sa.Engine, log: TransparencyLog, start: int, end: int
 ) -> tuple[list[Any], list[str | None], list[Submission]]:
-    """Records ``[start, end)`` with their disclosures, checked against their leaves."""
+    """Records ``[start, end)``: their rows, checked against their leaves (their bytes),
+    and the leaves with their disclosures."""
     leaves = log.leaves(start, end)
     with engine.connect() as connection:
         sql = Sql(connection.dialect)
         rows: list[Any] = list(
             connection.exec_driver_sql(
                 sql(
-                    "SELECT record_hash, leaf_index, body, hash_key FROM ledger_records "
+                    "SELECT record_hash, leaf_index, hash_key FROM ledger_records "
                     "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
                 ),
                 (start, end),
@@ -204,25 +205,22 @@ def _read_chunk(
         indexes = {int(row[1]) for row in rows}
         missing = next(i for i in range(start, end) if i not in indexes)
         rows = [row for row in rows if int(row[1]) < missing]
-        rows.append((None, missing, b"", None))
+        rows.append((None, missing, None))
     problems: list[str | None] = []
     submissions = []
     for where, (row, leaf) in enumerate(zip(rows, leaves, strict=False), start):
-        body = bytes(row[2])
-        problems.append(_stored_problem(row, where, body, leaf))
-        submissions.append((body, disclosures.get(where, [])))
+        problems.append(_stored_problem(row, where, leaf))
+        submissions.append((leaf, disclosures.get(where, [])))
     return rows, problems, submissions
 
 
-def _stored_problem(row: Any, leaf_index: int, body: bytes, leaf: bytes) -> str | None:
-    """Why a stored record is not the log's leaf ``leaf_index``, or None."""
+def _stored_problem(row: Any, leaf_index: int, leaf: bytes) -> str | None:
+    """Why a stored record row is not that of the log's leaf ``leaf_index``, or None."""
     if row[0] is None or int(row[1]) != leaf_index:
         return f"no record for leaf {leaf_index} (a leaf index was altered)"
-    if body != leaf:
-        return "its stored bytes differ from its log leaf"
-    if records.digest(body) != row[0]:
-        return "its bytes do not hash to its record hash"
-    if row[3] != hash_key(leaf_index, row[0]):
+    if records.digest(leaf) != row[0]:
+        return "its leaf's bytes do not hash to its record hash"
+    if row[2] != hash_key(leaf_index, row[0]):
         return "its stored hash key does not match its hash and leaf (lookups would miss it)"
     return None
 

@@ -140,6 +140,9 @@ def head_from_row(row: Any) -> Head:
 
 HEAD_COLUMNS = "subject_id, sequence, record_hash, kind, custodian, status, closed, state"
 
+RECORD_LEAVES = "ledger_records r JOIN log_leaves l ON l.idx = r.leaf_index"
+"""Records (``r``) with their bytes, the log's leaves (``l``): a ``FROM`` clause."""
+
 
 KNOWN_LIMIT = 250_000
 """Most heads, actors and keys a ledger keeps between commits (beyond: it reloads)."""
@@ -328,7 +331,6 @@ _RECORDS = Rows(
         ("sequence", "bigint"),
         ("kind", "text"),
         ("issuer", "text"),
-        ("body", "bytea"),
     ),
 )
 _DISCLOSURES = Rows(
@@ -367,7 +369,6 @@ def insert_records(connection: sa.Connection, first_leaf: int, accepted: Sequenc
                 subject["sequence"],
                 item.kind,
                 item.record["issuer"],
-                item.body,
             )
         )
         disclosures += (

@@ -35,6 +35,7 @@ from ledger.errors import LedgerError, RecordRejected, UnknownGradingPolicy
 from ledger.grading import GradingPolicy
 from ledger.ledger_store import (
     HEAD_COLUMNS,
+    RECORD_LEAVES,
     Known,
     LedgerView,
     Sql,
@@ -481,10 +482,13 @@ class Ledger:
         """The signed records of a chain, in order (public parts only)."""
         with self.engine.connect() as connection:
             rows = connection.execute(
-                sa.text("SELECT body FROM ledger_records WHERE subject_id = :s ORDER BY sequence"),
+                sa.text(
+                    f"SELECT l.data FROM {RECORD_LEAVES} WHERE r.subject_id = :s "  # noqa: S608
+                    "ORDER BY r.sequence"
+                ),
                 {"s": subject_id},
             )
-            return [json.loads(row.body) for row in rows]
+            return [json.loads(row.data) for row in rows]
 
     def verify_chain(self, subject_id: str) -> Report:
         """Re-check one chain: hashes, signatures, links, and inclusion of every record in
@@ -493,8 +497,8 @@ class Ledger:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.text(
-                    "SELECT record_hash, sequence, leaf_index, body FROM ledger_records "
-                    "WHERE subject_id = :s ORDER BY sequence"
+                    "SELECT r.record_hash, r.sequence, r.leaf_index, l.data AS body "  # noqa: S608
+                    f"FROM {RECORD_LEAVES} WHERE r.subject_id = :s ORDER BY r.sequence"
                 ),
                 {"s": subject_id},
             ).all()
@@ -506,7 +510,7 @@ class Ledger:
             body = bytes(row.body)
             problem = _record_problem(body, row.record_hash, position, previous)
             if problem is None and inclusion.leaf_hash != merkle.leaf_hash(body):
-                problem = "its log leaf holds other bytes"
+                problem = "its log leaf does not match the signed tree's leaf hash"
             if problem is None:
                 try:
                     inclusion.verify(head_note.root)

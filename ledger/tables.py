@@ -121,8 +121,8 @@ class LogCheckpoint(SQLModel, table=True):
 
 
 class LedgerRecord(SQLModel, table=True):
-    """An accepted record, keyed by its log position: its hash, chain position and
-    canonical bytes.
+    """An accepted record, keyed by its log position: its hash and chain position. Its
+    canonical bytes are the log's leaf at that position (``log_leaves``), stored once.
 
     Keyed by leaf index, so that a batch's rows go to the end of the table, as its leaves
     do: keyed by record hash, every batch dirtied pages all over an index as large as the
@@ -145,7 +145,6 @@ class LedgerRecord(SQLModel, table=True):
     sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str = Field(sa_column=Column(String(64), nullable=False))
     issuer: str = Field(sa_column=Column(Text, nullable=False))
-    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class LedgerDisclosure(SQLModel, table=True):

@@ -55,10 +55,13 @@ def passports(ledger: Ledger) -> list[str]:
 def records_of(ledger: Ledger, kind: str) -> list[dict[str, Any]]:
     with ledger.engine.connect() as connection:
         rows = connection.execute(
-            sa.text("SELECT body FROM ledger_records WHERE kind = :k ORDER BY leaf_index"),
+            sa.text(
+                "SELECT l.data FROM ledger_records r JOIN log_leaves l ON l.idx = r.leaf_index "
+                "WHERE r.kind = :k ORDER BY r.leaf_index"
+            ),
             {"k": kind},
         )
-        return [json.loads(row.body) for row in rows]
+        return [json.loads(row.data) for row in rows]
 
 
 def test_every_battery_kind_and_the_summary(demo: tuple[Ledger, DemoSummary]) -> None:

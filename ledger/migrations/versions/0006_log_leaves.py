@@ -1,10 +1,10 @@
 """Each log leaf in a row of its own (``log_leaves``), written once, instead of entry
-bundles of 256 leaves and a table of the open bundle's leaves (ADR 0010); on PostgreSQL,
-chain heads with room for updates in place. The leaves are copied over a bundle at a
-time.
+bundles of 256 leaves and a table of the open bundle's leaves; a record's bytes are its
+leaf's, no longer a copy in ``ledger_records`` (ADR 0010); on PostgreSQL, chain heads with
+room for updates in place. The leaves are copied over a bundle at a time.
 
-A bundle was written when its 256th leaf came, so every leaf was written twice (waiting,
-then in its bundle), and the waiting ones read back, by every append that filled a bundle.
+A record's bytes were written up to three times: in its row, waiting for its bundle, then
+in the bundle; and the waiting leaves were read back by every append that filled a bundle.
 
 A chain head is rewritten by every record of its chain. On PostgreSQL, with half of each
 page left free (``fillfactor = 50``), the new version goes on the same page and the key's
@@ -58,6 +58,7 @@ def upgrade() -> None:
     )
     op.drop_table("log_bundles")
     op.drop_table("log_pending_leaves")
+    op.execute("ALTER TABLE ledger_records DROP COLUMN body")  # the leaf holds its bytes
     if bind.dialect.name == "postgresql":
         op.execute("ALTER TABLE ledger_heads SET (fillfactor = 50)")
 
@@ -75,6 +76,15 @@ def downgrade() -> None:
         "log_pending_leaves",
         sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("data", sa.LargeBinary, nullable=False),
+    )
+    op.execute(
+        "ALTER TABLE ledger_records ADD COLUMN body BYTEA"
+        if bind.dialect.name == "postgresql"
+        else "ALTER TABLE ledger_records ADD COLUMN body BLOB"
+    )
+    op.execute(
+        "UPDATE ledger_records SET body = "
+        "(SELECT data FROM log_leaves WHERE log_leaves.idx = ledger_records.leaf_index)"
     )
     size = bind.execute(sa.text("SELECT count(*) FROM log_leaves")).scalar_one()
     full = size // _BUNDLE_SIZE
