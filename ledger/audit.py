@@ -67,7 +67,25 @@ def audit(
     engine: sa.Engine, log: TransparencyLog, verifier_key: str, *, workers: int | None = None
 ) -> Report:
     """Audit the ledger in ``engine`` (see the module doc). ``workers``: processes for
-    admission (default: one per CPU when the ledger is large enough; 1: none)."""
+    admission (default: one per CPU when the ledger is large enough; 1: none). They are
+    started first, to boot while this process audits the log."""
+    if workers is None:
+        workers = (os.cpu_count() or 1) if log.size() >= PARALLEL_FROM else 1
+    with _admission_pool(workers) as pool:
+        if workers > 1:
+            for _ in range(workers):
+                pool.submit(_boot)
+        return _audit(engine, log, verifier_key, pool, workers)
+
+
+def _boot() -> None:
+    """A worker's first task: being unpickled imports this module and what admission
+    needs."""
+
+
+def _audit(
+    engine: sa.Engine, log: TransparencyLog, verifier_key: str, pool: Executor, workers: int
+) -> Report:
     try:
         size = log.audit(verifier_key)
     except LedgerError as exc:
@@ -79,22 +97,19 @@ def audit(
     policies, problem = policy_store.audited(engine)
     if problem is not None:
         return Report(False, 0, None, problem)
-    if workers is None:
-        workers = (os.cpu_count() or 1) if size >= PARALLEL_FROM else 1
     view = ReplayView()
-    with _admission_pool(workers) as pool:
-        for start, rows, problems, submissions, refusals in _admitted_chunks(
-            engine, log, size, pool, workers, policies
-        ):
-            with collector.paused():
-                for offset, (row, stored, submission, refusal) in enumerate(
-                    zip(rows, problems, submissions, refusals, strict=True)
-                ):
-                    problem = stored or refusal
-                    if problem is None:
-                        problem = _replay(_admitted(row[0], *submission), view)
-                    if problem is not None:
-                        return Report(False, start + offset, row[0], problem)
+    for start, rows, problems, submissions, refusals in _admitted_chunks(
+        engine, log, size, pool, workers, policies
+    ):
+        with collector.paused():
+            for offset, (row, stored, submission, refusal) in enumerate(
+                zip(rows, problems, submissions, refusals, strict=True)
+            ):
+                problem = stored or refusal
+                if problem is None:
+                    problem = _replay(_admitted(row[0], *submission), view)
+                if problem is not None:
+                    return Report(False, start + offset, row[0], problem)
     problem = _compare_heads(engine, view)
     if problem is not None:
         return Report(False, size, None, problem)
