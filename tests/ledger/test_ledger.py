@@ -156,13 +156,7 @@ def test_a_battery_life_is_accepted_with_receipts(world: World) -> None:
 
 
 def test_resubmitting_returns_the_same_receipt_and_stores_nothing(world: World) -> None:
-    submission = world.record(
-        "PassportIssued",
-        PASSPORT,
-        "maker",
-        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
-        {"legitimate-interest": {"status": "original"}},
-    )
+    submission = world.issued_record(PASSPORT)
     first = world.ledger.append(submission)
     size = world.ledger.log.size()
     again = world.ledger.append(copy.deepcopy(submission))
@@ -176,13 +170,7 @@ def test_an_earlier_record_resubmitted_with_new_ones_gets_its_receipt(
     """A stored record is recognised by its chain position (not looked up by hash): an
     earlier one, resubmitted in a batch beside new records, and again after the ledger was
     reopened (nothing kept from the last commit), gets its own receipt back."""
-    genesis = world.record(
-        "PassportIssued",
-        PASSPORT,
-        "maker",
-        dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
-        {"legitimate-interest": {"status": "original"}},
-    )
+    genesis = world.issued_record(PASSPORT)
     first = world.ledger.append(genesis)
     world.transfer(PASSPORT, "maker", "dismantler")
     test = world.diagnostic(PASSPORT, TEST_MEASURES, lab="dismantler")

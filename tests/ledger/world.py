@@ -101,8 +101,12 @@ class World:
         return self.ledger.append(self.record(*args, **kwargs))
 
     def issue(self, passport: str, manufacturer: str = "maker") -> Receipt:
+        return self.ledger.append(self.issued_record(passport, manufacturer))
+
+    def issued_record(self, passport: str, manufacturer: str = "maker") -> dict[str, Any]:
+        """A signed PassportIssued of a new battery, not appended."""
         public = dict(MANUFACTURED, manufacturer=self.actors[manufacturer].did)
-        return self.submit(
+        return self.record(
             "PassportIssued",
             passport,
             manufacturer,
