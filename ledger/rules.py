@@ -243,7 +243,17 @@ def _issue(kind: str, fields: Mapping[str, Any], actor: Actor, head: Head, view:
             "a new battery's passport starts as original; a successor's as repurposed, "
             "re-used or remanufactured",
         )
-    return replace(head, custodian=actor.did, status=status, predecessors=predecessors)
+    # Built directly, not with dataclasses.replace (3 us): the chain's first head.
+    return Head(
+        head.subject_id,
+        head.sequence,
+        head.record_hash,
+        head.kind,
+        actor.did,
+        status,
+        False,
+        predecessors,
+    )
 
 
 def _battery_record(

@@ -42,12 +42,14 @@ class State:
 
 @dataclass
 class Batch:
-    """Rows one append writes, computed from the state and the new leaves."""
+    """What one append writes, computed from the state and the new leaves: the tiles it
+    fills, and the leaves (with their hashes, for the leaf index) from index ``first``."""
 
     state: State
     tiles: list[tuple[int, int, bytes]]
-    leaves: list[tuple[int, bytes]]
-    index: list[tuple[int, int, int]]
+    first: int
+    leaves: list[bytes]
+    joined_hashes: bytes
     nodes: list[tuple[NodeId, bytes]]
     """Every node the append completed, leaves included, when asked for (for proofs)."""
 
@@ -120,16 +122,12 @@ class TileStore:
             before = size >> (TILE_HEIGHT * tile_level)
             _grow(edges, tile_level, before, b"".join(upper[tile_level]), full_tiles)
 
-        new_size = size + len(leaves)
-        index = [
-            (position >> INDEX_EPOCH_BITS, prefix, position)
-            for prefix, position in zip(_prefixes(joined), range(size, new_size), strict=True)
-        ]
         return Batch(
-            State(new_size, frontier, edges),
+            State(size + len(leaves), frontier, edges),
             full_tiles,
-            list(zip(range(size, new_size), leaves, strict=True)),
-            index,
+            size,
+            leaves,
+            joined,
             nodes if keep_nodes else [],
         )
 
@@ -137,8 +135,15 @@ class TileStore:
         """Insert the batch's rows and the new state (inside the caller's transaction)."""
         execute = connection.exec_driver_sql
         _TILES.insert(connection, batch.tiles)
-        _LEAVES.insert(connection, batch.leaves)
-        _LEAF_INDEX.insert(connection, batch.index)
+        positions = range(batch.first, batch.state.size)
+        _LEAVES.insert(connection, list(zip(positions, batch.leaves, strict=True)))
+        _LEAF_INDEX.insert(
+            connection,
+            [
+                (position >> INDEX_EPOCH_BITS, prefix, position)
+                for prefix, position in zip(_prefixes(batch.joined_hashes), positions, strict=True)
+            ],
+        )
         state = batch.state
         execute(
             self._sql(
