@@ -131,25 +131,24 @@ class TransparencyLog:
         """Append within the caller's transaction, under :meth:`lock` (so that a ledger
         commits its own rows and the log's in one transaction). ``prove``: also return the
         new leaves' inclusion proofs, made from the batch's own nodes (receipts)."""
-        planned = self.plan_append(connection, state, leaves, leaf_hashes, prove=prove)
+        planned = self.plan_append(state, leaves, leaf_hashes, prove=prove)
         with pipelined(connection):
             return self.write_append(connection, planned)
 
     def plan_append(
         self,
-        connection: sa.Connection,
         state: State,
         leaves: list[bytes],
         leaf_hashes: list[bytes],
         *,
         prove: bool = False,
     ) -> PlannedAppend:
-        """The reads and computing of :meth:`append_locked`: every row it will write.
-        A caller that writes rows of its own in the same transaction can then send them
-        with the log's in one pipeline (:meth:`write_append`)."""
+        """The computing of :meth:`append_locked` (the tree, the tiles it fills), from the
+        committed ``state`` alone: a caller that writes rows of its own in the same
+        transaction can send them with the log's in one pipeline (:meth:`write_append`)."""
         if self._signer_key is None:
             raise LogError("appending needs the log's signer key")
-        batch = self._store.plan_batch(connection, state, leaves, leaf_hashes, keep_nodes=prove)
+        batch = self._store.plan_batch(state, leaves, leaf_hashes, keep_nodes=prove)
         return PlannedAppend(state, batch, leaf_hashes, prove)
 
     def write_append(self, connection: sa.Connection, planned: PlannedAppend) -> AppendResult:
@@ -311,7 +310,7 @@ class TransparencyLog:
                 end = min(rebuilt.size + chunk, state.size)
                 leaves = self._store.leaves(connection, state, rebuilt.size, end)
                 hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
-                planned = self._store.plan_batch(connection, rebuilt, leaves, hashes)
+                planned = self._store.plan_batch(rebuilt, leaves, hashes)
                 self._audit_tiles(connection, planned.tiles, rebuilt.size)
                 rebuilt = planned.state
             self._audit_edges(rebuilt, state)

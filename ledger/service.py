@@ -422,7 +422,7 @@ class Ledger:
             if accepted:
                 bodies = [item.body for item in accepted]
                 hashes = [merkle.leaf_hash(body) for body in bodies]
-                planned = self.log.plan_append(connection, state, bodies, hashes, prove=True)
+                planned = self.log.plan_append(state, bodies, hashes, prove=True)
                 with pipelined(connection):  # the server writes while the rest is made
                     appended = self.log.write_append(connection, planned)
                     first, size = appended.first_index, appended.size

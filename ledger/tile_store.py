@@ -98,7 +98,6 @@ class TileStore:
 
     def plan_batch(
         self,
-        connection: sa.Connection,
         state: State,
         leaves: list[bytes],
         hashes: list[bytes],
