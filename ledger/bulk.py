@@ -104,3 +104,19 @@ def pipelined(connection: sa.Connection) -> Iterator[None]:
             yield
     except psycopg.Error as exc:  # raised by the pipeline itself: as SQLAlchemy would
         raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from None
+
+
+def fetch_binary(
+    connection: sa.Connection, statement: str, parameters: tuple[Any, ...]
+) -> list[tuple[Any, ...]]:
+    """Every row of a read. On PostgreSQL in the binary format: a ``bytea`` column comes as
+    its bytes, where the text format sends twice as many (hex) for the client to decode
+    (16,384 leaves of 1 KB: 2.9 against 5.6 us a leaf). ``statement`` in the connection's
+    parameter style."""
+    if connection.dialect.name != "postgresql":
+        return [tuple(row) for row in connection.exec_driver_sql(statement, parameters)]
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        cursor.execute(statement, parameters, binary=True)
+        return [tuple(row) for row in cursor.fetchall()]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ledger import merkle, tiles
-from ledger.bulk import Rows
+from ledger.bulk import Rows, fetch_binary
 from ledger.errors import LogIntegrityError
 from ledger.merkle import HASH_SIZE, NodeId
 from ledger.tiles import TILE_HEIGHT, TILE_WIDTH, TileId
@@ -222,10 +222,11 @@ class TileStore:
             return []
         if end > state.size:
             raise LogIntegrityError(f"leaves up to {end} asked of a log of {state.size}")
-        rows = connection.exec_driver_sql(
+        rows = fetch_binary(
+            connection,
             self._sql("SELECT idx, data FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx"),
             (start, end),
-        ).all()
+        )
         if len(rows) != end - start or [int(row[0]) for row in rows] != list(range(start, end)):
             found = {int(row[0]) for row in rows}
             missing = next(i for i in range(start, end) if i not in found)
