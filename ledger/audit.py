@@ -31,6 +31,7 @@ import sqlalchemy as sa
 import schemas
 from ledger import collector, policy_store, records
 from ledger.admission import Checked, Policies, check_submission
+from ledger.bulk import fetch_binary
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, Sql, hash_key, head_from_row
 from ledger.log import TransparencyLog
@@ -198,17 +199,17 @@ def _read_chunk(
     leaves = log.leaves(start, end)
     with engine.connect() as connection:
         sql = Sql(connection.dialect)
-        rows: list[Any] = list(
-            connection.exec_driver_sql(
-                sql(
-                    "SELECT record_hash, leaf_index, hash_key FROM ledger_records "
-                    "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
-                ),
-                (start, end),
-            )
+        rows: list[Any] = fetch_binary(
+            connection,
+            sql(
+                "SELECT record_hash, leaf_index, hash_key FROM ledger_records "
+                "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
+            ),
+            (start, end),
         )
         disclosures: dict[int, list[bytes]] = {}
-        for leaf_index, body in connection.exec_driver_sql(
+        for leaf_index, body in fetch_binary(
+            connection,
             sql(
                 "SELECT leaf_index, body FROM ledger_disclosures "
                 "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index, grp"
