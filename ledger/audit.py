@@ -145,8 +145,21 @@ class _Inline(Executor):
 def _admission_pool(workers: int) -> Executor:
     if workers <= 1:
         return _Inline()
-    # spawn, not fork: the parent may hold threads and database connections.
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(workers, mp_context=_worker_context())
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: not by forking this process, which may hold threads and
+    database connections. Where it exists, a fork server: started once per process (it
+    imports the main program and this module), it forks each worker ready to work, where
+    spawning made every worker import everything again (0.6 s, a third of an audit of
+    24,000 records). Elsewhere, spawned."""
+    try:
+        context = multiprocessing.get_context("forkserver")
+    except ValueError:  # pragma: no cover - platforms without fork servers
+        return multiprocessing.get_context("spawn")
+    context.set_forkserver_preload(["__main__", __name__])
+    return context
 
 
 Submission = tuple[bytes, list[bytes]]
