@@ -37,20 +37,7 @@ class Rows:
 
     def insert(self, connection: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert ``rows`` (tuples in column order)."""
-        if not rows:
-            return
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(
-                f"INSERT INTO {self.table} ({self.names}) "  # noqa: S608 - names are ours
-                f"SELECT * FROM unnest({self._arrays()})",
-                _columns(rows, len(self.columns)),
-            )
-        else:
-            markers = ", ".join("?" * len(self.columns))
-            connection.exec_driver_sql(
-                f"INSERT INTO {self.table} ({self.names}) VALUES ({markers})",  # noqa: S608
-                list(rows),
-            )
+        self._write(connection, rows, "")
 
     def upsert(self, connection: sa.Connection, key: str, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write ``rows`` (tuples in column order, the ``key`` column among them): update
@@ -60,10 +47,16 @@ class Rows:
         ``UPDATE ... FROM unnest(...)`` was planned as a hash join over the whole table
         (a sequential scan per batch, growing with the table: 8.5 ms for 500 rows of
         12,000), where the conflict check probes the key's index once per row (3.5 ms)."""
+        others = ", ".join(f"{name} = excluded.{name}" for name, _ in self.columns if name != key)
+        self._write(connection, rows, f" ON CONFLICT ({key}) DO UPDATE SET {others}")
+
+    def _write(
+        self, connection: sa.Connection, rows: Sequence[tuple[Any, ...]], conflict: str
+    ) -> None:
+        """``INSERT`` ``rows``, ending with ``conflict`` (an ``ON CONFLICT`` clause, or
+        nothing)."""
         if not rows:
             return
-        others = ", ".join(f"{name} = excluded.{name}" for name, _ in self.columns if name != key)
-        conflict = f" ON CONFLICT ({key}) DO UPDATE SET {others}"
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(
                 f"INSERT INTO {self.table} ({self.names}) "  # noqa: S608 - names are ours
