@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from ledger.errors import RecordRejected, StaleRecord
 
@@ -66,9 +67,13 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 passport (a successor, starting in that status) rather than a status change."""
 
 
-@dataclass(frozen=True)
-class Head:
-    """The state of one chain after its latest record."""
+_NO_SHIPMENTS: Mapping[str, str] = MappingProxyType({})
+
+
+class Head(NamedTuple):
+    """The state of one chain after its latest record. A named tuple, not a frozen
+    dataclass: one is built for every record appended, and a frozen dataclass took 0.7 us
+    (a call per field) where a tuple takes 0.2."""
 
     subject_id: str
     sequence: int
@@ -78,8 +83,8 @@ class Head:
     status: str | None = None
     closed: bool = False
     predecessors: tuple[str, ...] = ()
-    open_shipments: Mapping[str, str] = field(default_factory=dict)
-    """shipmentId -> consignee DID, until received."""
+    open_shipments: Mapping[str, str] = _NO_SHIPMENTS
+    """shipmentId -> consignee DID, until received (never changed in place)."""
 
     def to_state(self) -> dict[str, Any]:
         """The JSON-able fields beyond the head's columns."""
@@ -152,7 +157,7 @@ def check(
     if head is None:
         new_head = Head(subject["id"], subject["sequence"], record_hash, kind)
         return Effects(_issue(kind, fields, actor, new_head, view))
-    # The chain's state carries over (built directly: dataclasses.replace costs 3 µs).
+    # The chain's state carries over.
     new_head = Head(
         subject["id"],
         subject["sequence"],
@@ -243,7 +248,7 @@ def _issue(kind: str, fields: Mapping[str, Any], actor: Actor, head: Head, view:
             "a new battery's passport starts as original; a successor's as repurposed, "
             "re-used or remanufactured",
         )
-    # Built directly, not with dataclasses.replace (3 us): the chain's first head.
+    # The chain's first head.
     return Head(
         head.subject_id,
         head.sequence,
@@ -275,7 +280,7 @@ def _battery_record(
         status = fields["status"]
         if status not in TRANSITIONS.get(head.status or "", frozenset()):
             raise RecordRejected("status", f"status {head.status} cannot become {status}")
-        return replace(new_head, status=status)
+        return new_head._replace(status=status)
     if kind == "DiagnosticTest" and "test-lab" not in actor.roles and actor.did != head.custodian:
         raise RecordRejected("custody", "a DiagnosticTest comes from a test lab or the custodian")
     if (
@@ -287,7 +292,7 @@ def _battery_record(
     if kind == "PassportSucceeded":
         _check_successor(str(fields["successor"]), head, view)
     if kind in CLOSING:
-        return replace(new_head, closed=True)
+        return new_head._replace(closed=True)
     return new_head
 
 
@@ -300,13 +305,13 @@ def _shipment(
         if shipment in head.open_shipments:
             raise RecordRejected("shipment", f"shipment {shipment} is already open")
         consignee = str(fields.get("consignee", ""))
-        return replace(new_head, open_shipments={**head.open_shipments, shipment: consignee})
+        return new_head._replace(open_shipments={**head.open_shipments, shipment: consignee})
     if shipment not in head.open_shipments:
         raise RecordRejected("shipment", f"no open shipment {shipment} on this passport")
     if head.open_shipments[shipment] != actor.did:
         raise RecordRejected("custody", f"shipment {shipment} is received by its consignee only")
     remaining = {k: v for k, v in head.open_shipments.items() if k != shipment}
-    return replace(new_head, open_shipments=remaining)
+    return new_head._replace(open_shipments=remaining)
 
 
 def _check_successor(successor_id: str, head: Head, view: View) -> None:
@@ -332,7 +337,7 @@ def _transfer(
     for party, what in ((giver, "releasing"), (taker, "receiving")):
         if party not in signed_by:
             raise RecordRejected("custody", f"the {what} party {party} has not signed")
-    return replace(new_head, custodian=taker)
+    return new_head._replace(custodian=taker)
 
 
 def _actor_record(
