@@ -300,7 +300,7 @@ class LedgerView:
                 head.custodian,
                 head.status,
                 head.closed,
-                orjson.dumps(head.to_state(), option=orjson.OPT_SORT_KEYS).decode(),
+                _state_text(head),
             )
             (inserts if subject_id in self._new_heads else updates).append(values)
         connection = self._connection
@@ -319,6 +319,17 @@ class LedgerView:
             "key",
             [(k.key, k.actor, k.revoked) for k in changed if k.key not in self._new_keys],
         )
+
+
+_EMPTY_STATE = orjson.dumps(Head("", 0, "", "").to_state(), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _state_text(head: Head) -> str:
+    """The ``state`` column of a head: its JSON text, usually that of no predecessors and
+    no open shipment (a constant, not dumped for every record)."""
+    if not head.predecessors and not head.open_shipments:
+        return _EMPTY_STATE
+    return orjson.dumps(head.to_state(), option=orjson.OPT_SORT_KEYS).decode()
 
 
 _RECORDS = Rows(

@@ -145,6 +145,8 @@ def build(
 def signer_keys(record: Mapping[str, Any]) -> list[str]:
     """Each proof's verification method (the signing key's id), in proof order."""
     proofs = record.get("proof")
+    if proofs.__class__ is dict and proofs.get("verificationMethod").__class__ is str:
+        return [proofs["verificationMethod"]]  # the usual single proof, in two lookups
     items = proofs if isinstance(proofs, list) else [proofs]
     methods = []
     for proof in items:

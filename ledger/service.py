@@ -397,12 +397,14 @@ class Ledger:
             state = self.log.lock(connection)
             size = state.size
             view = LedgerView(connection, known if known and known.size == size else None)
+            positions = [item.position for item in checked]
             view.prefetch(
                 [s for item in checked for s in item.subjects],
                 [key for item in checked for key in item.signers],
-                [(*item.position, item.record_hash) for item in checked],
+                [(*at, item.record_hash) for item, at in zip(checked, positions, strict=True)],
             )
             accepted: list[Checked] = []
+            accepted_at: list[tuple[str, int]] = []
             seen: set[str] = set()
             for index, item in enumerate(checked):
                 if item.record_hash in seen or view.is_stored(item.record_hash):
@@ -424,6 +426,7 @@ class Ledger:
                 seen.add(item.record_hash)
                 view.apply(effects)
                 accepted.append(item)
+                accepted_at.append(positions[index])
             if accepted:
                 bodies = [item.body for item in accepted]
                 hashes = [merkle.leaf_hash(body) for body in bodies]
@@ -433,10 +436,13 @@ class Ledger:
                     first, size = appended.first_index, appended.size
                     insert_records(connection, first, accepted)
                     view.flush()
-                    for item, inclusion in zip(accepted, appended.proofs, strict=True):
+                    for item, (subject_id, sequence), inclusion in zip(
+                        accepted, accepted_at, appended.proofs, strict=True
+                    ):
                         fresh[item.record_hash] = Receipt(
                             item.record_hash,
-                            *item.position,
+                            subject_id,
+                            sequence,
                             inclusion.index,
                             appended.checkpoint,
                             inclusion,
