@@ -424,11 +424,11 @@ def _same_urls(proof_context: object, document_context: object) -> bool:
     if (
         proof_context.__class__ is not list
         or document_context.__class__ is not list
-        or len(proof_context) != len(document_context)
+        or proof_context != document_context  # compared in C
     ):
         return False
     for ours, theirs in zip(proof_context, document_context, strict=True):
-        if ours.__class__ is not str or theirs.__class__ is not str or ours != theirs:
+        if ours.__class__ is not str or theirs.__class__ is not str:
             return False
     return True
 
