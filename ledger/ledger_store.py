@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from ledger.admission import Checked
 from ledger.bulk import Rows
+from ledger.errors import LedgerError
 from ledger.rules import Actor, Effects, Head, Key
 
 _CHUNK = 900  # parameters per IN list, under every driver's limit
@@ -182,6 +184,22 @@ class LedgerView:
         self._new_actors: dict[str, Actor] = {}
         self._changed_keys: dict[str, Key] = {}
         self._new_keys: set[str] = set()
+        self._reads_allowed = True
+
+    @contextmanager
+    def without_reads(self) -> Iterator[None]:
+        """A block in which the view must not read the database (it raises LedgerError
+        instead): while a pipeline's writes are in flight, a read through SQLAlchemy would
+        not see its rows. Everything the block needs must be prefetched."""
+        self._reads_allowed = False
+        try:
+            yield
+        finally:
+            self._reads_allowed = True
+
+    def _check_reads_allowed(self, what: str) -> None:
+        if not self._reads_allowed:
+            raise LedgerError(f"internal: {what} not prefetched before the batch's writes")
 
     # -- loading ---------------------------------------------------------------------
 
@@ -201,6 +219,8 @@ class LedgerView:
         connection = self._connection
         positions = list(positions)
         wanted = [s for s in (*subjects, *(p[0] for p in positions)) if s not in self._heads]
+        if wanted:
+            self._check_reads_allowed("chain heads")
         self._heads.update(dict.fromkeys(wanted))
         for row in query(
             connection,
@@ -218,6 +238,8 @@ class LedgerView:
                 row[0] for row in self._sql.records_at(connection, "record_hash", reached)
             )
         wanted = [k for k in keys if k not in self._keys]
+        if wanted:
+            self._check_reads_allowed("keys")
         self._keys.update(dict.fromkeys(wanted))
         for key, actor, revoked in query(
             connection, "SELECT key, actor, revoked FROM ledger_keys WHERE key IN ", wanted
@@ -228,6 +250,8 @@ class LedgerView:
 
     def _load_actors(self, dids: Iterable[str]) -> None:
         wanted = [d for d in dids if d not in self._actors]
+        if wanted:
+            self._check_reads_allowed("actors")
         self._actors.update(dict.fromkeys(wanted))
         for did, roles in self._sql.rows_in(
             self._connection, "SELECT did, roles FROM ledger_actors WHERE did IN ", wanted
@@ -257,6 +281,7 @@ class LedgerView:
 
     def has_actors(self) -> bool:
         if self._has_actors is None:
+            self._check_reads_allowed("whether actors exist")
             row = self._connection.exec_driver_sql("SELECT 1 FROM ledger_actors LIMIT 1").first()
             self._has_actors = row is not None
         return self._has_actors or bool(self._new_actors)

@@ -154,11 +154,22 @@ class TransparencyLog:
     def write_append(self, connection: sa.Connection, planned: PlannedAppend) -> AppendResult:
         """The writes of :meth:`append_locked` (writes only: it may run in a pipeline,
         :func:`ledger.bulk.pipelined`), and the signed checkpoint and proofs, made while
-        the server writes."""
+        the server writes: :meth:`write_rows`, then :meth:`write_checkpoint`."""
+        self.write_rows(connection, planned)
+        return self.write_checkpoint(connection, planned)
+
+    def write_rows(self, connection: sa.Connection, planned: PlannedAppend) -> None:
+        """The first half of :meth:`write_append`: the leaves, tiles and state. Nothing in
+        them is signed: a caller may send them early and still refuse the batch (rolling
+        back) until it calls :meth:`write_checkpoint` in the same transaction."""
+        self._store.write_batch(connection, planned.batch)
+
+    def write_checkpoint(self, connection: sa.Connection, planned: PlannedAppend) -> AppendResult:
+        """The second half of :meth:`write_append`, after :meth:`write_rows`: the signed
+        checkpoint of the new tree, and the new leaves' proofs (with ``prove``)."""
         old, batch = planned.state, planned.batch
         new_size = batch.state.size
         new_root = batch.state.root()
-        self._store.write_batch(connection, batch)
         note = self._sign(new_size, new_root)
         self._insert_checkpoint(connection, new_size, new_root, note)
         proofs: tuple[InclusionProof, ...] = ()

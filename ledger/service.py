@@ -8,7 +8,9 @@ records, disclosures and new heads, and appends the records' canonical bytes to 
 transparency log: all in ONE transaction. In ``append_many`` a refused record refuses its
 batch, and nothing of it is stored; concurrent single ``append`` calls share a transaction
 (group commit) but each keeps its own outcome. Every batch is committed with its signed
-checkpoint before any receipt is returned.
+checkpoint before any receipt is returned. A batch of battery records sends its rows
+before its rules run (on PostgreSQL the server writes them meanwhile; a refusal rolls them
+back), and the log signs the new checkpoint only once every rule passed.
 
 A DiagnosticTest is graded under the policy it names: one bundled with bpl, or one
 registered with this ledger (:meth:`Ledger.add_grading_policy`, ADR 0009).
@@ -43,10 +45,10 @@ from ledger.ledger_store import (
     head_from_row,
     insert_records,
 )
-from ledger.log import TransparencyLog
+from ledger.log import PlannedAppend, State, TransparencyLog
 from ledger.log_proofs import InclusionProof
 from ledger.policy_store import KnownPolicy
-from ledger.rules import Head, check
+from ledger.rules import ACTOR_KINDS, Effects, Head, check
 from signing import proofs
 from signing.errors import SigningError
 from signing.keys import KeyPair
@@ -403,52 +405,87 @@ class Ledger:
                 [key for item in checked for key in item.signers],
                 [(*at, item.record_hash) for item, at in zip(checked, positions, strict=True)],
             )
-            accepted: list[Checked] = []
-            accepted_at: list[tuple[str, int]] = []
-            seen: set[str] = set()
-            for index, item in enumerate(checked):
-                if item.record_hash in seen or view.is_stored(item.record_hash):
-                    continue  # a resubmission: its receipt again, nothing stored
-                try:
-                    effects = check(
-                        item.record,
-                        item.kind,
-                        item.record_hash,
-                        item.signers,
-                        item.disclosures,
-                        view,
-                    )
-                except RecordRejected as exc:
-                    if atomic:
-                        raise exc.at(index) from None
-                    outcomes[index] = exc
-                    continue
-                seen.add(item.record_hash)
-                view.apply(effects)
-                accepted.append(item)
-                accepted_at.append(positions[index])
-            if accepted:
-                bodies = [item.body for item in accepted]
-                hashes = [merkle.leaf_hash(body) for body in bodies]
-                planned = self.log.plan_append(state, bodies, hashes, prove=True)
-                with pipelined(connection):  # the server writes while the rest is made
-                    appended = self.log.write_append(connection, planned)
-                    first, size = appended.first_index, appended.size
-                    insert_records(connection, first, accepted)
-                    view.flush()
-                    for item, (subject_id, sequence), inclusion in zip(
-                        accepted, accepted_at, appended.proofs, strict=True
-                    ):
-                        fresh[item.record_hash] = Receipt(
-                            item.record_hash,
-                            subject_id,
-                            sequence,
-                            inclusion.index,
-                            appended.checkpoint,
-                            inclusion,
+            if atomic and not any(item.kind in ACTOR_KINDS for item in checked):
+                accepted = [
+                    index
+                    for index in _first_of_each(checked)
+                    if not view.is_stored(checked[index].record_hash)
+                ]  # the others are resubmissions: their receipts again, nothing stored
+                if accepted:
+                    planned = self._plan(state, checked, accepted)
+                    # The rows first, for the server to write while the rules run here:
+                    # nothing in them is signed yet, and a refusal rolls them back. The
+                    # rules of battery records read only what prefetch loaded.
+                    with pipelined(connection), view.without_reads():
+                        self.log.write_rows(connection, planned)
+                        insert_records(connection, size, [checked[i] for i in accepted])
+                        for index in accepted:
+                            try:
+                                view.apply(_apply_rules(checked[index], view))
+                            except RecordRejected as exc:
+                                raise exc.at(index) from None
+                        size = self._finish(
+                            connection, planned, checked, accepted, positions, view, fresh
+                        )
+            else:
+                accepted = []
+                seen: set[str] = set()
+                for index, item in enumerate(checked):
+                    if item.record_hash in seen or view.is_stored(item.record_hash):
+                        continue  # a resubmission: its receipt again, nothing stored
+                    try:
+                        effects = _apply_rules(item, view)
+                    except RecordRejected as exc:
+                        if atomic:
+                            raise exc.at(index) from None
+                        outcomes[index] = exc
+                        continue
+                    seen.add(item.record_hash)
+                    view.apply(effects)
+                    accepted.append(index)
+                if accepted:
+                    planned = self._plan(state, checked, accepted)
+                    with pipelined(connection):  # the server writes while the rest is made
+                        self.log.write_rows(connection, planned)
+                        insert_records(connection, size, [checked[i] for i in accepted])
+                        size = self._finish(
+                            connection, planned, checked, accepted, positions, view, fresh
                         )
         self._known = view.known(size)  # committed: the next commit may start from it
         return outcomes, fresh
+
+    def _plan(self, state: State, checked: list[Checked], accepted: list[int]) -> PlannedAppend:
+        """The log's append of the ``accepted`` records (computed, not written)."""
+        bodies = [checked[index].body for index in accepted]
+        hashes = [merkle.leaf_hash(body) for body in bodies]
+        return self.log.plan_append(state, bodies, hashes, prove=True)
+
+    def _finish(
+        self,
+        connection: sa.Connection,
+        planned: PlannedAppend,
+        checked: list[Checked],
+        accepted: list[int],
+        positions: list[tuple[str, int]],
+        view: LedgerView,
+        fresh: dict[str, Receipt],
+    ) -> int:
+        """Once the accepted records and the log's rows are sent: the signed checkpoint,
+        the chain heads, and a receipt per record (into ``fresh``); the new log size."""
+        appended = self.log.write_checkpoint(connection, planned)
+        view.flush()
+        for index, inclusion in zip(accepted, appended.proofs, strict=True):
+            item = checked[index]
+            subject_id, sequence = positions[index]
+            fresh[item.record_hash] = Receipt(
+                item.record_hash,
+                subject_id,
+                sequence,
+                inclusion.index,
+                appended.checkpoint,
+                inclusion,
+            )
+        return appended.size
 
     def _receipts(self, items: list[Checked], fresh: Mapping[str, Receipt]) -> list[Receipt]:
         """Receipts in order: the ``fresh`` ones just appended, and for records stored
@@ -552,6 +589,22 @@ class Ledger:
                 {"l": found[0]},
             )
             return {row.grp: json.loads(row.body) for row in rows}
+
+
+def _apply_rules(item: Checked, view: LedgerView) -> Effects:
+    """The append rules for one admitted record (raises RecordRejected)."""
+    return check(item.record, item.kind, item.record_hash, item.signers, item.disclosures, view)
+
+
+def _first_of_each(checked: list[Checked]) -> list[int]:
+    """The positions of the records in ``checked``, a record sent twice counted once."""
+    seen: set[str] = set()
+    first = []
+    for index, item in enumerate(checked):
+        if item.record_hash not in seen:
+            seen.add(item.record_hash)
+            first.append(index)
+    return first
 
 
 def _record_problem(

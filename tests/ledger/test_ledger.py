@@ -540,11 +540,69 @@ def test_a_refused_record_refuses_its_whole_batch(world: World) -> None:
         dict(MANUFACTURED, manufacturer=world.actors["dismantler"].did),
         {"legitimate-interest": {"status": "original"}},
     )
-    before = snapshot(world)
+    before, rows = snapshot(world), row_counts(world)
     with pytest.raises(RecordRejected) as refused:
         world.ledger.append_many([first, bad])
     assert (refused.value.index, refused.value.rule) == (1, "role")
     assert snapshot(world) == before
+    assert row_counts(world) == rows  # the rows sent before the rules ran are rolled back
+
+
+def row_counts(world: World) -> dict[str, int]:
+    """Rows in every table an append writes."""
+    tables = ["log_leaves", "log_leaf_index", "log_tiles", "log_checkpoints"]
+    tables += ["ledger_records", "ledger_disclosures", "ledger_heads", "ledger_keys"]
+    with world.ledger.engine.connect() as connection:
+        return {
+            table: connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            for table in tables
+        }
+
+
+def test_a_batch_registers_an_actor_that_signs_later_in_it(world: World) -> None:
+    """Actor records change what the rules read next: such a batch runs its rules before
+    any of its rows are written."""
+    second_maker = keys.generate()
+    registered, disclosures = records.build(
+        "ActorRegistered",
+        second_maker.did,
+        0,
+        None,
+        world.operator.did,
+        {
+            "roles": ["manufacturer"],
+            "keys": [second_maker.verification_method],
+            "publicProfile": False,
+        },
+        {"legitimate-interest": {"name": "Second Maker"}},
+    )
+    registration = {"record": proofs.sign(registered, world.operator), "disclosures": disclosures}
+    world.actors["second"] = second_maker
+    issued = world.record(
+        "PassportIssued",
+        PASSPORT,
+        "second",
+        dict(MANUFACTURED, manufacturer=second_maker.did),
+        {"legitimate-interest": {"status": "original"}},
+    )
+    receipts = world.ledger.append_many([registration, issued])
+    assert receipts[1].leaf_index == receipts[0].leaf_index + 1
+    assert world.ledger.audit().ok
+
+
+def test_the_rules_cannot_read_while_a_batch_is_being_written(world: World) -> None:
+    """While a batch's rows are in flight (a PostgreSQL pipeline), a read would not see its
+    rows: the view refuses to read rather than answer wrongly."""
+    with world.ledger.engine.connect() as connection:
+        view = ledger_store.LedgerView(connection)
+        view.prefetch([PASSPORT], [])
+        with view.without_reads():
+            assert view.head(PASSPORT) is None  # prefetched: no read needed
+            with pytest.raises(LedgerError, match="chain heads not prefetched"):
+                view.head("urn:bpl:passport:never-prefetched")
+            with pytest.raises(LedgerError, match="keys not prefetched"):
+                view.key("did:key:z6MkNeverPrefetched#z6MkNeverPrefetched")
+        assert view.head("urn:bpl:passport:never-prefetched") is None  # reads again
 
 
 def test_a_batch_chains_records_of_one_passport(world: World) -> None:
