@@ -17,8 +17,8 @@ record is known to be well formed and authentic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
@@ -116,13 +116,12 @@ class View(Protocol):
     def has_actors(self) -> bool: ...
 
 
-@dataclass
-class Effects:
-    """What accepting one record changes."""
+class Effects(NamedTuple):
+    """What accepting one record changes (a named tuple: one is built for every record)."""
 
     head: Head
-    actors: list[Actor] = field(default_factory=list)
-    keys: list[Key] = field(default_factory=list)
+    actors: Sequence[Actor] = ()
+    keys: Sequence[Key] = ()
 
 
 def check(
@@ -144,7 +143,7 @@ def check(
             "closed", f"passport {subject['id']} is closed by {head.kind}: nothing follows it"
         )
     actor = _signer(record, signers, view)
-    if not actor.roles & KIND_ROLES[kind]:
+    if actor.roles.isdisjoint(KIND_ROLES[kind]):
         raise RecordRejected(
             "role",
             f"{kind} needs one of the roles {sorted(KIND_ROLES[kind])}; "
