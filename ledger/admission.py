@@ -44,6 +44,8 @@ class Checked(NamedTuple):
         """The chains the rules will read for this record: its own, and the passports it
         links to."""
         subject = self.record["credentialSubject"]
+        if "predecessors" not in subject and "successor" not in subject:
+            return [subject["id"]]  # the usual case, in two lookups
         return [
             subject["id"],
             *subject.get("predecessors", ()),
