@@ -1,10 +1,11 @@
 """Opening the database: SQLite (the embedded default) or PostgreSQL (``DATABASE_URL``).
 
 SQLite runs in WAL mode with ``synchronous=FULL``, so an acknowledged append survives a
-crash of the process and of the machine. New files get 16 KiB pages (an entry bundle is
-about 50 KiB; fewer overflow pages) and the WAL is checkpointed every 64 MiB rather than
-4 MiB (pages rewritten by several batches are copied back once): together 25-35 % faster
-appends in ``bench/bench_log.py``. Its write transactions start with
+crash of the process and of the machine. New files get 16 KiB pages (measured on
+``bench/bench_ledger.py``: 4 and 64 KiB pages were slower, 8 and 32 KiB no faster). A
+thread checkpoints the WAL after every write transaction (:mod:`ledger.wal_checkpoints`);
+the commits' own automatic checkpoint, every 16,384 pages, is only the backstop. Its
+write transactions start with
 ``BEGIN IMMEDIATE``: the write lock is taken before anything is read, which is what makes
 one sequencer out of many appending processes (on PostgreSQL a row lock does that, see
 :mod:`ledger.log`). The schema is managed by the Alembic migrations in
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from ledger.errors import StoreError
+from ledger.wal_checkpoints import WalCheckpointer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DATABASE_FILE = "ledger.db"
@@ -33,6 +36,10 @@ WRITE = {"bpl_write": True}
 """Execution options of a write transaction (``engine.execution_options(**WRITE)``)."""
 
 _BUSY_TIMEOUT_MS = 60_000
+_WROTE = "bpl_wrote"  # set in a connection's info by a write transaction
+
+CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
+"""The WAL checkpoint thread of each SQLite file engine."""
 
 
 def database_url(data_dir: Path) -> str:
@@ -89,7 +96,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA page_size = 16384")  # a new file only; bundles span pages
+        cursor.execute("PRAGMA page_size = 16384")  # a new file only
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         # 64 MiB of page cache: a batch's inserts into the leaf-hash index land all over it.
@@ -102,6 +109,18 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     def _on_begin(connection: sa.Connection) -> None:
         write = connection.get_execution_options().get("bpl_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:
+            connection.info[_WROTE] = True
+
+    if url.database and url.database != ":memory:":
+        checkpointer = WalCheckpointer(engine)
+        CHECKPOINTERS[engine] = checkpointer
+
+        @sa.event.listens_for(engine, "checkin")
+        def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+            # A write transaction's connection comes back: committed or rolled back.
+            if record is not None and record.info.pop(_WROTE, False):
+                checkpointer.nudge()
 
     return engine
 
