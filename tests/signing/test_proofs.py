@@ -453,3 +453,90 @@ def test_time_refusals_name_their_member_every_time(
         with pytest.raises(MalformedProofError) as caught:
             proofs.verify(broken)
         assert str(caught.value).endswith(f": {name} {reason}")
+
+
+# --- the usual case's own path (proofs._verified_usual) --------------------------------------
+
+
+def general_accepts(document: dict[str, Any]) -> bool:
+    """The general path's verdict (a loader given: the usual case's path is not taken)."""
+    try:
+        proofs.verify(document, loader=default_loader())
+    except (VerificationError, DocumentError):
+        return False
+    return True
+
+
+class Text(str):
+    """A str subclass: equal to its text, but not what the usual path takes."""
+
+
+USUAL_CASE_CHANGES: dict[str, Any] = {
+    **{name: change for name, (change, _, _) in PROOF_CHANGES.items()},
+    "created null": lambda d: d["proof"].update(created=None),
+    "no created": lambda d: d["proof"].pop("created"),
+    "created with a fraction": lambda d: d["proof"].update(created="2026-11-29T10:00:00.5Z"),
+    "future expiry": lambda d: d["proof"].update(expires="2999-01-01T00:00:00Z"),
+    "proof context null": lambda d: d["proof"].update(**{"@context": None}),
+    "no proof context": lambda d: d["proof"].pop("@context"),
+    "no document context": lambda d: d.pop("@context"),
+    "no contexts at all": lambda d: (d.pop("@context"), d["proof"].pop("@context")),
+    "proof context a prefix": lambda d: d["proof"].update(**{"@context": d["@context"][:1]}),
+    "proof context shared": lambda d: d["proof"].update(**{"@context": d["@context"]}),
+    "unknown document context": lambda d: d["@context"].append("https://example.com/ctx"),
+    "contexts as one string": lambda d: (
+        d.update(**{"@context": d["@context"][0]}),
+        d["proof"].update(**{"@context": d["@context"]}),
+    ),
+    "type a str subclass": lambda d: d["proof"].update(type=Text(d["proof"]["type"])),
+    "purpose a str subclass": lambda d: d["proof"].update(
+        proofPurpose=Text(d["proof"]["proofPurpose"])
+    ),
+    "value a str subclass": lambda d: d["proof"].update(proofValue=Text(d["proof"]["proofValue"])),
+    "proof in a list": lambda d: d.update(proof=[d["proof"]]),
+    "extra proof member": lambda d: d["proof"].update(nonce="abc"),
+    "document changed": lambda d: d["credentialSubject"].update(sequence=4),
+    "no proof": lambda d: d.pop("proof"),
+}
+
+
+@pytest.mark.parametrize("name", list(USUAL_CASE_CHANGES))
+@pytest.mark.parametrize("resign", [False, True])
+def test_the_usual_path_accepts_only_what_the_general_path_accepts(
+    name: str, resign: bool, battery_credential: dict[str, Any]
+):
+    """Changed after signing (most then fail) or signed as changed (then the signature
+    holds and only the rules decide): whenever the usual path accepts, the general path
+    does too; and on the plain signed credential, it accepts."""
+    signed = proofs.sign(battery_credential, ALICE, suites.JCS, created="2026-11-29T10:00:00Z")
+    assert proofs._verified_usual(signed)
+    changed = copy.deepcopy(signed)
+    USUAL_CASE_CHANGES[name](changed)
+    if resign and isinstance(changed.get("proof"), dict) and "proofValue" in changed["proof"]:
+        config = {k: v for k, v in changed["proof"].items() if k != "proofValue"}
+        unsecured = {k: v for k, v in changed.items() if k != "proof"}
+        try:
+            data = suites.SUITES[suites.JCS].hash_data(unsecured, config, default_loader())
+        except DocumentError:
+            return  # nothing to sign: both paths refuse it (the loop below is not needed)
+        changed["proof"]["proofValue"] = encode_z(ALICE.sign(data))
+    if proofs._verified_usual(changed):
+        assert general_accepts(changed), name
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_the_usual_path_agrees_on_any_changed_value(
+    data: st.DataObject, battery_credential: dict[str, Any]
+):
+    signed = proofs.sign(battery_credential, ALICE, suites.JCS, created="2026-11-29T10:00:00Z")
+    path = data.draw(st.sampled_from(leaf_paths(signed)))
+    value = data.draw(st.none() | st.booleans() | st.integers() | st.text(max_size=8))
+    changed = copy.deepcopy(signed)
+    parent = changed
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    assert proofs._verified_usual(changed) == general_accepts(changed)
