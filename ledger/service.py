@@ -23,7 +23,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -54,9 +54,9 @@ from signing.errors import SigningError
 from signing.keys import KeyPair
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """Proof of acceptance: where the record is in the log, and the log's signed word."""
+class Receipt(NamedTuple):
+    """Proof of acceptance: where the record is in the log, and the log's signed word. (A
+    named tuple: one is built for every record appended.)"""
 
     record_hash: str
     subject_id: str
