@@ -406,53 +406,82 @@ class Ledger:
                 [(*at, item.record_hash) for item, at in zip(checked, positions, strict=True)],
             )
             if atomic and not any(item.kind in ACTOR_KINDS for item in checked):
-                accepted = [
-                    index
-                    for index in _first_of_each(checked)
-                    if not view.is_stored(checked[index].record_hash)
-                ]  # the others are resubmissions: their receipts again, nothing stored
-                if accepted:
-                    planned = self._plan(state, checked, accepted)
-                    # The rows first, for the server to write while the rules run here:
-                    # nothing in them is signed yet, and a refusal rolls them back. The
-                    # rules of battery records read only what prefetch loaded.
-                    with pipelined(connection), view.without_reads():
-                        self.log.write_rows(connection, planned)
-                        insert_records(connection, size, [checked[i] for i in accepted])
-                        for index in accepted:
-                            try:
-                                view.apply(_apply_rules(checked[index], view))
-                            except RecordRejected as exc:
-                                raise exc.at(index) from None
-                        size = self._finish(
-                            connection, planned, checked, accepted, positions, view, fresh
-                        )
+                size = self._rows_then_rules(connection, state, checked, positions, view, fresh)
             else:
-                accepted = []
-                seen: set[str] = set()
-                for index, item in enumerate(checked):
-                    if item.record_hash in seen or view.is_stored(item.record_hash):
-                        continue  # a resubmission: its receipt again, nothing stored
-                    try:
-                        effects = _apply_rules(item, view)
-                    except RecordRejected as exc:
-                        if atomic:
-                            raise exc.at(index) from None
-                        outcomes[index] = exc
-                        continue
-                    seen.add(item.record_hash)
-                    view.apply(effects)
-                    accepted.append(index)
-                if accepted:
-                    planned = self._plan(state, checked, accepted)
-                    with pipelined(connection):  # the server writes while the rest is made
-                        self.log.write_rows(connection, planned)
-                        insert_records(connection, size, [checked[i] for i in accepted])
-                        size = self._finish(
-                            connection, planned, checked, accepted, positions, view, fresh
-                        )
+                size = self._rules_then_rows(
+                    connection, state, checked, positions, view, fresh, outcomes, atomic=atomic
+                )
         self._known = view.known(size)  # committed: the next commit may start from it
         return outcomes, fresh
+
+    def _rows_then_rules(
+        self,
+        connection: sa.Connection,
+        state: State,
+        checked: list[Checked],
+        positions: list[tuple[str, int]],
+        view: LedgerView,
+        fresh: dict[str, Receipt],
+    ) -> int:
+        """An atomic batch of battery records: its rows are sent first, for the server to
+        write while the rules run here. Nothing in them is signed yet, and a refusal rolls
+        them back; the rules of battery records read only what prefetch loaded. The new
+        log size."""
+        accepted = [
+            index
+            for index in _first_of_each(checked)
+            if not view.is_stored(checked[index].record_hash)
+        ]  # the others are resubmissions: their receipts again, nothing stored
+        if not accepted:
+            return state.size
+        planned = self._plan(state, checked, accepted)
+        with pipelined(connection), view.without_reads():
+            self.log.write_rows(connection, planned)
+            insert_records(connection, state.size, [checked[i] for i in accepted])
+            for index in accepted:
+                try:
+                    view.apply(_apply_rules(checked[index], view))
+                except RecordRejected as exc:
+                    raise exc.at(index) from None
+            return self._finish(connection, planned, checked, accepted, positions, view, fresh)
+
+    def _rules_then_rows(
+        self,
+        connection: sa.Connection,
+        state: State,
+        checked: list[Checked],
+        positions: list[tuple[str, int]],
+        view: LedgerView,
+        fresh: dict[str, Receipt],
+        outcomes: list[RecordRejected | None],
+        *,
+        atomic: bool,
+    ) -> int:
+        """Group commits (each refused record gets its outcome, the others' leaves follow
+        on) and batches with actor records (which change what the next records' rules
+        read): the rules first, then the rows of what passed. The new log size."""
+        accepted: list[int] = []
+        seen: set[str] = set()
+        for index, item in enumerate(checked):
+            if item.record_hash in seen or view.is_stored(item.record_hash):
+                continue  # a resubmission: its receipt again, nothing stored
+            try:
+                effects = _apply_rules(item, view)
+            except RecordRejected as exc:
+                if atomic:
+                    raise exc.at(index) from None
+                outcomes[index] = exc
+                continue
+            seen.add(item.record_hash)
+            view.apply(effects)
+            accepted.append(index)
+        if not accepted:
+            return state.size
+        planned = self._plan(state, checked, accepted)
+        with pipelined(connection):  # the server writes while the rest is made
+            self.log.write_rows(connection, planned)
+            insert_records(connection, state.size, [checked[i] for i in accepted])
+            return self._finish(connection, planned, checked, accepted, positions, view, fresh)
 
     def _plan(self, state: State, checked: list[Checked], accepted: list[int]) -> PlannedAppend:
         """The log's append of the ``accepted`` records (computed, not written)."""
