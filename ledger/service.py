@@ -87,6 +87,20 @@ class _Slot:
     error: BaseException | None = None
 
 
+@dataclass
+class _Batch:
+    """What one commit's steps share: its transaction, the log state it started from,
+    the admitted records and their chain positions, the rules' view, and the receipts
+    made so far (by record hash)."""
+
+    connection: sa.Connection
+    state: State
+    checked: list[Checked]
+    positions: list[tuple[str, int]]
+    view: LedgerView
+    fresh: dict[str, Receipt]
+
+
 def _finish(batch: list[_Slot], error: BaseException | None) -> None:
     """Release the callers of ``batch``; ``error`` for all when the batch failed."""
     for waiting in batch:
@@ -405,108 +419,86 @@ class Ledger:
                 [key for item in checked for key in item.signers],
                 [(*at, item.record_hash) for item, at in zip(checked, positions, strict=True)],
             )
+            batch = _Batch(connection, state, checked, positions, view, fresh)
             if atomic and not any(item.kind in ACTOR_KINDS for item in checked):
-                size = self._rows_then_rules(connection, state, checked, positions, view, fresh)
+                size = self._rows_then_rules(batch)
             else:
-                size = self._rules_then_rows(
-                    connection, state, checked, positions, view, fresh, outcomes, atomic=atomic
-                )
+                size = self._rules_then_rows(batch, outcomes, atomic=atomic)
         self._known = view.known(size)  # committed: the next commit may start from it
         return outcomes, fresh
 
-    def _rows_then_rules(
-        self,
-        connection: sa.Connection,
-        state: State,
-        checked: list[Checked],
-        positions: list[tuple[str, int]],
-        view: LedgerView,
-        fresh: dict[str, Receipt],
-    ) -> int:
+    def _rows_then_rules(self, batch: _Batch) -> int:
         """An atomic batch of battery records: its rows are sent first, for the server to
         write while the rules run here. Nothing in them is signed yet, and a refusal rolls
         them back; the rules of battery records read only what prefetch loaded. The new
         log size."""
+        checked, view = batch.checked, batch.view
         accepted = [
             index
             for index in _first_of_each(checked)
             if not view.is_stored(checked[index].record_hash)
         ]  # the others are resubmissions: their receipts again, nothing stored
         if not accepted:
-            return state.size
-        planned = self._plan(state, checked, accepted)
-        with pipelined(connection), view.without_reads():
-            self.log.write_rows(connection, planned)
-            insert_records(connection, state.size, [checked[i] for i in accepted])
+            return batch.state.size
+        planned = self._plan(batch, accepted)
+        with pipelined(batch.connection), view.without_reads():
+            self._write_rows(batch, planned, accepted)
             for index in accepted:
                 try:
                     view.apply(_apply_rules(checked[index], view))
                 except RecordRejected as exc:
                     raise exc.at(index) from None
-            return self._finish(connection, planned, checked, accepted, positions, view, fresh)
+            return self._conclude(batch, planned, accepted)
 
     def _rules_then_rows(
-        self,
-        connection: sa.Connection,
-        state: State,
-        checked: list[Checked],
-        positions: list[tuple[str, int]],
-        view: LedgerView,
-        fresh: dict[str, Receipt],
-        outcomes: list[RecordRejected | None],
-        *,
-        atomic: bool,
+        self, batch: _Batch, outcomes: list[RecordRejected | None], *, atomic: bool
     ) -> int:
         """Group commits (each refused record gets its outcome, the others' leaves follow
         on) and batches with actor records (which change what the next records' rules
         read): the rules first, then the rows of what passed. The new log size."""
         accepted: list[int] = []
         seen: set[str] = set()
-        for index, item in enumerate(checked):
-            if item.record_hash in seen or view.is_stored(item.record_hash):
+        for index, item in enumerate(batch.checked):
+            if item.record_hash in seen or batch.view.is_stored(item.record_hash):
                 continue  # a resubmission: its receipt again, nothing stored
             try:
-                effects = _apply_rules(item, view)
+                effects = _apply_rules(item, batch.view)
             except RecordRejected as exc:
                 if atomic:
                     raise exc.at(index) from None
                 outcomes[index] = exc
                 continue
             seen.add(item.record_hash)
-            view.apply(effects)
+            batch.view.apply(effects)
             accepted.append(index)
         if not accepted:
-            return state.size
-        planned = self._plan(state, checked, accepted)
-        with pipelined(connection):  # the server writes while the rest is made
-            self.log.write_rows(connection, planned)
-            insert_records(connection, state.size, [checked[i] for i in accepted])
-            return self._finish(connection, planned, checked, accepted, positions, view, fresh)
+            return batch.state.size
+        planned = self._plan(batch, accepted)
+        with pipelined(batch.connection):  # the server writes while the rest is made
+            self._write_rows(batch, planned, accepted)
+            return self._conclude(batch, planned, accepted)
 
-    def _plan(self, state: State, checked: list[Checked], accepted: list[int]) -> PlannedAppend:
+    def _plan(self, batch: _Batch, accepted: list[int]) -> PlannedAppend:
         """The log's append of the ``accepted`` records (computed, not written)."""
-        bodies = [checked[index].body for index in accepted]
+        bodies = [batch.checked[index].body for index in accepted]
         hashes = [merkle.leaf_hash(body) for body in bodies]
-        return self.log.plan_append(state, bodies, hashes, prove=True)
+        return self.log.plan_append(batch.state, bodies, hashes, prove=True)
 
-    def _finish(
-        self,
-        connection: sa.Connection,
-        planned: PlannedAppend,
-        checked: list[Checked],
-        accepted: list[int],
-        positions: list[tuple[str, int]],
-        view: LedgerView,
-        fresh: dict[str, Receipt],
-    ) -> int:
-        """Once the accepted records and the log's rows are sent: the signed checkpoint,
-        the chain heads, and a receipt per record (into ``fresh``); the new log size."""
-        appended = self.log.write_checkpoint(connection, planned)
-        view.flush()
+    def _write_rows(self, batch: _Batch, planned: PlannedAppend, accepted: list[int]) -> None:
+        """The log's leaves, tiles and state, and the ``accepted`` records' rows."""
+        self.log.write_rows(batch.connection, planned)
+        first = batch.state.size
+        insert_records(batch.connection, first, [batch.checked[i] for i in accepted])
+
+    def _conclude(self, batch: _Batch, planned: PlannedAppend, accepted: list[int]) -> int:
+        """Once the rows are sent and every rule passed: the signed checkpoint, the chain
+        heads, and a receipt per record (into ``batch.fresh``); the new log size."""
+        appended = self.log.write_checkpoint(batch.connection, planned)
+        batch.view.flush()
         for index, inclusion in zip(accepted, appended.proofs, strict=True):
-            item = checked[index]
-            subject_id, sequence = positions[index]
-            fresh[item.record_hash] = Receipt(
+            item = batch.checked[index]
+            subject_id, sequence = batch.positions[index]
+            batch.fresh[item.record_hash] = Receipt(
                 item.record_hash,
                 subject_id,
                 sequence,
