@@ -84,3 +84,28 @@ def test_postgresql_and_memory_databases_have_no_checkpoint_thread(
     )
     assert engine not in store.CHECKPOINTERS
     engine.dispose()
+
+
+def test_a_failed_checkpoint_leaves_the_thread_serving(
+    sqlite_log: TransparencyLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checkpoints are an optimization: one that fails is logged, and the next write's
+    checkpoint runs as usual."""
+    checkpointer = store.CHECKPOINTERS[sqlite_log.engine]
+    sqlite_log.append([b"a"])
+    assert checkpointer.settle()
+    done = checkpointer.checkpoints
+    real = sqlite_log.engine.raw_connection
+
+    def failing() -> object:
+        monkeypatch.setattr(sqlite_log.engine, "raw_connection", real)
+        raise RuntimeError("the pool is gone")
+
+    monkeypatch.setattr(sqlite_log.engine, "raw_connection", failing)
+    sqlite_log.append([b"b"])
+    assert checkpointer.settle()
+    assert checkpointer.checkpoints == done  # that one failed
+    sqlite_log.append([b"c"])
+    assert checkpointer.settle()
+    assert checkpointer.checkpoints == done + 1
+    assert sqlite_log.size() == 3
