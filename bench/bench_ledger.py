@@ -162,7 +162,8 @@ def run(label: str, location: Path, count: int) -> None:
     verdict = "met" if batched / bare >= APPEND_TARGET else "NOT met"
     print(
         f"{label}: append_many   {batched:>8,.0f} records/s  {batched / bare:6.1%} of bare "
-        f"verify at {bare:,.0f}/s (target {APPEND_TARGET:.0%}: {verdict})"
+        f"verify at {bare:,.0f}/s (target {APPEND_TARGET:.0%}: {verdict}); "
+        f"{1e6 / batched:.1f} us a record, the target allows {1e6 / (APPEND_TARGET * bare):.1f}"
     )
     print(
         f"{label}: append (one)  {single:>8,.0f} records/s  from {CALLERS} concurrent callers, "
