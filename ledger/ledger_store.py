@@ -234,6 +234,7 @@ class LedgerView:
             if head is not None and sequence <= head.sequence:
                 reached.append((subject_id, sequence))
         if reached:
+            self._check_reads_allowed("stored records")
             self._stored.update(
                 row[0] for row in self._sql.records_at(connection, "record_hash", reached)
             )
