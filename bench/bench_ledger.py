@@ -35,7 +35,7 @@ import nacl.signing
 import orjson
 import psycopg
 
-from ledger import admission, records
+from ledger import admission, grading, records
 from ledger.service import Ledger
 from signing import keys, proofs
 from signing.keys import KeyPair
@@ -53,7 +53,7 @@ MEASURES = {
     "overchargeEvents": 0,
     "cellSohSpread": 2.0,
     "grade": "reuse",
-    "gradingPolicy": {"id": "bpl-default", "version": "1"},
+    "gradingPolicy": grading.policy_ref(grading.load_policy()),  # bpl-default version 1
 }
 MODEL = {
     "batteryId": "https://id.example.com/01/09506000134352/21/SN-0001",

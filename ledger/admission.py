@@ -115,12 +115,19 @@ def _bundled() -> Policies:
 
 
 def _check_grade(measures: Mapping[str, Any], policies: Policies) -> None:
-    """A DiagnosticTest's grade must be what its grading policy gives for its measures."""
+    """A DiagnosticTest's grade must be what its grading policy gives for its measures, and
+    the policy the one it names: id, version and digest (ADR 0012)."""
     reference = measures.get("gradingPolicy", {})
     key = (str(reference.get("id")), str(reference.get("version")))
     policy = policies.get(key)
     if policy is None:
         raise UnknownGradingPolicy(key)
+    if reference.get("digest") != policy.digest:
+        raise RecordRejected(
+            "grade",
+            f"graded under grading policy {key[0]} version {key[1]} with digest "
+            f"{reference.get('digest')}, but that version here is {policy.digest}: other rules",
+        )
     try:
         expected = grading.check(measures, policy)
     except grading.GradingError as exc:

@@ -169,8 +169,10 @@ class Grade:
 
 
 def policy_ref(policy: GradingPolicy) -> dict[str, str]:
-    """The ``gradingPolicy`` value of a DiagnosticTest record: ``{"id", "version"}``."""
-    return {"id": policy.id, "version": policy.version}
+    """The ``gradingPolicy`` value of a DiagnosticTest record: ``{"id", "version",
+    "digest"}``. The digest binds the record's grade to the policy's exact rules under the
+    record's signature (ADR 0012)."""
+    return {"id": policy.id, "version": policy.version, "digest": policy.digest}
 
 
 # -- grading -------------------------------------------------------------------------------

@@ -253,3 +253,56 @@ def test_policy_add_refusals(home: Path, tmp_path: Path) -> None:
     assert "cannot read it" in missing.stderr
     listed = json.loads(bpl("policy", "list", "--data-dir", home).stdout)
     assert [p["digest"] for p in listed][1:] == [digest]  # nothing else stored
+
+
+def diagnostic(home: Path, tmp_path: Path, policy: dict[str, str], *options: str) -> Any:
+    """``bpl record new DiagnosticTest`` graded ``reuse`` under ``policy`` (its reference)."""
+    return bpl(
+        "record",
+        "new",
+        "DiagnosticTest",
+        "--passport",
+        PASSPORT,
+        "--key",
+        tmp_path / "maker.json",
+        "--set",
+        "testedOn=2031-05-02",
+        "--set",
+        "method=bms-readout",
+        "--set",
+        "soce=90",
+        "--set",
+        "grade=reuse",
+        "--set",
+        f"gradingPolicy={json.dumps(policy)}",
+        *options,
+    )
+
+
+def test_record_new_completes_the_grading_policy_digest(home: Path, tmp_path: Path) -> None:
+    """A DiagnosticTest must carry its policy's digest (ADR 0012): named by id and version,
+    a bundled policy or one registered with the local ledger gets it; any other is refused
+    unless the digest is given (offline signing)."""
+    offline = ("--sequence", "1", "--previous", "sha256:" + "a" * 64)
+    bundled = diagnostic(home, tmp_path, {"id": "bpl-default", "version": "1"}, *offline)
+    assert bundled.exit_code == 0, bundled.output
+    assert json.loads(bundled.stdout)["disclosures"][0]["gradingPolicy"] == grading.policy_ref(
+        grading.load_policy()
+    )
+    strict = {"id": "acme-strict", "version": "2025.1"}
+    unknown = diagnostic(home, tmp_path, strict, *offline, "--data-dir", home)
+    assert unknown.exit_code == 2
+    assert "acme-strict version 2025.1 is neither bundled with bpl nor registered" in (
+        unknown.stderr
+    )
+    path = tmp_path / "strict.json"
+    path.write_text(json.dumps(policy_document()))
+    assert bpl("policy", "add", path, "--data-dir", home).exit_code == 0
+    registered = diagnostic(home, tmp_path, strict, *offline, "--data-dir", home)
+    assert registered.exit_code == 0, registered.output
+    reference = grading.policy_ref(grading.load_policy(path))
+    assert json.loads(registered.stdout)["disclosures"][0]["gradingPolicy"] == reference
+    given = dict(strict, digest="sha256:" + "b" * 64)  # as given: the ledger judges it
+    as_given = diagnostic(home, tmp_path, given, *offline, "--data-dir", tmp_path / "none")
+    assert as_given.exit_code == 0, as_given.output
+    assert json.loads(as_given.stdout)["disclosures"][0]["gradingPolicy"] == given

@@ -75,7 +75,7 @@ def rank(result: Grade, policy: GradingPolicy = DEFAULT) -> int:
 
 def test_default_policy_identity() -> None:
     assert (DEFAULT.id, DEFAULT.version) == ("bpl-default", "1")
-    assert policy_ref(DEFAULT) == {"id": "bpl-default", "version": "1"}
+    assert policy_ref(DEFAULT) == {"id": "bpl-default", "version": "1", "digest": DEFAULT_DIGEST}
     assert DEFAULT.digest == DEFAULT_DIGEST
     assert load_policy("default-v1") == DEFAULT
     assert load_policy(DEFAULT_FILE) == DEFAULT
@@ -370,7 +370,11 @@ def test_custom_policy_changes_results(tmp_path: Path) -> None:
         "https://acme.example/grading/strict",
         "2025.1",
     )
-    assert policy_ref(strict) == {"id": "https://acme.example/grading/strict", "version": "2025.1"}
+    assert policy_ref(strict) == {
+        "id": "https://acme.example/grading/strict",
+        "version": "2025.1",
+        "digest": strict.digest,
+    }
     assert strict.digest != DEFAULT.digest
     assert grade(healthy(soce=95, deepDischargeEvents=3), strict).grade == "remanufacture"
     with pytest.raises(GradingError, match="measures lack deepDischargeEvents"):

@@ -326,17 +326,11 @@ BAD_CASES: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
         "grade",
     ),
     "unknown-grading-policy": (
-        lambda w: w.record(
-            "DiagnosticTest",
-            PASSPORT,
-            "lab",
-            {"testedOn": "2031-05-02"},
-            {
-                "legitimate-interest": dict(
-                    TEST_MEASURES, gradingPolicy={"id": "my-own", "version": "9"}
-                )
-            },
-        ),
+        lambda w: _graded_under(w, id="my-own", version="9"),
+        "grade",
+    ),
+    "graded-under-other-rules": (  # the policy's id and version, another document's digest
+        lambda w: _graded_under(w, digest="sha256:" + "ab" * 32),
         "grade",
     ),
     "unknown-context": (
@@ -417,6 +411,18 @@ def _stale(world: World) -> dict[str, Any]:
         {},
         {"legitimate-interest": {"status": "waste"}},
         position=position,
+    )
+
+
+def _graded_under(world: World, **policy: str) -> dict[str, Any]:
+    """A lab's DiagnosticTest naming the bundled policy with ``policy``'s fields changed."""
+    reference = dict(TEST_MEASURES["gradingPolicy"], **policy)
+    return world.record(
+        "DiagnosticTest",
+        PASSPORT,
+        "lab",
+        {"testedOn": "2031-05-02"},
+        {"legitimate-interest": dict(TEST_MEASURES, gradingPolicy=reference)},
     )
 
 

@@ -27,6 +27,7 @@ from tests.ledger.world import (
     TEST_MEASURES,
     World,
     policy_file,
+    policy_ref,
 )
 
 PASSPORT = "urn:bpl:passport:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"
@@ -265,7 +266,7 @@ def test_a_policy_registered_by_another_ledger_is_found_before_refusing(
         assert other.append_many([submission])[0].sequence == 1
     with pytest.raises(RecordRejected, match="gives 'repurpose'"):  # graded, not unknown
         other.append(world.diagnostic(PASSPORT, dict(STRICT_MEASURES, grade="recycle")))
-    unknown = dict(STRICT_MEASURES, gradingPolicy={"id": "acme-strict", "version": "9"})
+    unknown = dict(STRICT_MEASURES, gradingPolicy=policy_ref(changed(version="9")))
     with pytest.raises(RecordRejected, match="unknown grading policy acme-strict version 9"):
         other.append(world.diagnostic(PASSPORT, unknown))
 
@@ -303,7 +304,7 @@ def graded_ledger(world: World, tmp_path: Path) -> None:
     world.ledger.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
     world.ledger.append(world.diagnostic(PASSPORT, TEST_MEASURES))
     newer = dict(
-        STRICT_MEASURES, grade="reuse", gradingPolicy={"id": STRICT[0], "version": "2026.1"}
+        STRICT_MEASURES, grade="reuse", gradingPolicy=policy_ref(changed(version="2026.1"))
     )
     world.ledger.append_many([world.diagnostic(PASSPORT, newer)])
 
@@ -324,28 +325,39 @@ def test_the_audit_re_grades_under_the_registered_policies(
         reader.engine.dispose()
 
 
-def test_a_policy_rewritten_with_its_digest_is_caught_by_the_records_under_it(
-    world: World, tmp_path: Path
-) -> None:
-    """The policy table is not on the log (ADR 0009): a consistent rewrite of a row, its
-    document and digest, passes the row check, but the records graded under the old
-    content no longer re-grade, and the audit names the first."""
-    graded_ledger(world, tmp_path)
+def rewrite_policy_row(world: World, tmp_path: Path, document: dict[str, Any]) -> str:
+    """STRICT's row rewritten consistently (document and digest) to ``document``, as someone
+    with write access to the database could; the new digest."""
     (tmp_path / "forged").mkdir()
-    forged, document = grading.read_policy(policy_file(tmp_path / "forged", changed()))
+    forged, text = grading.read_policy(policy_file(tmp_path / "forged", document))
     with world.ledger.engine.begin() as connection:
         connection.execute(
             sa.text(
                 "UPDATE ledger_grading_policies SET document = :d, digest = :g "
                 "WHERE policy_id = :i AND version = :v"
             ),
-            {"d": document.decode(), "g": forged.digest, "i": STRICT[0], "v": STRICT[1]},
+            {"d": text.decode(), "g": forged.digest, "i": STRICT[0], "v": STRICT[1]},
         )
+    return forged.digest
+
+
+@pytest.mark.parametrize("grades", ["changed", "unchanged"])
+def test_a_policy_rewritten_with_its_digest_is_caught_by_the_records_under_it(
+    world: World, tmp_path: Path, grades: str
+) -> None:
+    """The policy table is not on the log (ADR 0009), but every DiagnosticTest carries the
+    digest of the policy it was graded under, signed (ADR 0012): a consistent rewrite of a
+    row passes the row check, and the audit names the first record graded under the old
+    content, even when the new rules would give every record the same grade."""
+    graded_ledger(world, tmp_path)
+    document = changed() if grades == "changed" else dict(STRICT_POLICY, description="edited")
+    forged = rewrite_policy_row(world, tmp_path, document)
     report = world.ledger.audit()
     assert not report.ok
     assert report.reason == (
-        "grade: grade 'repurpose', but acme-strict v2025.1 gives 'reuse' "
-        "(soce 84.5 % >= reuse threshold 80 %)"
+        f"grade: graded under grading policy acme-strict version 2025.1 with digest "
+        f"{STRICT_MEASURES['gradingPolicy']['digest']}, but that version here is {forged}: "
+        "other rules"
     ), report
     assert report.records == 4  # operator, maker, lab, issue; then the first strict test
 

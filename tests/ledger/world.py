@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger import records
+from ledger import grading, records
 from ledger.service import Ledger, Receipt
 from signing import keys, proofs
 
@@ -33,7 +33,7 @@ TEST_MEASURES = {
     "overchargeEvents": 0,
     "cellSohSpread": 2.0,
     "grade": "reuse",
-    "gradingPolicy": {"id": "bpl-default", "version": "1"},
+    "gradingPolicy": grading.policy_ref(grading.load_policy()),  # bpl-default version 1
 }
 
 STRICT_POLICY: dict[str, Any] = {
@@ -51,9 +51,14 @@ STRICT_POLICY: dict[str, Any] = {
     ],
 }
 """A ledger's own grading policy: TEST_MEASURES (soce 84.5) are repurpose under it."""
-STRICT_MEASURES = dict(
-    TEST_MEASURES, grade="repurpose", gradingPolicy={"id": "acme-strict", "version": "2025.1"}
-)
+
+
+def policy_ref(document: Mapping[str, Any]) -> dict[str, str]:
+    """The ``gradingPolicy`` value naming the policy ``document``: id, version, digest."""
+    return grading.policy_ref(grading.parse_policy(json.dumps(document).encode(), "test"))
+
+
+STRICT_MEASURES = dict(TEST_MEASURES, grade="repurpose", gradingPolicy=policy_ref(STRICT_POLICY))
 
 
 def policy_file(directory: Path, document: Mapping[str, Any] = STRICT_POLICY) -> Path:
