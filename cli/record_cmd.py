@@ -3,7 +3,8 @@
 What a dismantler types in the yard, often offline: the fields go in from a JSON file or
 ``--set``, each lands in clear or in its access group's disclosure as the kind's schema
 says, the chain position comes from the local ledger (or ``--sequence``/``--previous``),
-and the output is a submission: ``{"record": <signed>, "disclosures": [...]}``.
+a DiagnosticTest without a grade is graded under its policy (docs/grading.md), and the
+output is a submission: ``{"record": <signed>, "disclosures": [...]}``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Annotated, Any
 import typer
 
 import schemas
-from cli.errors import fail
+from cli.errors import fail, report
 from cli.inputs import load_key, read_document
 from cli.location import DataDirOption
-from ledger import records
+from ledger import grading, records
 from ledger.admission import bundled_policies
 from ledger.datadir import DataDir, default_data_dir
 from ledger.errors import LedgerError
+from ledger.grading import GradingError
 from ledger.service import Ledger
 from signing import proofs
 from signing.errors import SigningError
@@ -62,7 +64,7 @@ def new(
         fail(f"unknown kind {kind!r} (known: {', '.join(schemas.KINDS)})")
     fields = _fields(data, sets or [])
     if kind == "DiagnosticTest":
-        _complete_grading_policy(fields, data_dir)
+        _complete_grading(fields, data_dir)
     public, restricted = _split(kind, fields, disclose_as)
     signer = load_key(key)
     position = _position(subject, sequence, previous, data_dir)
@@ -89,21 +91,48 @@ def _fields(data: str | None, sets: list[str]) -> dict[str, Any]:
     return fields
 
 
-def _complete_grading_policy(fields: dict[str, Any], data_dir: Path | None) -> None:
-    """A ``gradingPolicy`` named by id and version only gets its digest, which the record
-    must carry (ADR 0012): from the policies bundled with bpl, else from those registered
-    with the local ledger. One neither knows needs the digest given (offline signing)."""
+def _complete_grading(fields: dict[str, Any], data_dir: Path | None) -> None:
+    """A DiagnosticTest's grade and its policy's digest, where the fields leave them out.
+
+    The policy is the one ``gradingPolicy`` names by id and version (none named:
+    bpl-default version 1), among the policies bundled with bpl, else those
+    registered with the local ledger. The record must carry its digest (ADR 0012), and
+    without a ``grade`` it gets the one the policy gives for its measures, with the reasons
+    on stderr. What is given is kept as given: the ledger judges it."""
     reference = fields.get("gradingPolicy")
-    if not isinstance(reference, dict) or "digest" in reference:
-        return  # as given: the schema and the ledger judge it
-    key = (str(reference.get("id")), str(reference.get("version")))
+    if reference is None:
+        default = grading.load_policy()
+        reference = {"id": default.id, "version": default.version}
+    if not isinstance(reference, dict) or ("digest" in reference and "grade" in fields):
+        return  # nothing to complete (the schema names what is missing or wrong)
+    policy = _known_policy((str(reference.get("id")), str(reference.get("version"))), data_dir)
+    if reference.setdefault("digest", policy.digest) != policy.digest:
+        fail(
+            f"gradingPolicy {policy.id} version {policy.version}: the digest given is not "
+            f"that of the policy known here ({policy.digest}), which cannot grade for it"
+        )
+    fields["gradingPolicy"] = reference
+    if "grade" not in fields:
+        try:
+            result = grading.grade(fields, policy)
+        except GradingError as exc:
+            fail(f"grading under {policy.id} version {policy.version}: {exc}")
+        fields["grade"] = result.grade
+        report(
+            f"graded {result.grade} under {policy.id} version {policy.version}: "
+            + "; ".join(result.reasons)
+        )
+
+
+def _known_policy(key: tuple[str, str], data_dir: Path | None) -> grading.GradingPolicy:
+    """The grading policy (id, version) ``key``: bundled with bpl, or registered with the
+    local ledger (if there is one); else the command fails."""
     known = bundled_policies()
     if key not in known:
-        directory = DataDir(data_dir or default_data_dir())
         try:
-            ledger = Ledger.open(directory.path, writable=False)
+            ledger = Ledger.open(DataDir(data_dir or default_data_dir()).path, writable=False)
         except (LedgerError, SigningError):
-            ledger = None
+            ledger = None  # no local ledger: the bundled ones only
         if ledger is not None:
             try:
                 known = {
@@ -114,10 +143,10 @@ def _complete_grading_policy(fields: dict[str, Any], data_dir: Path | None) -> N
     if key not in known:
         fail(
             f"gradingPolicy {key[0]} version {key[1]} is neither bundled with bpl nor "
-            "registered with the local ledger: give its digest too (bpl policy list, on the "
-            "ledger that registered it, prints it)"
+            "registered with the local ledger: give its digest and the grade (bpl policy "
+            "list, on the ledger that registered it, prints the digest)"
         )
-    fields["gradingPolicy"] = dict(reference, digest=known[key].digest)
+    return known[key]
 
 
 def _split(

@@ -255,8 +255,25 @@ def test_policy_add_refusals(home: Path, tmp_path: Path) -> None:
     assert [p["digest"] for p in listed][1:] == [digest]  # nothing else stored
 
 
-def diagnostic(home: Path, tmp_path: Path, policy: dict[str, str], *options: str) -> Any:
-    """``bpl record new DiagnosticTest`` graded ``reuse`` under ``policy`` (its reference)."""
+BASE_MEASURES = (
+    "testedOn=2031-05-02",
+    "method=bms-readout",
+    "soce=90",
+    "damaged=false",
+    "accidents=0",
+    "overchargeEvents=0",
+    "cellSohSpread=2",
+)
+"""A test's date, method and measures: reuse under bpl-default."""
+
+
+def diagnostic(
+    tmp_path: Path,
+    *fields: str,
+    base: tuple[str, ...] = BASE_MEASURES,
+    options: tuple[str, ...] = (),
+) -> Any:
+    """``bpl record new DiagnosticTest`` (signed offline) with ``fields`` besides ``base``."""
     return bpl(
         "record",
         "new",
@@ -265,44 +282,65 @@ def diagnostic(home: Path, tmp_path: Path, policy: dict[str, str], *options: str
         PASSPORT,
         "--key",
         tmp_path / "maker.json",
-        "--set",
-        "testedOn=2031-05-02",
-        "--set",
-        "method=bms-readout",
-        "--set",
-        "soce=90",
-        "--set",
-        "grade=reuse",
-        "--set",
-        f"gradingPolicy={json.dumps(policy)}",
+        "--sequence",
+        "1",
+        "--previous",
+        "sha256:" + "a" * 64,
+        *(f"--set={field}" for field in base),
+        *(f"--set={field}" for field in fields),
         *options,
     )
 
 
-def test_record_new_completes_the_grading_policy_digest(home: Path, tmp_path: Path) -> None:
-    """A DiagnosticTest must carry its policy's digest (ADR 0012): named by id and version,
-    a bundled policy or one registered with the local ledger gets it; any other is refused
-    unless the digest is given (offline signing)."""
-    offline = ("--sequence", "1", "--previous", "sha256:" + "a" * 64)
-    bundled = diagnostic(home, tmp_path, {"id": "bpl-default", "version": "1"}, *offline)
-    assert bundled.exit_code == 0, bundled.output
-    assert json.loads(bundled.stdout)["disclosures"][0]["gradingPolicy"] == grading.policy_ref(
-        grading.load_policy()
+def measures(made: Any) -> dict[str, Any]:
+    assert made.exit_code == 0, made.output
+    disclosed: dict[str, Any] = json.loads(made.stdout)["disclosures"][0]
+    return disclosed
+
+
+def test_record_new_grades_a_diagnostic_test(home: Path, tmp_path: Path) -> None:
+    """Without a grade, the record gets the one its policy gives, the reasons on stderr;
+    the policy's digest is filled in (ADR 0012). Default: bpl-default version 1."""
+    default = grading.load_policy()
+    graded = diagnostic(tmp_path)
+    assert measures(graded)["grade"] == "reuse"
+    assert measures(graded)["gradingPolicy"] == grading.policy_ref(default)
+    assert "graded reuse under bpl-default version 1: soce 90 % >= reuse threshold" in (
+        graded.stderr
     )
-    strict = {"id": "acme-strict", "version": "2025.1"}
-    unknown = diagnostic(home, tmp_path, strict, *offline, "--data-dir", home)
+    path = tmp_path / "strict.json"
+    path.write_text(json.dumps(policy_document(grades=[{"grade": "recycle"}])))
+    strict = json.dumps({"id": "acme-strict", "version": "2025.1"})
+    local = ("--data-dir", home)
+    unknown = diagnostic(tmp_path, f"gradingPolicy={strict}", options=local)
     assert unknown.exit_code == 2
     assert "acme-strict version 2025.1 is neither bundled with bpl nor registered" in (
         unknown.stderr
     )
-    path = tmp_path / "strict.json"
-    path.write_text(json.dumps(policy_document()))
     assert bpl("policy", "add", path, "--data-dir", home).exit_code == 0
-    registered = diagnostic(home, tmp_path, strict, *offline, "--data-dir", home)
-    assert registered.exit_code == 0, registered.output
-    reference = grading.policy_ref(grading.load_policy(path))
-    assert json.loads(registered.stdout)["disclosures"][0]["gradingPolicy"] == reference
-    given = dict(strict, digest="sha256:" + "b" * 64)  # as given: the ledger judges it
-    as_given = diagnostic(home, tmp_path, given, *offline, "--data-dir", tmp_path / "none")
-    assert as_given.exit_code == 0, as_given.output
-    assert json.loads(as_given.stdout)["disclosures"][0]["gradingPolicy"] == given
+    registered = measures(diagnostic(tmp_path, f"gradingPolicy={strict}", options=local))
+    assert registered["grade"] == "recycle"
+    assert registered["gradingPolicy"] == grading.policy_ref(grading.load_policy(path))
+    other = json.dumps(dict(grading.policy_ref(default), digest="sha256:" + "b" * 64))
+    mismatch = diagnostic(tmp_path, f"gradingPolicy={other}")
+    assert mismatch.exit_code == 2
+    assert "the digest given is not that of the policy known here" in mismatch.stderr
+    unmeasured = diagnostic(tmp_path, base=("method=bms-readout",))
+    assert unmeasured.exit_code == 2
+    assert "grading under bpl-default version 1" in unmeasured.stderr
+
+
+def test_record_new_keeps_a_given_grade(home: Path, tmp_path: Path) -> None:
+    """A grade given is kept (the ledger judges it): the policy's digest is filled in, or
+    kept as given when given too, for policies this machine does not know (offline)."""
+    given = measures(diagnostic(tmp_path, "grade=repurpose"))
+    assert given["grade"] == "repurpose"  # not what the policy gives: the ledger refuses it
+    assert given["gradingPolicy"] == grading.policy_ref(grading.load_policy())
+    elsewhere = {"id": "acme-strict", "version": "2025.1", "digest": "sha256:" + "b" * 64}
+    offline = diagnostic(
+        tmp_path,
+        "grade=reuse",
+        f"gradingPolicy={json.dumps(elsewhere)}",
+        options=("--data-dir", tmp_path / "none"),
+    )
+    assert measures(offline)["gradingPolicy"] == elsewhere
