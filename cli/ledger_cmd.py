@@ -147,6 +147,26 @@ def policy_list(data_dir: DataDirOption = None, database_url: DatabaseUrlOption 
     typer.echo(json.dumps(known, indent=2))
 
 
+@policy_app.command("show")
+def policy_show(
+    policy_id: Annotated[str, typer.Argument(metavar="ID", help="The policy's id.")],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="Its version.")],
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Print a grading policy's document (bundled or registered): the file a test lab
+    grades under, offline too (bpl record new --policy FILE). Its digest is that of the
+    JCS form, whatever the layout. Exit 1 if the ledger knows no such policy."""
+    ledger = _reader(data_dir, database_url)
+    try:
+        document = ledger.grading_policy_document(policy_id, version)
+    finally:
+        ledger.engine.dispose()
+    if document is None:
+        fail(f"no grading policy {policy_id} version {version} here (bpl policy list)", FAILED)
+    typer.echo(json.dumps(json.loads(document), indent=2, ensure_ascii=False))
+
+
 def submit(
     submission: Annotated[
         str, typer.Argument(metavar="FILE|-", help="A signed record, or {record, disclosures}.")

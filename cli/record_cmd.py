@@ -57,6 +57,14 @@ def new(
         str | None,
         typer.Option("--disclose-as", help="Put every restricted field in this group."),
     ] = None,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            metavar="FILE",
+            help="DiagnosticTest: the grading policy file to grade under (bpl policy show).",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Build a record of KIND for a passport, sign it, print the submission."""
@@ -64,7 +72,9 @@ def new(
         fail(f"unknown kind {kind!r} (known: {', '.join(schemas.KINDS)})")
     fields = _fields(data, sets or [])
     if kind == "DiagnosticTest":
-        _complete_grading(fields, data_dir)
+        _complete_grading(fields, _policy_from(policy_file) if policy_file else None, data_dir)
+    elif policy_file is not None:
+        fail("--policy is for DiagnosticTest records")
     public, restricted = _split(kind, fields, disclose_as)
     signer = load_key(key)
     position = _position(subject, sequence, previous, data_dir)
@@ -91,21 +101,31 @@ def _fields(data: str | None, sets: list[str]) -> dict[str, Any]:
     return fields
 
 
-def _complete_grading(fields: dict[str, Any], data_dir: Path | None) -> None:
+def _complete_grading(
+    fields: dict[str, Any], given: grading.GradingPolicy | None, data_dir: Path | None
+) -> None:
     """A DiagnosticTest's grade and its policy's digest, where the fields leave them out.
 
-    The policy is the one ``gradingPolicy`` names by id and version (none named:
-    bpl-default version 1), among the policies bundled with bpl, else those
-    registered with the local ledger. The record must carry its digest (ADR 0012), and
-    without a ``grade`` it gets the one the policy gives for its measures, with the reasons
-    on stderr. What is given is kept as given: the ledger judges it."""
+    The policy is ``given`` (``--policy FILE``), else the one ``gradingPolicy`` names by id
+    and version (none named: bpl-default version 1), among the policies bundled with bpl,
+    else those registered with the local ledger. The record must carry its digest (ADR
+    0012), and without a ``grade`` it gets the one the policy gives for its measures, with
+    the reasons on stderr. What is given is kept as given: the ledger judges it."""
     reference = fields.get("gradingPolicy")
     if reference is None:
-        default = grading.load_policy()
-        reference = {"id": default.id, "version": default.version}
-    if not isinstance(reference, dict) or ("digest" in reference and "grade" in fields):
-        return  # nothing to complete (the schema names what is missing or wrong)
-    policy = _known_policy((str(reference.get("id")), str(reference.get("version"))), data_dir)
+        named = given or grading.load_policy()
+        reference = {"id": named.id, "version": named.version}
+    if not isinstance(reference, dict):
+        return  # the schema names what is wrong
+    key = (str(reference.get("id")), str(reference.get("version")))
+    if given is not None and key != (given.id, given.version):
+        fail(
+            f"gradingPolicy names {key[0]} version {key[1]}, but --policy is "
+            f"{given.id} version {given.version}"
+        )
+    if given is None and "digest" in reference and "grade" in fields:
+        return  # nothing to complete
+    policy = given or _known_policy(key, data_dir)
     if reference.setdefault("digest", policy.digest) != policy.digest:
         fail(
             f"gradingPolicy {policy.id} version {policy.version}: the digest given is not "
@@ -122,6 +142,13 @@ def _complete_grading(fields: dict[str, Any], data_dir: Path | None) -> None:
             f"graded {result.grade} under {policy.id} version {policy.version}: "
             + "; ".join(result.reasons)
         )
+
+
+def _policy_from(path: Path) -> grading.GradingPolicy:
+    try:
+        return grading.load_policy(path)
+    except GradingError as exc:
+        fail(str(exc))
 
 
 def _known_policy(key: tuple[str, str], data_dir: Path | None) -> grading.GradingPolicy:

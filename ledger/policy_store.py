@@ -144,6 +144,18 @@ def find(engine: Engine, key: tuple[str, str]) -> GradingPolicy | None:
     return _checked(rows[0])[0] if rows else None
 
 
+def document(engine: Engine, key: tuple[str, str]) -> bytes | None:
+    """The JCS bytes of the registered policy ``key`` (id, version), if its row passes
+    :func:`row_problem`: the content its digest is of, for those who grade under it."""
+    with engine.connect() as connection:
+        rows = _rows(
+            connection, "WHERE policy_id = :id AND version = :v", {"id": key[0], "v": key[1]}
+        )
+    if not rows or _checked(rows[0])[0] is None:
+        return None
+    return str(rows[0].document).encode("utf-8")
+
+
 def audited(engine: Engine) -> tuple[dict[tuple[str, str], GradingPolicy], str | None]:
     """For the audit: the bundled and registered policies, and why the first stored row
     that fails :func:`row_problem` does (None: all pass)."""

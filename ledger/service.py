@@ -259,6 +259,15 @@ class Ledger:
         self._policies = {**self._policies, (policy.id, policy.version): policy}
         return policy
 
+    def grading_policy_document(self, policy_id: str, version: str) -> bytes | None:
+        """The document (JCS bytes) of a policy records may name, bundled or registered, or
+        None: what a test lab grades under, offline too (its digest is the policy's)."""
+        for name in grading.bundled_policies():
+            policy, document = grading.read_policy(name)
+            if (policy.id, policy.version) == (policy_id, version):
+                return document
+        return policy_store.document(self.engine, (policy_id, version))
+
     def grading_policies(self) -> list[KnownPolicy]:
         """The grading policies records may name: the bundled ones, then those registered
         (read from the database now, so also those another process registered)."""

@@ -47,8 +47,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
-def new_record(home: Path, key: str, *fields: str) -> Any:
-    args = [f"--set={f}" for f in fields]
+def new_record(home: Path, key: str, *fields: str, options: tuple[str | Path, ...] = ()) -> Any:
+    args = [*(f"--set={f}" for f in fields), *options]
     return bpl(
         "record",
         "new",
@@ -344,3 +344,39 @@ def test_record_new_keeps_a_given_grade(home: Path, tmp_path: Path) -> None:
         options=("--data-dir", tmp_path / "none"),
     )
     assert measures(offline)["gradingPolicy"] == elsewhere
+
+
+def test_a_lab_grades_offline_under_the_policy_the_ledger_shows(home: Path, tmp_path: Path) -> None:
+    """``bpl policy show`` prints a policy's document, bundled or registered; a lab grades
+    under that file with ``bpl record new --policy``, no ledger at hand, and the record
+    carries the registered digest."""
+    bundled = bpl("policy", "show", "bpl-default", "1", "--data-dir", home)
+    assert bundled.exit_code == 0, bundled.output
+    assert json.loads(bundled.stdout) == json.loads(grading.read_policy()[1])
+    path = tmp_path / "strict.json"
+    path.write_text(json.dumps(policy_document(), indent=2))
+    registered = json.loads(bpl("policy", "add", path, "--data-dir", home).stdout)
+    shown = bpl("policy", "show", "acme-strict", "2025.1", "--data-dir", home)
+    assert shown.exit_code == 0, shown.output
+    copy = tmp_path / "lab-copy.json"
+    copy.write_text(shown.stdout)
+    assert grading.load_policy(copy).digest == registered["digest"]
+    graded = diagnostic(tmp_path, options=("--policy", copy, "--data-dir", tmp_path / "none"))
+    assert measures(graded)["grade"] == "reuse"  # 90 % >= 85 %
+    assert measures(graded)["gradingPolicy"] == {
+        "id": "acme-strict",
+        "version": "2025.1",
+        "digest": registered["digest"],
+    }
+    other = json.dumps({"id": "bpl-default", "version": "1"})
+    mismatch = diagnostic(tmp_path, f"gradingPolicy={other}", options=("--policy", copy))
+    assert mismatch.exit_code == 2
+    assert "gradingPolicy names bpl-default version 1, but --policy is acme-strict" in (
+        mismatch.stderr
+    )
+    unknown = bpl("policy", "show", "acme-strict", "9", "--data-dir", home)
+    assert unknown.exit_code == 1
+    assert "no grading policy acme-strict version 9 here" in unknown.stderr
+    not_a_test = new_record(home, "maker", "status=waste", options=("--policy", copy))
+    assert not_a_test.exit_code == 2
+    assert "--policy is for DiagnosticTest records" in not_a_test.stderr

@@ -402,3 +402,21 @@ def test_a_tampered_policy_row_is_left_out_until_the_audit_names_it(
         assert "(altered after registration)" in report.reason
     finally:
         reopened.engine.dispose()
+
+
+def test_a_policy_document_is_served_as_registered(world: World, tmp_path: Path) -> None:
+    """What a lab grades under: the bundled and registered documents, in JCS form (their
+    digests' bytes); none for an unknown policy or a tampered row."""
+    ledger = world.ledger
+    assert ledger.grading_policy_document("bpl-default", "1") == grading.read_policy()[1]
+    strict, document = grading.read_policy(policy_file(tmp_path))
+    ledger.add_grading_policy(policy_file(tmp_path))
+    served = ledger.grading_policy_document(*STRICT)
+    assert served == document
+    assert "sha256:" + hashlib.sha256(served).hexdigest() == strict.digest
+    assert ledger.grading_policy_document("acme-strict", "9") is None
+    with ledger.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE ledger_grading_policies SET document = replace(document, '85', '80')")
+        )
+    assert ledger.grading_policy_document(*STRICT) is None
