@@ -73,6 +73,8 @@ def test_dismantler_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     leaves = b"".join(ledger.log.leaves(0, ledger.log.size()))
     ledger.engine.dispose()
     assert b'"reason"' not in leaves and b'"status"' not in leaves  # digests only
+    assert b'"soce"' not in leaves and b'"grade"' not in leaves
+    assert "graded reuse under bpl-default version 1" in result.stderr
     assert b"Yard Recovery" not in leaves
 
 
