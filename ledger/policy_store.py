@@ -137,23 +137,25 @@ def registered(engine: Engine) -> list[KnownPolicy]:
 
 def find(engine: Engine, key: tuple[str, str]) -> GradingPolicy | None:
     """The registered policy ``key`` (id, version), if its row passes :func:`row_problem`."""
-    with engine.connect() as connection:
-        rows = _rows(
-            connection, "WHERE policy_id = :id AND version = :v", {"id": key[0], "v": key[1]}
-        )
-    return _checked(rows[0])[0] if rows else None
+    row = _row(engine, key)
+    return None if row is None else _checked(row)[0]
 
 
 def document(engine: Engine, key: tuple[str, str]) -> bytes | None:
     """The JCS bytes of the registered policy ``key`` (id, version), if its row passes
     :func:`row_problem`: the content its digest is of, for those who grade under it."""
+    row = _row(engine, key)
+    if row is None or _checked(row)[0] is None:
+        return None
+    return str(row.document).encode("utf-8")
+
+
+def _row(engine: Engine, key: tuple[str, str]) -> Any | None:
     with engine.connect() as connection:
         rows = _rows(
             connection, "WHERE policy_id = :id AND version = :v", {"id": key[0], "v": key[1]}
         )
-    if not rows or _checked(rows[0])[0] is None:
-        return None
-    return str(rows[0].document).encode("utf-8")
+    return rows[0] if rows else None
 
 
 def audited(engine: Engine) -> tuple[dict[tuple[str, str], GradingPolicy], str | None]:
