@@ -63,6 +63,25 @@ def new_record(home: Path, key: str, *fields: str, options: tuple[str | Path, ..
     )
 
 
+def new_offline(tmp_path: Path, kind: str, *args: str | Path) -> Any:
+    """``bpl record new KIND`` by the maker at sequence 1, signed offline (the position
+    given), with ``args``."""
+    return bpl(
+        "record",
+        "new",
+        kind,
+        "--passport",
+        PASSPORT,
+        "--key",
+        tmp_path / "maker.json",
+        "--sequence",
+        "1",
+        "--previous",
+        "sha256:" + "a" * 64,
+        *args,
+    )
+
+
 def test_init_refuses_an_existing_ledger(home: Path) -> None:
     again = bpl("init", "--data-dir", home)
     assert again.exit_code == 2
@@ -116,18 +135,9 @@ def test_unknown_fields_and_missing_positions_exit_2(home: Path, tmp_path: Path)
 
 def test_offline_signing_and_countersigning_a_submission(home: Path, tmp_path: Path) -> None:
     maker = (tmp_path / "maker.did").read_text()
-    made = bpl(
-        "record",
-        "new",
+    made = new_offline(
+        tmp_path,
         "CustodyTransfer",
-        "--passport",
-        PASSPORT,
-        "--key",
-        tmp_path / "maker.json",
-        "--sequence",
-        "1",
-        "--previous",
-        "sha256:" + "a" * 64,
         "--set",
         f"from={maker}",
         "--set",
@@ -274,18 +284,9 @@ def diagnostic(
     options: tuple[str, ...] = (),
 ) -> Any:
     """``bpl record new DiagnosticTest`` (signed offline) with ``fields`` besides ``base``."""
-    return bpl(
-        "record",
-        "new",
+    return new_offline(
+        tmp_path,
         "DiagnosticTest",
-        "--passport",
-        PASSPORT,
-        "--key",
-        tmp_path / "maker.json",
-        "--sequence",
-        "1",
-        "--previous",
-        "sha256:" + "a" * 64,
         *(f"--set={field}" for field in base),
         *(f"--set={field}" for field in fields),
         *options,
