@@ -126,6 +126,8 @@ def find_record(connection: sa.Connection, columns: str, record_hash: str) -> An
 def head_from_row(row: Any) -> Head:
     """A :class:`Head` from a ``ledger_heads`` row (in :data:`HEAD_COLUMNS` order)."""
     subject_id, sequence, record_hash, kind, custodian, status, closed, state = row
+    if state == _EMPTY_STATE:  # the usual head: its defaults, without parsing (0.6 us)
+        return Head(subject_id, int(sequence), record_hash, kind, custodian, status, bool(closed))
     extra = orjson.loads(state)
     return Head(
         subject_id,
