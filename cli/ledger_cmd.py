@@ -117,15 +117,16 @@ def policy_add(
     ],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Register a grading policy with the ledger; prints its id, version and digest. The
-    same content again changes nothing; other content under a registered id and version is
-    refused (exit 1): a released version never changes."""
-    ledger = _ledger(data_dir, writable=False)  # the database only: no log key needed
+    """Register a grading policy with the ledger (a record on the log, signed by the
+    operator); prints its id, version and digest. The same content again changes nothing;
+    other content under a registered id and version is refused (exit 1): a released version
+    never changes."""
+    ledger = _ledger(data_dir)
     try:
-        policy = ledger.add_grading_policy(file)
+        policy = ledger.add_grading_policy(_operator(data_dir), file)
     except GradingError as exc:
         fail(str(exc))
-    except PolicyConflictError as exc:
+    except (PolicyConflictError, RecordRejected) as exc:
         fail(f"refused: {exc}", FAILED)
     except LedgerError as exc:
         fail(str(exc))

@@ -91,6 +91,8 @@ def check_submission(
     if kind == "DiagnosticTest":
         known = _bundled() if policies is None else policies
         _check_grade(disclosed.get("legitimate-interest", {}), known)
+    elif kind == "GradingPolicyRegistered":
+        _check_registration(record["credentialSubject"])
     if "proof" not in record:
         raise RecordRejected("proof", "the record is not signed")
     try:
@@ -138,6 +140,36 @@ def _check_grade(measures: Mapping[str, Any], policies: Policies) -> None:
             "grade",
             f"grade {measures.get('grade')!r}, but {key[0]} v{key[1]} gives "
             f"{expected!r} ({'; '.join(reasons)})",
+        )
+
+
+def _check_registration(subject: Mapping[str, Any]) -> None:
+    """A GradingPolicyRegistered record's policy must be a valid grading policy, the one its
+    id, version and digest name, on its id's chain, under an id not bundled (ADR 0013)."""
+    named = (subject["policyId"], subject["version"])
+    try:
+        policy = grading.parse_document(subject["policy"], f"{named[0]} version {named[1]}")
+    except grading.GradingError as exc:
+        raise RecordRejected("policy", str(exc)) from None
+    if (policy.id, policy.version) != named:
+        raise RecordRejected(
+            "policy",
+            f"the record registers {named[0]} version {named[1]}, but its policy is "
+            f"{policy.id} version {policy.version}",
+        )
+    if subject["digest"] != policy.digest:
+        raise RecordRejected(
+            "policy", f"the record says digest {subject['digest']}, its policy has {policy.digest}"
+        )
+    if subject["id"] != records.policy_chain(policy.id):
+        raise RecordRejected(
+            "policy",
+            f"policy {policy.id} is registered on chain {records.policy_chain(policy.id)}, "
+            f"not {subject['id']}",
+        )
+    if any(policy.id == bundled_id for bundled_id, _ in _bundled()):
+        raise RecordRejected(
+            "policy", f"grading policy id {policy.id} is reserved for the policies bundled with bpl"
         )
 
 

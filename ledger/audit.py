@@ -30,12 +30,12 @@ import sqlalchemy as sa
 
 import schemas
 from ledger import collector, policy_store, records
-from ledger.admission import Checked, Policies, check_submission
+from ledger.admission import Checked, Policies, bundled_policies, check_submission
 from ledger.bulk import fetch_binary
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, Sql, hash_key, head_from_row
 from ledger.log import TransparencyLog
-from ledger.rules import Actor, Effects, Head, Key, check
+from ledger.rules import Actor, Effects, Head, Key, Registration, check
 from signing import json_input
 from signing.errors import SigningError
 
@@ -299,14 +299,41 @@ def _admitted(record_hash: str, body: bytes, disclosures: list[bytes]) -> Checke
 
 
 def _replay(item: Checked, view: ReplayView) -> str | None:
-    """Apply the append rules to one admitted record, in log order."""
+    """Apply the append rules to one admitted record, in log order; a DiagnosticTest must
+    also name a policy bundled with bpl or registered earlier in the log (ADR 0013)."""
     try:
         view.apply(
             check(item.record, item.kind, item.record_hash, item.signers, item.disclosures, view)
         )
     except RecordRejected as exc:
         return f"{exc.rule}: {exc.detail}"
+    if item.kind == "DiagnosticTest":
+        return _grading_policy_problem(item.disclosures, view)
     return None
+
+
+def _grading_policy_problem(disclosures: dict[str, Any], view: ReplayView) -> str | None:
+    """Why the grading policy a DiagnosticTest names is not one the log had registered
+    before it, or None. (Admission checked the name and digest against the stored rows.)"""
+    reference = disclosures.get("legitimate-interest", {}).get("gradingPolicy", {})
+    key = (str(reference.get("id")), str(reference.get("version")))
+    if key in _BUNDLED:
+        return None
+    registered = view.policies.get(key)
+    if registered is None:
+        return (
+            f"grade: graded under grading policy {key[0]} version {key[1]}, which the log "
+            "does not register before this record"
+        )
+    if registered.digest != reference.get("digest"):
+        return (
+            f"grade: graded under grading policy {key[0]} version {key[1]} with digest "
+            f"{reference.get('digest')}, but the log registers it with digest {registered.digest}"
+        )
+    return None
+
+
+_BUNDLED = frozenset(bundled_policies())
 
 
 def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
@@ -334,6 +361,27 @@ def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
         return "the stored actors differ from their registrations in the log"
     if keys != view.keys:
         return "the stored keys differ from their records in the log"
+    return _compare_policies(policy_store.stored_registrations(engine), view)
+
+
+def _compare_policies(
+    stored: dict[tuple[str, str], tuple[str, str | None]], view: ReplayView
+) -> str | None:
+    """Each stored grading policy row must be a registration on the log, and each
+    registration on the log a row (the rows' documents were held to their digests)."""
+    for (policy_id, version), (digest, record_hash) in sorted(stored.items()):
+        registered = view.policies.get((policy_id, version))
+        if registered is None:
+            return f"grading policy {policy_id} version {version} has no registration in the log"
+        if (digest, record_hash) != (registered.digest, registered.record_hash):
+            return (
+                f"grading policy {policy_id} version {version} differs from its registration "
+                f"in the log (record {registered.record_hash}, digest {registered.digest})"
+            )
+    missing = sorted(set(view.policies) - set(stored))
+    if missing:
+        policy_id, version = missing[0]
+        return f"grading policy {policy_id} version {version} is registered in the log, not stored"
     return None
 
 
@@ -344,9 +392,13 @@ class ReplayView:
         self.heads: dict[str, Head] = {}
         self.actors: dict[str, Actor] = {}
         self.keys: dict[str, Key] = {}
+        self.policies: dict[tuple[str, str], Registration] = {}
 
     def head(self, subject_id: str) -> Head | None:
         return self.heads.get(subject_id)
+
+    def policy(self, key: tuple[str, str]) -> Registration | None:
+        return self.policies.get(key)
 
     def actor(self, did: str) -> Actor | None:
         return self.actors.get(did)
@@ -361,3 +413,4 @@ class ReplayView:
         self.heads[effects.head.subject_id] = effects.head
         self.actors.update((actor.did, actor) for actor in effects.actors)
         self.keys.update((key.key, key) for key in effects.keys)
+        self.policies.update(((r.policy_id, r.version), r) for r in effects.policies)

@@ -715,6 +715,12 @@ def parse_policy(data: bytes, source: str) -> GradingPolicy:
     return _parse(_decode(data, source), source)
 
 
+def parse_document(doc: object, source: str) -> GradingPolicy:
+    """A policy from its decoded document (``source`` names it in errors): how the ledger
+    reads the policy a GradingPolicyRegistered record carries."""
+    return _parse(doc, source)
+
+
 def bundled_policies() -> tuple[str, ...]:
     """The names of the policies bundled with bpl (for :func:`load_policy`)."""
     return tuple(sorted(_bundled_files()))

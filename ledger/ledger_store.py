@@ -18,10 +18,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from ledger import policy_store
 from ledger.admission import Checked
 from ledger.bulk import Rows
 from ledger.errors import LedgerError
-from ledger.rules import Actor, Effects, Head, Key
+from ledger.rules import Actor, Effects, Head, Key, Registration
 
 _CHUNK = 900  # parameters per IN list, under every driver's limit
 
@@ -186,6 +187,8 @@ class LedgerView:
         self._new_actors: dict[str, Actor] = {}
         self._changed_keys: dict[str, Key] = {}
         self._new_keys: set[str] = set()
+        self._policies: dict[tuple[str, str], Registration | None] = {}
+        self._new_policies: list[Registration] = []
         self._reads_allowed = True
 
     @contextmanager
@@ -282,6 +285,12 @@ class LedgerView:
             self.prefetch((), [key])
         return self._keys[key]
 
+    def policy(self, key: tuple[str, str]) -> Registration | None:
+        if key not in self._policies:
+            self._check_reads_allowed("grading policies")
+            self._policies[key] = policy_store.registration(self._connection, key)
+        return self._policies[key]
+
     def has_actors(self) -> bool:
         if self._has_actors is None:
             self._check_reads_allowed("whether actors exist")
@@ -306,6 +315,9 @@ class LedgerView:
                 self._new_keys.add(key.key)
             self._keys[key.key] = key
             self._changed_keys[key.key] = key
+        for registration in effects.policies:
+            self._policies[registration.policy_id, registration.version] = registration
+            self._new_policies.append(registration)
 
     def known(self, size: int) -> Known | None:
         """What this view holds once its transaction committed, leaving the log at
@@ -347,6 +359,7 @@ class LedgerView:
             "key",
             [(k.key, k.actor, k.revoked) for k in changed if k.key not in self._new_keys],
         )
+        policy_store.write_registrations(connection, self._new_policies)
 
 
 _EMPTY_STATE = orjson.dumps(Head("", 0, "", "").to_state(), option=orjson.OPT_SORT_KEYS).decode()

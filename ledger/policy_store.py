@@ -3,9 +3,11 @@
 A registered policy is content-addressed and immutable per version: its row holds the
 policy document's JCS text and its digest (``GradingPolicy.digest``), and an (id, version)
 never gets other content. The ids of the policies bundled with bpl are reserved: those are
-known to every ledger and never stored. Rows are read back checked as the audit checks them
-(:func:`row_problem`); a row that fails is left out (so a record naming it is refused) and
-the audit names it.
+known to every ledger and never stored. Each row is written with the operator-signed
+``GradingPolicyRegistered`` record that registers it on the log (ADR 0013), whose hash it
+keeps; rows from before (``record_hash`` NULL) are off the log. Rows are read back checked
+as the audit checks them (:func:`row_problem`); a row that fails, or is off the log, is left
+out (so a record naming it is refused) and the audit names it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from ledger import grading
 from ledger.admission import bundled_policies
 from ledger.errors import PolicyConflictError
 from ledger.grading import GradingError, GradingPolicy
+from ledger.rules import Registration
 
-_COLUMNS = "policy_id, version, digest, document, registered_at"
+_COLUMNS = "policy_id, version, digest, document, registered_at, record_hash"
 _DATETIME = sa.DateTime(timezone=True)
 
 
@@ -49,46 +52,70 @@ class KnownPolicy:
         }
 
 
-def register(writer: Engine, policy: GradingPolicy, document: bytes) -> bool:
-    """Store ``policy`` (``document``: its JCS bytes) unless it is bundled or already stored
-    with the same digest; True if it was stored now. Raises PolicyConflictError for other
-    content under a known (id, version), or an id reserved for the bundled policies.
-
-    ``writer`` begins write transactions (``BEGIN IMMEDIATE`` on SQLite); two processes
-    registering at once: one inserts, the other finds its row and compares."""
+def to_register(engine: Engine, policy: GradingPolicy) -> bool:
+    """Whether ``policy`` still needs its GradingPolicyRegistered record: False if it is
+    bundled or already on the log with the same digest. Raises PolicyConflictError for
+    other content under a registered (id, version), or an id reserved for the bundled
+    policies: a released version never changes."""
     if _reserved(policy):
         return False
-    key = (policy.id, policy.version)
-    try:
-        with writer.begin() as connection:
-            stored = _digest(connection, key)
-            if stored is None:
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO ledger_grading_policies "  # noqa: S608 (constant)
-                        f"({_COLUMNS}) VALUES (:id, :version, :digest, :document, :at)"
-                    ).bindparams(sa.bindparam("at", type_=_DATETIME)),
-                    {
-                        "id": policy.id,
-                        "version": policy.version,
-                        "digest": policy.digest,
-                        "document": document.decode("utf-8"),
-                        "at": datetime.now(UTC),
-                    },
-                )
-                return True
-    except sa.exc.IntegrityError:  # registered by another process meanwhile: compare
-        with writer.connect() as connection:
-            stored = _digest(connection, key)
-        if stored is None:  # pragma: no cover - the row that conflicted is there
-            raise
-    if stored != policy.digest:
+    with engine.connect() as connection:
+        known = registration(connection, (policy.id, policy.version))
+    if known is None:
+        return True
+    if known.digest != policy.digest:
         raise PolicyConflictError(
             f"grading policy {policy.id} version {policy.version} is registered with digest "
-            f"{stored}; this one has digest {policy.digest}: a released version never "
+            f"{known.digest}; this one has digest {policy.digest}: a released version never "
             "changes (give the new content a new version)"
         )
-    return False
+    return known.record_hash is None
+
+
+def registration(connection: sa.Connection, key: tuple[str, str]) -> Registration | None:
+    """The stored registration of policy ``key`` (id, version), on the log or not."""
+    row = connection.execute(
+        sa.text(
+            "SELECT digest, record_hash FROM ledger_grading_policies "
+            "WHERE policy_id = :id AND version = :v"
+        ),
+        {"id": key[0], "v": key[1]},
+    ).first()
+    return None if row is None else Registration(key[0], key[1], str(row[0]), row[1])
+
+
+def write_registrations(connection: sa.Connection, registrations: list[Registration]) -> None:
+    """Store the rows of registrations the rules accepted (in the transaction of their
+    records); a row registered before registrations were records gets its record."""
+    if not registrations:
+        return
+    connection.execute(
+        sa.text(
+            f"INSERT INTO ledger_grading_policies ({_COLUMNS}) "  # noqa: S608 (constant)
+            "VALUES (:id, :version, :digest, :document, :at, :record_hash) "
+            "ON CONFLICT (policy_id, version) DO UPDATE SET record_hash = excluded.record_hash"
+        ).bindparams(sa.bindparam("at", type_=_DATETIME)),
+        [
+            {
+                "id": r.policy_id,
+                "version": r.version,
+                "digest": r.digest,
+                "document": r.document.decode("utf-8"),
+                "at": datetime.now(UTC),
+                "record_hash": r.record_hash,
+            }
+            for r in registrations
+        ],
+    )
+
+
+def stored_registrations(engine: Engine) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """Every stored row's digest and record hash, by (id, version): for the audit."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT policy_id, version, digest, record_hash FROM ledger_grading_policies")
+        )
+        return {(row[0], row[1]): (row[2], row[3]) for row in rows}
 
 
 def _reserved(policy: GradingPolicy) -> bool:
@@ -114,20 +141,11 @@ def _reserved(policy: GradingPolicy) -> bool:
     return False
 
 
-def _digest(connection: sa.Connection, key: tuple[str, str]) -> str | None:
-    found = connection.execute(
-        sa.text(
-            "SELECT digest FROM ledger_grading_policies WHERE policy_id = :id AND version = :v"
-        ),
-        {"id": key[0], "v": key[1]},
-    ).scalar()
-    return None if found is None else str(found)
-
-
 def registered(engine: Engine) -> list[KnownPolicy]:
-    """The registered policies whose rows pass :func:`row_problem`, by id and version."""
+    """The policies registered on the log whose rows pass :func:`row_problem`, by id and
+    version."""
     with engine.connect() as connection:
-        rows = _rows(connection, "ORDER BY policy_id, version", {})
+        rows = _rows(connection, "WHERE record_hash IS NOT NULL ORDER BY policy_id, version", {})
     return [
         KnownPolicy(policy, _utc(row.registered_at))
         for row in rows
@@ -136,7 +154,8 @@ def registered(engine: Engine) -> list[KnownPolicy]:
 
 
 def find(engine: Engine, key: tuple[str, str]) -> GradingPolicy | None:
-    """The registered policy ``key`` (id, version), if its row passes :func:`row_problem`."""
+    """The policy ``key`` (id, version) registered on the log, if its row passes
+    :func:`row_problem`."""
     row = _row(engine, key)
     return None if row is None else _checked(row)[0]
 
@@ -153,19 +172,26 @@ def document(engine: Engine, key: tuple[str, str]) -> bytes | None:
 def _row(engine: Engine, key: tuple[str, str]) -> Any | None:
     with engine.connect() as connection:
         rows = _rows(
-            connection, "WHERE policy_id = :id AND version = :v", {"id": key[0], "v": key[1]}
+            connection,
+            "WHERE policy_id = :id AND version = :v AND record_hash IS NOT NULL",
+            {"id": key[0], "v": key[1]},
         )
     return rows[0] if rows else None
 
 
 def audited(engine: Engine) -> tuple[dict[tuple[str, str], GradingPolicy], str | None]:
     """For the audit: the bundled and registered policies, and why the first stored row
-    that fails :func:`row_problem` does (None: all pass)."""
+    that fails :func:`row_problem`, or is off the log, does (None: all pass)."""
     policies = bundled_policies()
     with engine.connect() as connection:
         for row in _rows(connection, "ORDER BY policy_id, version", {}):
             policy, problem = _checked(row)
-            if policy is None:
+            if policy is not None and row.record_hash is None:
+                problem = (
+                    "it is not on the log (registered before registrations were records, "
+                    "migration 0007): register it again with bpl policy add"
+                )
+            if policy is None or problem is not None:
                 return policies, f"grading policy {row.policy_id} version {row.version}: {problem}"
             policies[(policy.id, policy.version)] = policy
     return policies, None

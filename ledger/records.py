@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import urllib.parse
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -24,6 +25,13 @@ BPL_CONTEXT = "https://w3id.org/bpl/v1"
 CONTEXT = [CREDENTIALS_V2, BPL_CONTEXT]
 RESTRICTED_GROUPS = ("legitimate-interest", "authority")
 _DIGEST_PREFIX = "sha256:"
+POLICY_CHAIN_PREFIX = "urn:bpl:grading-policy:"
+
+
+def policy_chain(policy_id: str) -> str:
+    """The chain of a grading policy's registrations (every version of one id): its
+    subject id, the id percent-encoded (policy ids may be URIs)."""
+    return POLICY_CHAIN_PREFIX + urllib.parse.quote(policy_id, safe="")
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:

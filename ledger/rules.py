@@ -9,7 +9,8 @@ refusal is a :class:`~ledger.errors.RecordRejected` whose ``rule`` names the rul
                the releasing and the receiving party's proofs;
 ``sequence``   head + 1 and the head's hash (compare-and-swap; :class:`StaleRecord`);
 ``status``     only allowed status transitions; ``closed``: nothing after ``Recycled``
-               or ``PassportSucceeded``; ``successor``: links point at existing passports.
+               or ``PassportSucceeded``; ``successor``: links point at existing passports;
+``policy``     a grading policy version is registered once, by the operator (ADR 0013).
 
 Signatures, schemas and disclosures are checked before (:mod:`ledger.service`); here the
 record is known to be well formed and authentic.
@@ -23,8 +24,12 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from ledger.errors import RecordRejected, StaleRecord
+from signing import jcs
 
 ACTOR_KINDS = frozenset({"ActorRegistered", "KeyAdded", "KeyRevoked"})
+POLICY_KINDS = frozenset({"GradingPolicyRegistered"})
+OPERATOR_KINDS = ACTOR_KINDS | POLICY_KINDS
+"""The operator's kinds: their effects change what the rules of later records read."""
 ROLES = frozenset(
     {
         "manufacturer",
@@ -107,6 +112,19 @@ class Key:
     revoked: bool = False
 
 
+class Registration(NamedTuple):
+    """A grading policy version registered with the ledger (ADR 0013)."""
+
+    policy_id: str
+    version: str
+    digest: str
+    record_hash: str | None
+    """The GradingPolicyRegistered record on the log; None for a registration made before
+    registrations were records (ADR 0009): off the log."""
+    document: bytes = b""
+    """The policy document's JCS bytes (what ``digest`` is of), when the rules made it."""
+
+
 class View(Protocol):
     """The ledger state the rules read (and the service updates)."""
 
@@ -114,6 +132,7 @@ class View(Protocol):
     def actor(self, did: str) -> Actor | None: ...
     def key(self, key: str) -> Key | None: ...
     def has_actors(self) -> bool: ...
+    def policy(self, key: tuple[str, str]) -> Registration | None: ...
 
 
 class Effects(NamedTuple):
@@ -122,6 +141,7 @@ class Effects(NamedTuple):
     head: Head
     actors: Sequence[Actor] = ()
     keys: Sequence[Key] = ()
+    policies: Sequence[Registration] = ()
 
 
 def check(
@@ -138,6 +158,8 @@ def check(
     _check_sequence(subject, head)
     if kind in ACTOR_KINDS:
         return _actor_record(record, kind, record_hash, signers, view, head)
+    if kind in POLICY_KINDS:
+        return _policy_record(record, record_hash, signers, view)
     if head is not None and head.closed:
         raise RecordRejected(
             "closed", f"passport {subject['id']} is closed by {head.kind}: nothing follows it"
@@ -373,6 +395,39 @@ def _actor_record(
     if found.revoked:
         raise RecordRejected("signer", f"{key} is already revoked")
     return Effects(new_head, keys=[replace(found, revoked=True)])
+
+
+def _policy_record(
+    record: Mapping[str, Any], record_hash: str, signers: list[str], view: View
+) -> Effects:
+    """The operator registers a grading policy version, once (admission has checked the
+    policy against its id, version and digest). A version registered before registrations
+    were records may be registered again with the same content: that puts it on the log."""
+    operator = _signer(record, signers, view)
+    if "operator" not in operator.roles:
+        raise RecordRejected(
+            "role", f"GradingPolicyRegistered is signed by the operator, not by {operator.did}"
+        )
+    subject = record["credentialSubject"]
+    key = (subject["policyId"], subject["version"])
+    known = view.policy(key)
+    if known is not None and known.digest != subject["digest"]:
+        raise RecordRejected(
+            "policy",
+            f"grading policy {key[0]} version {key[1]} is registered with digest "
+            f"{known.digest}; this one has digest {subject['digest']}: a released version "
+            "never changes (give the new content a new version)",
+        )
+    if known is not None and known.record_hash is not None:
+        raise RecordRejected(
+            "policy",
+            f"grading policy {key[0]} version {key[1]} is registered already "
+            f"(record {known.record_hash})",
+        )
+    head = Head(subject["id"], subject["sequence"], record_hash, "GradingPolicyRegistered")
+    document = jcs.canonicalize(subject["policy"])
+    registration = Registration(key[0], key[1], subject["digest"], record_hash, document)
+    return Effects(head, policies=[registration])
 
 
 def _bootstrap(record: Mapping[str, Any], record_hash: str, signers: list[str]) -> Effects:

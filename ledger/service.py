@@ -48,7 +48,7 @@ from ledger.ledger_store import (
 from ledger.log import PlannedAppend, State, TransparencyLog
 from ledger.log_proofs import InclusionProof
 from ledger.policy_store import KnownPolicy
-from ledger.rules import ACTOR_KINDS, Effects, Head, check
+from ledger.rules import OPERATOR_KINDS, Effects, Head, check
 from signing import proofs
 from signing.errors import SigningError
 from signing.keys import KeyPair
@@ -112,6 +112,9 @@ def _finish(batch: list[_Slot], error: BaseException | None) -> None:
 _COMMITTER_IDLE_SECONDS = 0.5
 """How long the group-commit thread waits for work before it ends (a new one starts on
 the next append)."""
+_REGISTRATION_ATTEMPTS = 3
+"""Tries of a grading policy registration, which another process's registration under the
+same id can make stale."""
 
 
 class Ledger:
@@ -220,14 +223,16 @@ class Ledger:
         self,
         operator: KeyPair,
         kind: str,
-        did: str,
+        subject_id: str,
         public: Mapping[str, Any],
         restricted: Mapping[str, Any],
     ) -> Receipt:
-        sequence, previous = self.next_position(did)
+        """Build the next record of chain ``subject_id``, sign it with the operator's key
+        and append it (its ``restricted`` fields in a legitimate-interest disclosure)."""
+        sequence, previous = self.next_position(subject_id)
         record, disclosures = records.build(
             kind,
-            did,
+            subject_id,
             sequence,
             previous,
             operator.did,
@@ -244,18 +249,35 @@ class Ledger:
 
     # -- grading policies ------------------------------------------------------------
 
-    def add_grading_policy(self, source: Path | str) -> GradingPolicy:
+    def add_grading_policy(self, operator: KeyPair, source: Path | str) -> GradingPolicy:
         """Register the grading policy in file ``source`` (loaded and validated by
-        :func:`ledger.grading.load_policy`), so that DiagnosticTest records may name it.
+        :func:`ledger.grading.read_policy`), so that DiagnosticTest records may name it: a
+        GradingPolicyRegistered record signed with the operator's key, on the log (ADR 0013).
 
         Idempotent for the same content (a bundled policy is known already: nothing is
-        stored). Raises GradingError for an invalid file, and PolicyConflictError for other
+        stored). Raises GradingError for an invalid file, PolicyConflictError for other
         content under an (id, version) the ledger knows, or under a bundled policy's id: a
-        released version never changes (ADR 0009); nothing is stored then.
+        released version never changes (ADR 0009); nothing is stored then. RecordRejected
+        if the operator's key cannot sign it (rule ``signer`` or ``role``).
         """
-        path = Path(source)
-        policy, document = grading.read_policy(path)
-        policy_store.register(self.log.writer, policy, document)
+        policy, document = grading.read_policy(Path(source))
+        public = {
+            "policyId": policy.id,
+            "version": policy.version,
+            "digest": policy.digest,
+            "policy": json.loads(document),
+        }
+        chain = records.policy_chain(policy.id)
+        for attempt in range(_REGISTRATION_ATTEMPTS):
+            if not policy_store.to_register(self.engine, policy):  # raises for a conflict
+                break
+            try:
+                self._operator_record(operator, "GradingPolicyRegistered", chain, public, {})
+                break
+            except RecordRejected as exc:
+                # Another process registered under this id meanwhile: compare again.
+                if exc.rule not in ("sequence", "policy") or attempt + 1 == _REGISTRATION_ATTEMPTS:
+                    raise
         self._policies = {**self._policies, (policy.id, policy.version): policy}
         return policy
 
@@ -429,7 +451,7 @@ class Ledger:
                 [(*at, item.record_hash) for item, at in zip(checked, positions, strict=True)],
             )
             batch = _Batch(connection, state, checked, positions, view, fresh)
-            if atomic and not any(item.kind in ACTOR_KINDS for item in checked):
+            if atomic and not any(item.kind in OPERATOR_KINDS for item in checked):
                 size = self._rows_then_rules(batch)
             else:
                 size = self._rules_then_rows(batch, outcomes, atomic=atomic)

@@ -198,7 +198,8 @@ class LedgerGradingPolicy(SQLModel, table=True):
 
     Content-addressed and immutable per version: ``digest`` is ``sha256:`` of ``document``,
     the policy's JCS text (``GradingPolicy.digest``); a registered (id, version) never gets
-    other content, and the audit holds each document to its digest (ADR 0009).
+    other content, and the audit holds each document to its digest (ADR 0009) and each row
+    to the record that registered it on the log (ADR 0013).
     """
 
     __tablename__ = "ledger_grading_policies"
@@ -208,3 +209,6 @@ class LedgerGradingPolicy(SQLModel, table=True):
     digest: str = Field(sa_column=Column(String(71), nullable=False))
     document: str = Field(sa_column=Column(Text, nullable=False))
     registered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    record_hash: str | None = Field(default=None, sa_column=Column(String(71), nullable=True))
+    """The GradingPolicyRegistered record on the log (ADR 0013); None: registered before
+    registrations were records (off the log: records cannot name it)."""

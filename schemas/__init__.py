@@ -24,6 +24,7 @@ __all__ = [
     "BATTERY_KINDS",
     "GROUPS",
     "KINDS",
+    "POLICY_KINDS",
     "SchemaError",
     "access_groups",
     "access_table",
@@ -46,7 +47,9 @@ BATTERY_KINDS: tuple[str, ...] = (
     "Recycled",
 )
 ACTOR_KINDS: tuple[str, ...] = ("ActorRegistered", "KeyAdded", "KeyRevoked")
-KINDS: tuple[str, ...] = BATTERY_KINDS + ACTOR_KINDS
+POLICY_KINDS: tuple[str, ...] = ("GradingPolicyRegistered",)
+"""The operator's registrations of grading policies (ADR 0013)."""
+KINDS: tuple[str, ...] = BATTERY_KINDS + ACTOR_KINDS + POLICY_KINDS
 GROUPS: tuple[str, ...] = ("public", "legitimate-interest", "authority")
 RESTRICTED_GROUPS: tuple[str, ...] = GROUPS[1:]
 

@@ -222,9 +222,24 @@ def test_policy_add_and_list(home: Path, tmp_path: Path) -> None:
         "version": "2025.1",
         "digest": grading.load_policy(path).digest,
     }
+    # On the log, signed by the operator; the same file again appends nothing.
+    chain = bpl("chain", "urn:bpl:grading-policy:acme-strict", "--data-dir", home)
+    assert chain.exit_code == 0, chain.output
+    [registration] = json.loads(chain.stdout)
+    assert registration["type"] == ["VerifiableCredential", "GradingPolicyRegistered"]
+    assert registration["credentialSubject"]["digest"] == shown["digest"]
     again = bpl("policy", "add", path, "--data-dir", home)
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout) == shown
+    assert (
+        len(
+            json.loads(
+                bpl("chain", "urn:bpl:grading-policy:acme-strict", "--data-dir", home).stdout
+            )
+        )
+        == 1
+    )
+    assert bpl("audit", "--data-dir", home).exit_code == 0
 
     listed = bpl("policy", "list", "--data-dir", home)
     assert listed.exit_code == 0, listed.output

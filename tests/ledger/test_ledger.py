@@ -675,7 +675,7 @@ def a_short_life(world: World, tmp_path: Path) -> None:
     world.issue(PASSPORT)
     world.transfer(PASSPORT, "maker", "dismantler")
     world.ledger.append(world.diagnostic(PASSPORT, TEST_MEASURES))
-    world.ledger.add_grading_policy(policy_file(tmp_path))
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     world.ledger.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
 
 

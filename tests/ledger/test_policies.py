@@ -1,6 +1,7 @@
 """Grading policies per ledger, on SQLite and PostgreSQL: registered once per (id, version)
-and never changed, known to every Ledger on the database, used by both append paths and
-by the audit, which holds each stored document to its digest."""
+by a record on the log and never changed, known to every Ledger on the database, used by
+both append paths and by the audit, which holds each stored document to its digest and each
+row to its registration on the log."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ledger import audit, grading
+from ledger import audit, grading, records
 from ledger.admission import bundled_policies, check_submission
 from ledger.errors import PolicyConflictError, RecordRejected, UnknownGradingPolicy
 from ledger.grading import GradingError
 from ledger.service import Ledger
-from signing import keys
+from signing import keys, proofs
 from tests.ledger.world import (
     STRICT_MEASURES,
     STRICT_POLICY,
@@ -120,7 +121,7 @@ def test_a_record_under_a_registered_policy_is_refused_before_and_accepted_after
     assert "unknown grading policy acme-strict version 2025.1" in str(refused.value)
     assert snapshot(world) == before
 
-    policy = world.ledger.add_grading_policy(policy_file(tmp_path))
+    policy = world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     assert (policy.id, policy.version) == STRICT
     accepted = send()
     receipt = accepted if path == "append" else accepted[0]
@@ -132,7 +133,7 @@ def test_a_record_under_a_registered_policy_is_refused_before_and_accepted_after
 def test_a_wrong_grade_under_the_registered_policy_is_refused_with_its_reasons(
     world: World, tmp_path: Path
 ) -> None:
-    world.ledger.add_grading_policy(policy_file(tmp_path))
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     before = snapshot(world)
     wrong = dict(STRICT_MEASURES, grade="reuse")  # what bpl-default v1 gives
     with pytest.raises(RecordRejected) as refused:
@@ -154,27 +155,29 @@ def test_a_wrong_grade_under_the_registered_policy_is_refused_with_its_reasons(
 
 
 def test_registering_the_same_policy_again_changes_nothing(world: World, tmp_path: Path) -> None:
-    first = world.ledger.add_grading_policy(policy_file(tmp_path))
+    first = world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     stored = rows(world)
     assert [(row.policy_id, row.version, row.digest) for row in stored] == [(*STRICT, first.digest)]
     assert json.loads(stored[0].document) == STRICT_POLICY
     assert first.digest == "sha256:" + hashlib.sha256(stored[0].document.encode()).hexdigest()
-    again = world.ledger.add_grading_policy(str(policy_file(tmp_path)))  # a str path too
+    again = world.ledger.add_grading_policy(
+        world.operator, str(policy_file(tmp_path))
+    )  # a str path too
     relaid = tmp_path / "relaid.json"  # other layout and key order: the same policy
     relaid.write_text(json.dumps(dict(reversed(STRICT_POLICY.items()))), encoding="utf-8")
-    assert again == first == world.ledger.add_grading_policy(relaid)
+    assert again == first == world.ledger.add_grading_policy(world.operator, relaid)
     assert rows(world) == stored  # registration time included
 
 
 def test_other_content_under_a_registered_version_is_refused(world: World, tmp_path: Path) -> None:
-    original = world.ledger.add_grading_policy(policy_file(tmp_path))
+    original = world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     world.ledger.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
     stored = rows(world)
     (tmp_path / "edited").mkdir()
     edited = policy_file(tmp_path / "edited", changed())
     new_digest = grading.load_policy(edited).digest
     with pytest.raises(PolicyConflictError) as refused:
-        world.ledger.add_grading_policy(edited)
+        world.ledger.add_grading_policy(world.operator, edited)
     message = str(refused.value)
     for part in ("acme-strict", "version 2025.1", original.digest, new_digest, "never changes"):
         assert part in message, message
@@ -189,32 +192,36 @@ def test_other_content_under_a_registered_version_is_refused(world: World, tmp_p
         reopened.engine.dispose()
     # A new version is how content changes.
     newer = policy_file(tmp_path, changed(version="2026.1"))
-    assert world.ledger.add_grading_policy(newer).version == "2026.1"
+    assert world.ledger.add_grading_policy(world.operator, newer).version == "2026.1"
     assert [row.version for row in rows(world)] == ["2025.1", "2026.1"]
 
 
 def test_the_bundled_policy_ids_are_reserved(world: World, tmp_path: Path) -> None:
     bundled = grading.load_policy()
     default = json.loads(grading.read_policy()[1])
-    assert world.ledger.add_grading_policy(policy_file(tmp_path, default)) == bundled
+    assert (
+        world.ledger.add_grading_policy(world.operator, policy_file(tmp_path, default)) == bundled
+    )
     edited = dict(default, description="edited")
     (tmp_path / "edited").mkdir()
     with pytest.raises(PolicyConflictError) as refused:
-        world.ledger.add_grading_policy(policy_file(tmp_path / "edited", edited))
+        world.ledger.add_grading_policy(world.operator, policy_file(tmp_path / "edited", edited))
     message = str(refused.value)
     assert "bpl-default version 1 is bundled with bpl with digest " + bundled.digest in message
     assert grading.load_policy(tmp_path / "edited" / "bpl-default-1.json").digest in message
     with pytest.raises(PolicyConflictError, match=r"id bpl-default is reserved .* version 2,"):
-        world.ledger.add_grading_policy(policy_file(tmp_path, dict(default, version="2")))
+        world.ledger.add_grading_policy(
+            world.operator, policy_file(tmp_path, dict(default, version="2"))
+        )
     assert rows(world) == []  # bundled policies are never stored
 
 
 def test_an_invalid_file_is_refused_naming_the_problem(world: World, tmp_path: Path) -> None:
     bad = policy_file(tmp_path, dict(STRICT_POLICY, grades=[{"grade": "best"}]))
     with pytest.raises(GradingError, match=r"\$\.grades\[0\]\.grade: 'best' is not one of"):
-        world.ledger.add_grading_policy(bad)
+        world.ledger.add_grading_policy(world.operator, bad)
     with pytest.raises(GradingError, match="cannot read it"):
-        world.ledger.add_grading_policy(tmp_path / "absent.json")
+        world.ledger.add_grading_policy(world.operator, tmp_path / "absent.json")
     assert rows(world) == []
 
 
@@ -230,7 +237,7 @@ def test_concurrent_registrations_of_one_version_store_one_content(
     def register(index: int, ledger: Ledger) -> None:
         start.wait()
         try:
-            outcomes[index] = ledger.add_grading_policy(files[index])
+            outcomes[index] = ledger.add_grading_policy(world.operator, files[index])
         except PolicyConflictError as exc:
             outcomes[index] = exc
 
@@ -258,7 +265,7 @@ def test_a_policy_registered_by_another_ledger_is_found_before_refusing(
     """``other`` was opened before the registration: it looks the policy up on the first
     record naming it (as it would for one another process registered)."""
     assert STRICT not in {(k.policy.id, k.policy.version) for k in other.grading_policies()}
-    world.ledger.add_grading_policy(policy_file(tmp_path))
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     submission = world.diagnostic(PASSPORT, STRICT_MEASURES)
     if path == "append":
         assert other.append(submission).sequence == 1
@@ -275,7 +282,7 @@ def test_grading_policies_lists_the_bundled_and_the_registered(
     world: World, other: Ledger, tmp_path: Path
 ) -> None:
     before = datetime.now(UTC)
-    strict = world.ledger.add_grading_policy(policy_file(tmp_path))
+    strict = world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     listed = other.grading_policies()  # registered by another Ledger
     assert [(k.policy.id, k.policy.version, k.bundled) for k in listed] == [
         ("bpl-default", "1", True),
@@ -299,8 +306,10 @@ def test_grading_policies_lists_the_bundled_and_the_registered(
 
 def graded_ledger(world: World, tmp_path: Path) -> None:
     """Tests under the bundled policy and under two registered ones."""
-    world.ledger.add_grading_policy(policy_file(tmp_path))
-    world.ledger.add_grading_policy(policy_file(tmp_path, changed(version="2026.1")))
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
+    world.ledger.add_grading_policy(
+        world.operator, policy_file(tmp_path, changed(version="2026.1"))
+    )
     world.ledger.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
     world.ledger.append(world.diagnostic(PASSPORT, TEST_MEASURES))
     newer = dict(
@@ -345,10 +354,11 @@ def rewrite_policy_row(world: World, tmp_path: Path, document: dict[str, Any]) -
 def test_a_policy_rewritten_with_its_digest_is_caught_by_the_records_under_it(
     world: World, tmp_path: Path, grades: str
 ) -> None:
-    """The policy table is not on the log (ADR 0009), but every DiagnosticTest carries the
-    digest of the policy it was graded under, signed (ADR 0012): a consistent rewrite of a
-    row passes the row check, and the audit names the first record graded under the old
-    content, even when the new rules would give every record the same grade."""
+    """Every DiagnosticTest carries the digest of the policy it was graded under, signed
+    (ADR 0012): a consistent rewrite of a row passes the row check, and the audit names the
+    first record graded under the old content, even when the new rules would give every
+    record the same grade. (Without such records, the registration on the log catches it:
+    see test_a_policy_row_rewritten_before_any_record_names_it_is_caught.)"""
     graded_ledger(world, tmp_path)
     document = changed() if grades == "changed" else dict(STRICT_POLICY, description="edited")
     forged = rewrite_policy_row(world, tmp_path, document)
@@ -359,7 +369,7 @@ def test_a_policy_rewritten_with_its_digest_is_caught_by_the_records_under_it(
         f"{STRICT_MEASURES['gradingPolicy']['digest']}, but that version here is {forged}: "
         "other rules"
     ), report
-    assert report.records == 4  # operator, maker, lab, issue; then the first strict test
+    assert report.records == 6  # operator, maker, lab, issue, two registrations; then the test
 
 
 def test_a_policy_row_under_a_bundled_id_is_named_by_the_audit(world: World) -> None:
@@ -385,7 +395,7 @@ def test_a_tampered_policy_row_is_left_out_until_the_audit_names_it(
 ) -> None:
     """A Ledger opened on a database with a tampered policy row opens (so it can be
     audited), refuses records naming that policy, and its audit names the row."""
-    world.ledger.add_grading_policy(policy_file(tmp_path))
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     with world.ledger.engine.begin() as connection:
         connection.execute(
             sa.text("UPDATE ledger_grading_policies SET document = replace(document, '85', '80')")
@@ -410,7 +420,7 @@ def test_a_policy_document_is_served_as_registered(world: World, tmp_path: Path)
     ledger = world.ledger
     assert ledger.grading_policy_document("bpl-default", "1") == grading.read_policy()[1]
     strict, document = grading.read_policy(policy_file(tmp_path))
-    ledger.add_grading_policy(policy_file(tmp_path))
+    ledger.add_grading_policy(world.operator, policy_file(tmp_path))
     served = ledger.grading_policy_document(*STRICT)
     assert served == document
     assert "sha256:" + hashlib.sha256(served).hexdigest() == strict.digest
@@ -420,3 +430,238 @@ def test_a_policy_document_is_served_as_registered(world: World, tmp_path: Path)
             sa.text("UPDATE ledger_grading_policies SET document = replace(document, '85', '80')")
         )
     assert ledger.grading_policy_document(*STRICT) is None
+
+
+# -- registrations on the log (ADR 0013) ---------------------------------------------------
+
+
+CHAIN = "urn:bpl:grading-policy:acme-strict"
+
+
+def registered_row(world: World) -> Any:
+    with world.ledger.engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                "SELECT digest, record_hash FROM ledger_grading_policies "
+                "WHERE policy_id = :i AND version = :v"
+            ),
+            {"i": STRICT[0], "v": STRICT[1]},
+        ).one()
+
+
+def insert_row(world: World, tmp_path: Path, record_hash: str | None) -> None:
+    """STRICT's row written straight into the table with ``record_hash`` (None: off the
+    log, as registrations were before ADR 0013), as someone with write access could."""
+    strict, document = grading.read_policy(policy_file(tmp_path))
+    with world.ledger.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO ledger_grading_policies "
+                "(policy_id, version, digest, document, registered_at, record_hash) "
+                "VALUES (:i, :v, :g, :d, :at, :r)"
+            ).bindparams(sa.bindparam("at", type_=sa.DateTime(timezone=True))),
+            {
+                "i": STRICT[0],
+                "v": STRICT[1],
+                "g": strict.digest,
+                "d": document.decode(),
+                "at": datetime.now(UTC),
+                "r": record_hash,
+            },
+        )
+
+
+def test_a_registration_is_a_record_on_the_log_signed_by_the_operator(
+    world: World, tmp_path: Path
+) -> None:
+    size = world.ledger.log.size()
+    policy = world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
+    assert world.ledger.log.size() == size + 1
+    head = world.ledger.head(CHAIN)
+    assert head is not None and (head.kind, head.sequence) == ("GradingPolicyRegistered", 0)
+    assert tuple(registered_row(world)) == (policy.digest, head.record_hash)
+    [record] = world.ledger.chain(CHAIN)
+    assert record["issuer"] == world.operator.did
+    subject = record["credentialSubject"]
+    assert (subject["policyId"], subject["version"], subject["digest"]) == (*STRICT, policy.digest)
+    assert subject["policy"] == STRICT_POLICY  # public: anyone can re-grade under it
+    # The same content again: nothing appended. A new version: the chain's next record.
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
+    assert world.ledger.log.size() == size + 1
+    world.ledger.add_grading_policy(
+        world.operator, policy_file(tmp_path, changed(version="2026.1"))
+    )
+    assert [r["credentialSubject"]["version"] for r in world.ledger.chain(CHAIN)] == [
+        "2025.1",
+        "2026.1",
+    ]
+    assert world.ledger.audit().ok
+
+
+def registration(world: World, signer: keys.KeyPair, **fields: Any) -> dict[str, Any]:
+    """A signed GradingPolicyRegistered record of STRICT_POLICY, first on its chain;
+    ``fields`` replace the subject's."""
+    strict = grading.parse_policy(json.dumps(STRICT_POLICY).encode(), "test")
+    public = {"policyId": strict.id, "version": strict.version, "digest": strict.digest}
+    public |= {"policy": STRICT_POLICY} | fields
+    subject_id = public.pop("id", CHAIN)
+    record, _ = records.build("GradingPolicyRegistered", subject_id, 0, None, signer.did, public)
+    return proofs.sign(record, signer)
+
+
+@pytest.mark.parametrize(
+    ("case", "rule", "message"),
+    [
+        ("signed-by-a-lab", "role", "GradingPolicyRegistered is signed by the operator"),
+        ("other-digest", "policy", "the record says digest sha256:"),
+        ("other-version", "policy", "but its policy is acme-strict version 2025.1"),
+        ("other-chain", "policy", "is registered on chain urn:bpl:grading-policy:acme-strict"),
+        ("bundled-id", "policy", "reserved for the policies bundled with bpl"),
+        ("not-a-policy", "policy", "$.grades: must not be empty"),
+    ],
+)
+def test_a_bad_registration_is_refused_and_nothing_stored(
+    world: World, case: str, rule: str, message: str
+) -> None:
+    operator = world.operator
+    default = json.loads(grading.read_policy()[1])
+    submission = {
+        "signed-by-a-lab": lambda: registration(world, world.actors["lab"]),
+        "other-digest": lambda: registration(world, operator, digest="sha256:" + "0" * 64),
+        "other-version": lambda: registration(world, operator, version="2026.1"),
+        "other-chain": lambda: registration(world, operator, id="urn:bpl:grading-policy:acme"),
+        "bundled-id": lambda: registration(
+            world,
+            operator,
+            id="urn:bpl:grading-policy:bpl-default",
+            policyId="bpl-default",
+            policy=dict(default, version="2"),
+            version="2",
+            digest=grading.parse_policy(
+                json.dumps(dict(default, version="2")).encode(), "t"
+            ).digest,
+        ),
+        "not-a-policy": lambda: registration(
+            world, operator, policy=dict(STRICT_POLICY, grades=[])
+        ),
+    }[case]()
+    before = world.ledger.log.size()
+    with pytest.raises(RecordRejected) as refused:
+        world.ledger.append(submission)
+    assert refused.value.rule == rule
+    assert message in str(refused.value)
+    assert world.ledger.log.size() == before
+    assert rows(world) == []
+    assert world.ledger.audit().ok
+
+
+def test_a_second_registration_of_a_version_is_refused(world: World, tmp_path: Path) -> None:
+    """Only through the API is a registration idempotent: a second record of the same
+    version (the same content, or other) is refused by the rules."""
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
+    head = world.ledger.head(CHAIN)
+    assert head is not None
+    for document in (STRICT_POLICY, changed()):
+        strict = grading.parse_policy(json.dumps(document).encode(), "test")
+        public = {"policyId": strict.id, "version": strict.version, "digest": strict.digest}
+        record, _ = records.build(
+            "GradingPolicyRegistered",
+            CHAIN,
+            1,
+            head.record_hash,
+            world.operator.did,
+            public | {"policy": document},
+        )
+        with pytest.raises(RecordRejected) as refused:
+            world.ledger.append(proofs.sign(record, world.operator))
+        assert refused.value.rule == "policy"
+    assert world.ledger.head(CHAIN) == head
+
+
+def test_a_policy_row_rewritten_before_any_record_names_it_is_caught(
+    world: World, tmp_path: Path
+) -> None:
+    """The gap ADR 0012 left: a row rewritten consistently before any DiagnosticTest names
+    it. Its registration on the log still carries the published digest."""
+    published = world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
+    registered = world.ledger.head(CHAIN)
+    assert registered is not None
+    rewrite_policy_row(world, tmp_path, dict(STRICT_POLICY, description="edited"))
+    report = world.ledger.audit()
+    assert not report.ok
+    assert report.reason == (
+        "grading policy acme-strict version 2025.1 differs from its registration in the log "
+        f"(record {registered.record_hash}, digest {published.digest})"
+    )
+
+
+def test_a_row_off_the_log_is_refused_until_registered_again(world: World, tmp_path: Path) -> None:
+    """A row written without its record (as registrations were before ADR 0013, or by
+    someone with write access): records cannot name it, the audit names it, and
+    registering the same content again puts it on the log."""
+    insert_row(world, tmp_path, None)
+    report = world.ledger.audit()
+    assert not report.ok and report.reason is not None
+    assert report.reason.startswith(
+        "grading policy acme-strict version 2025.1: it is not on the log"
+    )
+    other = Ledger.open(tmp_path / "data")
+    try:
+        with pytest.raises(UnknownGradingPolicy):
+            other.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
+        size = other.log.size()
+        other.add_grading_policy(world.operator, policy_file(tmp_path))
+        assert other.log.size() == size + 1
+        head = other.head(CHAIN)
+        assert head is not None and registered_row(world)[1] == head.record_hash
+        other.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
+        assert other.audit().ok
+    finally:
+        other.engine.dispose()
+
+
+@pytest.mark.parametrize("claimed", ["no-record", "another-record"])
+def test_a_row_claiming_a_registration_the_log_lacks_is_caught(
+    world: World, tmp_path: Path, claimed: str
+) -> None:
+    """A row forged with a record hash: a DiagnosticTest graded under it is accepted (the
+    table is trusted on append), but the audit names that record: the log registers no such
+    policy before it."""
+    head = world.ledger.head(PASSPORT)
+    assert head is not None
+    insert_row(
+        world, tmp_path, head.record_hash if claimed == "another-record" else "sha256:" + "1" * 64
+    )
+    other = Ledger.open(tmp_path / "data")
+    try:
+        receipt = other.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
+        report = other.audit()
+    finally:
+        other.engine.dispose()
+    assert not report.ok
+    assert report.record_hash == receipt.record_hash
+    assert report.reason == (
+        "grade: graded under grading policy acme-strict version 2025.1, which the log does "
+        "not register before this record"
+    )
+
+
+def test_a_diagnostic_test_before_its_policy_in_the_log_is_caught(
+    world: World, tmp_path: Path
+) -> None:
+    """Registered on the log, but after a record graded under it (which a forged row let
+    in): the audit names that record."""
+    insert_row(world, tmp_path, "sha256:" + "1" * 64)
+    other = Ledger.open(tmp_path / "data")
+    try:
+        early = other.append(world.diagnostic(PASSPORT, STRICT_MEASURES))
+        with other.engine.begin() as connection:  # back off the log, then registered on it
+            connection.execute(sa.text("UPDATE ledger_grading_policies SET record_hash = NULL"))
+        other.add_grading_policy(world.operator, policy_file(tmp_path))
+        report = other.audit()
+    finally:
+        other.engine.dispose()
+    assert not report.ok
+    assert report.record_hash == early.record_hash
+    assert report.reason is not None
+    assert report.reason.endswith("which the log does not register before this record")

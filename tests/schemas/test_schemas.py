@@ -56,8 +56,8 @@ def digest(value: Any) -> str:
 
 def test_one_file_per_kind() -> None:
     assert {p.stem for p in SCHEMA_DIR.glob("*.json")} == set(schemas.KINDS)
-    assert schemas.KINDS == schemas.BATTERY_KINDS + schemas.ACTOR_KINDS
-    assert len(set(schemas.KINDS)) == 12
+    assert schemas.KINDS == schemas.BATTERY_KINDS + schemas.ACTOR_KINDS + schemas.POLICY_KINDS
+    assert len(set(schemas.KINDS)) == 13
     assert schemas.GROUPS == ("public", "legitimate-interest", "authority")
 
 
@@ -163,7 +163,7 @@ def test_access_groups_follow_the_records_contract() -> None:
         groups = schemas.access_groups(kind)
         for field, group in fields.items():
             assert groups[field] == group, (kind, field)
-    for kind in ("PassportSucceeded", "KeyAdded", "KeyRevoked"):
+    for kind in ("PassportSucceeded", "KeyAdded", "KeyRevoked", "GradingPolicyRegistered"):
         assert set(schemas.access_groups(kind).values()) == {"public"}
         assert schemas.disclosure_groups(kind) == ()
 
