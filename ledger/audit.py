@@ -413,4 +413,5 @@ class ReplayView:
         self.heads[effects.head.subject_id] = effects.head
         self.actors.update((actor.did, actor) for actor in effects.actors)
         self.keys.update((key.key, key) for key in effects.keys)
-        self.policies.update(((r.policy_id, r.version), r) for r in effects.policies)
+        for registration in effects.policies:
+            self.policies[registration.policy_id, registration.version] = registration
