@@ -12,7 +12,7 @@ policies in, the same verdict out).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -71,37 +71,138 @@ def check_submission(
     ``policies``: the grading policies a DiagnosticTest may name (default: the bundled
     ones, :func:`bundled_policies`). A parameter, not ledger state, so that the verdict
     depends on the input alone; a ledger passes the bundled ones and those it registered.
+    Raises the RecordRejected naming the first check that refuses the submission.
     """
-    record, disclosures = _unpack(submission)
+    [outcome] = check_submissions([submission], policies)
+    if isinstance(outcome, RecordRejected):
+        raise outcome
+    return outcome
+
+
+def check_submissions(
+    submissions: Sequence[Mapping[str, Any] | bytes], policies: Policies | None = None
+) -> list[Checked | RecordRejected]:
+    """:func:`check_submission` of each submission: its Checked record, or the
+    RecordRejected it raises (the same verdict, the same first failing check).
+
+    Stage by stage rather than record by record: each check runs over the whole batch
+    before the next, a refused record leaving the later stages. A record's checks touch
+    code in many libraries (the JSON parser, the JCS code, the schema validator, libsodium);
+    in turn for each record, each evicted the others' from the CPU's caches. Measured on
+    ``bench/bench_ledger.py``'s records: 93-100 against 75-76 us a record.
+    """
+    known = _bundled() if policies is None else policies
+    outcomes: list[Checked | RecordRejected | None] = [None] * len(submissions)
+    live: list[_Candidate] = []
+    for index, submission in enumerate(submissions):
+        try:
+            record, disclosures = _unpack(submission)
+        except RecordRejected as exc:
+            outcomes[index] = exc
+            continue
+        live.append(_Candidate(index, record, disclosures))
+    live = _each(live, outcomes, _canonical_body)
+    live = _each(live, outcomes, _check_schema)
+    live = _each(live, outcomes, _check_disclosures)
+    live = _each(live, outcomes, lambda candidate: _check_kind(candidate, known))
+    live = _each(live, outcomes, _check_signed)
+    refusals = proofs.verify_many(
+        [c.record if c.record.__class__ is dict else dict(c.record) for c in live]
+    )
+    for candidate, refusal in zip(live, refusals, strict=True):
+        if refusal is not None:
+            outcomes[candidate.index] = RecordRejected("proof", str(refusal))
+            continue
+        record, body = candidate.record, candidate.body
+        outcomes[candidate.index] = Checked(
+            record,
+            candidate.kind,
+            body,
+            records.digest(body),
+            records.signer_keys(record),
+            candidate.disclosed,
+            candidate.encoded,
+        )
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+class _Candidate:
+    """A submission between the stages of :func:`check_submissions`."""
+
+    __slots__ = ("body", "disclosed", "disclosures", "encoded", "index", "kind", "record")
+
+    def __init__(
+        self,
+        index: int,
+        record: Mapping[str, Any],
+        disclosures: list[Mapping[str, Any]],
+    ) -> None:
+        self.index = index
+        self.record = record
+        self.disclosures = disclosures
+        self.body = b""
+        self.kind = ""
+        self.disclosed: dict[str, Mapping[str, Any]] = {}
+        self.encoded: Mapping[str, bytes] = {}
+
+
+def _each(
+    live: list[_Candidate],
+    outcomes: list[Checked | RecordRejected | None],
+    check: Callable[[_Candidate], None],
+) -> list[_Candidate]:
+    """``check`` of every live candidate; those it refuses get their outcome and leave."""
+    passed = []
+    for candidate in live:
+        try:
+            check(candidate)
+        except RecordRejected as exc:
+            outcomes[candidate.index] = exc
+            continue
+        passed.append(candidate)
+    return passed
+
+
+def _canonical_body(candidate: _Candidate) -> None:
     try:
-        body = records.canonical(record)
+        body = records.canonical(candidate.record)
     except SigningError as exc:
         raise RecordRejected("parse", str(exc)) from None
     if len(body) > MAX_RECORD_BYTES:
         raise RecordRejected(
             "size", f"the record is {len(body)} bytes (at most {MAX_RECORD_BYTES})"
         )
+    candidate.body = body
+
+
+def _check_schema(candidate: _Candidate) -> None:
     try:
-        kind = schemas.validate_record(record)  # ignores the proof
-        disclosed, encoded = records.match_disclosures(record, disclosures)
-        for disclosure in disclosed.values():
-            schemas.validate_disclosure(kind, disclosure)
+        candidate.kind = schemas.validate_record(candidate.record)  # ignores the proof
     except schemas.SchemaError as exc:
         raise RecordRejected("schema", str(exc)) from None
-    if kind == "DiagnosticTest":
-        known = _bundled() if policies is None else policies
-        _check_grade(disclosed.get("legitimate-interest", {}), known)
-    elif kind == "GradingPolicyRegistered":
-        _check_registration(record["credentialSubject"])
-    if "proof" not in record:
-        raise RecordRejected("proof", "the record is not signed")
+
+
+def _check_disclosures(candidate: _Candidate) -> None:
     try:
-        proofs.verify(record if record.__class__ is dict else dict(record))
-    except SigningError as exc:
-        raise RecordRejected("proof", str(exc)) from None
-    return Checked(
-        record, kind, body, records.digest(body), records.signer_keys(record), disclosed, encoded
-    )
+        disclosed, encoded = records.match_disclosures(candidate.record, candidate.disclosures)
+        for disclosure in disclosed.values():
+            schemas.validate_disclosure(candidate.kind, disclosure)
+    except schemas.SchemaError as exc:
+        raise RecordRejected("schema", str(exc)) from None
+    candidate.disclosed, candidate.encoded = disclosed, encoded
+
+
+def _check_kind(candidate: _Candidate, policies: Policies) -> None:
+    """The checks of one kind: a DiagnosticTest's grade, a policy registration's policy."""
+    if candidate.kind == "DiagnosticTest":
+        _check_grade(candidate.disclosed.get("legitimate-interest", {}), policies)
+    elif candidate.kind == "GradingPolicyRegistered":
+        _check_registration(candidate.record["credentialSubject"])
+
+
+def _check_signed(candidate: _Candidate) -> None:
+    if "proof" not in candidate.record:
+        raise RecordRejected("proof", "the record is not signed")
 
 
 def bundled_policies() -> dict[tuple[str, str], grading.GradingPolicy]:

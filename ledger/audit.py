@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 import schemas
 from ledger import collector, policy_store, records
-from ledger.admission import Checked, Policies, bundled_policies, check_submission
+from ledger.admission import Checked, Policies, bundled_policies, check_submissions
 from ledger.bulk import fetch_binary
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, Sql, hash_key, head_from_row
@@ -263,23 +263,24 @@ def admit_stored(
     canonical form, which is what lets the parent rebuild the admitted record with a plain
     parser (:func:`_admitted`) instead of receiving it pickled. Module level, so that worker
     processes find it."""
-    outcomes: list[str | None] = []
+    outcomes: list[str | None] = [None] * len(submissions)
     with collector.paused():
-        for body, disclosures in submissions:
+        parsed: list[dict[str, Any]] = []
+        positions: list[int] = []
+        for position, (body, disclosures) in enumerate(submissions):
             try:
                 record = json_input.parse_object(body)
-                parsed = [json_input.parse_object(d) for d in disclosures]
-                checked = check_submission({"record": record, "disclosures": parsed}, policies)
-            except RecordRejected as exc:
-                outcomes.append(f"{exc.rule}: {exc.detail}")
-                continue
+                shown = [json_input.parse_object(d) for d in disclosures]
             except SigningError as exc:  # not even JSON: only a tampered row gets here
-                outcomes.append(f"parse: {exc}")
+                outcomes[position] = f"parse: {exc}"
                 continue
-            if checked.body != body:
-                outcomes.append("parse: its bytes are not the record's canonical (JCS) form")
-                continue
-            outcomes.append(None)
+            parsed.append({"record": record, "disclosures": shown})
+            positions.append(position)
+        for position, checked in zip(positions, check_submissions(parsed, policies), strict=True):
+            if isinstance(checked, RecordRejected):
+                outcomes[position] = f"{checked.rule}: {checked.detail}"
+            elif checked.body != submissions[position][0]:
+                outcomes[position] = "parse: its bytes are not the record's canonical (JCS) form"
     return outcomes
 
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from ledger import audit as auditing
 from ledger import checkpoint, collector, grading, identity, merkle, policy_store, records
-from ledger.admission import Checked, Policies, bundled_policies, check_submission
+from ledger.admission import Checked, Policies, bundled_policies, check_submissions
 from ledger.audit import Report
 from ledger.bulk import pipelined
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
@@ -299,17 +299,29 @@ class Ledger:
         self._policies = {(k.policy.id, k.policy.version): k.policy for k in known}
         return known
 
-    def _admit(self, submission: Mapping[str, Any] | bytes) -> Checked:
-        """:func:`check_submission` under the ledger's grading policies; a policy it does not
-        know is looked up in the database once (another process may have registered it)."""
-        try:
-            return check_submission(submission, self._policies)
-        except UnknownGradingPolicy as exc:
-            found = policy_store.find(self.engine, exc.key)
-            if found is None:
-                raise
-            self._policies = {**self._policies, exc.key: found}
-        return check_submission(submission, self._policies)
+    def _admit(
+        self, submissions: Sequence[Mapping[str, Any] | bytes]
+    ) -> list[Checked | RecordRejected]:
+        """:func:`check_submissions` under the ledger's grading policies: each submission's
+        Checked record or refusal. Policies it does not know are looked up in the database
+        once (another process may have registered them), and the records naming them
+        admitted again."""
+        outcomes = check_submissions(submissions, self._policies)
+        unknown = {o.key for o in outcomes if isinstance(o, UnknownGradingPolicy)}
+        found = {key: policy_store.find(self.engine, key) for key in unknown}
+        known = {key: policy for key, policy in found.items() if policy is not None}
+        if not known:
+            return outcomes
+        self._policies = {**self._policies, **known}
+        again = [
+            index
+            for index, outcome in enumerate(outcomes)
+            if isinstance(outcome, UnknownGradingPolicy) and outcome.key in known
+        ]
+        retried = check_submissions([submissions[index] for index in again], self._policies)
+        for index, outcome in zip(again, retried, strict=True):
+            outcomes[index] = outcome
+        return outcomes
 
     # -- appending -------------------------------------------------------------------
 
@@ -367,12 +379,11 @@ class Ledger:
         """Check and commit one group of single appends (each record its own outcome)."""
         batch: list[_Slot] = []
         checked: list[Checked] = []
-        for waiting in queued:
-            try:
-                checked.append(self._admit(waiting.submission))
-            except Exception as exc:  # refused alone (RecordRejected): only its caller hears
-                _finish([waiting], exc)
+        for waiting, outcome in zip(queued, self._admit_queued(queued), strict=True):
+            if isinstance(outcome, Exception):  # refused alone: only its caller hears
+                _finish([waiting], outcome)
                 continue
+            checked.append(outcome)
             batch.append(waiting)
         if not batch:
             return
@@ -383,6 +394,20 @@ class Ledger:
             _finish(batch, exc)
             return
         self._hand_out(batch, checked, outcomes, fresh)
+
+    def _admit_queued(self, queued: list[_Slot]) -> list[Checked | Exception]:
+        """The queued records admitted together; should a check fail unexpectedly (not a
+        refusal), each record alone, so that only the callers whose records fail hear."""
+        try:
+            return list(self._admit([waiting.submission for waiting in queued]))
+        except Exception:
+            outcomes: list[Checked | Exception] = []
+            for waiting in queued:
+                try:
+                    outcomes.extend(self._admit([waiting.submission]))
+                except Exception as exc:
+                    outcomes.append(exc)
+            return outcomes
 
     def _hand_out(
         self,
@@ -418,11 +443,10 @@ class Ledger:
 
     def _append_batch(self, submissions: Sequence[Mapping[str, Any] | bytes]) -> list[Receipt]:
         checked = []
-        for index, submission in enumerate(submissions):
-            try:
-                checked.append(self._admit(submission))
-            except RecordRejected as exc:
-                raise exc.at(index) from None
+        for index, outcome in enumerate(self._admit(submissions)):
+            if isinstance(outcome, RecordRejected):
+                raise outcome.at(index) from None
+            checked.append(outcome)
         with self._commit_lock:
             _, fresh = self._commit(checked, atomic=True)
         return self._receipts(checked, fresh)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import audit, checkpoint, ledger_store, merkle, records
+from ledger import admission, audit, checkpoint, ledger_store, merkle, records
 from ledger.errors import LedgerError, RecordRejected, StaleRecord
 from ledger.service import Ledger
 from signing import keys, proofs
@@ -461,6 +461,32 @@ def test_each_rule_refuses_its_bad_case_and_stores_nothing(world: World, case: s
         world.ledger.append(submission)
     assert refused.value.rule == rule, str(refused.value)
     assert snapshot(world) == before
+
+
+def admitted_alone(submission: Any) -> object:
+    """check_submission's verdict: the Checked record, or the refusal's rule and message."""
+    try:
+        return admission.check_submission(submission)
+    except RecordRejected as exc:
+        return (exc.rule, str(exc))
+
+
+def test_a_batch_is_admitted_with_each_record_s_own_verdict(world: World) -> None:
+    """check_submissions runs the checks stage by stage over a batch: every bad case and
+    good records in one batch get exactly check_submission's verdict each (a refused
+    record leaves the later stages, the others go on)."""
+    world.issue(PASSPORT)
+    good = world.diagnostic(PASSPORT, TEST_MEASURES)
+    batch: list[Any] = [good]
+    for make, _ in BAD_CASES.values():
+        batch += [make(world), good]
+    batch += [b"{not json", b"[]", json.dumps({"record": 3}).encode()]
+    outcomes = admission.check_submissions(batch)
+    assert [(o.rule, str(o)) if isinstance(o, RecordRejected) else o for o in outcomes] == [
+        admitted_alone(submission) for submission in batch
+    ]
+    assert sum(isinstance(o, RecordRejected) for o in outcomes) > len(BAD_CASES) // 2
+    assert admission.check_submissions([]) == []
 
 
 def test_a_stale_record_carries_the_current_head(world: World) -> None:

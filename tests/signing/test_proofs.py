@@ -540,3 +540,34 @@ def test_the_usual_path_agrees_on_any_changed_value(
         parent = parent[step]
     parent[path[-1]] = value
     assert proofs._verified_usual(changed) == general_accepts(changed)
+
+
+def outcome_of_verify(document: dict[str, Any]) -> str | None:
+    try:
+        proofs.verify(document)
+    except SigningError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def test_verify_many_gives_each_document_the_verdict_of_verify(
+    battery_credential: dict[str, Any],
+) -> None:
+    """One batch of every changed case, signed as is and re-signed, with documents that the
+    usual path does not take (a proof set, rdfc): each outcome is verify()'s, error and
+    message included, in order."""
+    signed = proofs.sign(battery_credential, ALICE, suites.JCS, created="2026-11-29T10:00:00Z")
+    documents = [signed, proofs.sign(battery_credential, ALICE, suites.RDFC)]
+    documents.append(proofs.sign(signed, ALICE, suites.JCS))  # a proof set
+    for change in USUAL_CASE_CHANGES.values():
+        changed = copy.deepcopy(signed)
+        change(changed)
+        documents.append(changed)
+    outcomes = proofs.verify_many(documents)
+    assert len(outcomes) == len(documents)
+    expected = [outcome_of_verify(document) for document in documents]
+    assert [
+        None if outcome is None else f"{type(outcome).__name__}: {outcome}" for outcome in outcomes
+    ] == expected
+    assert expected[:3] == [None, None, None] and any(expected)
+    assert proofs.verify_many([]) == []
