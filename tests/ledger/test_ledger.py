@@ -1039,6 +1039,46 @@ def test_group_commit_gives_each_concurrent_caller_its_own_outcome(world: World)
     assert world.ledger.head("urn:bpl:passport:group-bad") is None
 
 
+def test_a_check_that_fails_unexpectedly_reaches_only_its_caller(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Single appends are admitted together; should a check raise something else than a
+    refusal (a bug), the group is admitted record by record: only the caller whose record
+    trips it hears, the others get their receipts."""
+    broken = "urn:bpl:passport:trips-a-bug"
+    check_signed = admission._check_signed
+
+    def buggy(candidate: Any) -> None:
+        if candidate.record["credentialSubject"]["id"] == broken:
+            raise RuntimeError("a bug in a check")
+        check_signed(candidate)
+
+    monkeypatch.setattr(admission, "_check_signed", buggy)
+    submissions = [
+        world.record(
+            "PassportIssued",
+            passport,
+            "maker",
+            dict(MANUFACTURED, manufacturer=world.actors["maker"].did),
+            {"legitimate-interest": {"status": "original"}},
+        )
+        for passport in (broken, *(f"urn:bpl:passport:beside-a-bug-{n}" for n in range(7)))
+    ]
+
+    def append(submission: Any) -> Any:
+        try:
+            return world.ledger.append(submission)
+        except RuntimeError as exc:
+            return exc
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(append, submissions))
+    assert isinstance(outcomes[0], RuntimeError) and str(outcomes[0]) == "a bug in a check"
+    assert all(getattr(o, "sequence", None) == 0 for o in outcomes[1:]), outcomes
+    assert world.ledger.head(broken) is None
+    assert world.ledger.audit().ok
+
+
 def test_group_commit_refuses_a_bad_record_alone_and_keeps_serving(
     world: World, tmp_path: Path
 ) -> None:
