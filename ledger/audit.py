@@ -43,6 +43,8 @@ CHUNK = 1024
 """Records read, admitted and replayed per step."""
 PARALLEL_FROM = 20_000
 """Smaller ledgers are audited in this process: starting workers costs about a second."""
+_BUNDLED = frozenset(bundled_policies())
+"""The (id, version) of the policies bundled with bpl: known before any registration."""
 
 
 @dataclass(frozen=True)
@@ -332,9 +334,6 @@ def _grading_policy_problem(disclosures: dict[str, Any], view: ReplayView) -> st
             f"{reference.get('digest')}, but the log registers it with digest {registered.digest}"
         )
     return None
-
-
-_BUNDLED = frozenset(bundled_policies())
 
 
 def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:

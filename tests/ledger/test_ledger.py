@@ -998,6 +998,19 @@ def test_a_refused_batch_leaves_no_remembered_state(world: World) -> None:
     assert world.ledger.audit().ok
 
 
+def appended(ledger: Ledger, errors: type[Exception] = RecordRejected) -> Callable[[Any], Any]:
+    """``ledger.append`` for a thread pool: each submission's receipt, or the error of type
+    ``errors`` it raised."""
+
+    def append(submission: Any) -> Any:
+        try:
+            return ledger.append(submission)
+        except errors as exc:
+            return exc
+
+    return append
+
+
 def test_group_commit_gives_each_concurrent_caller_its_own_outcome(world: World) -> None:
     passports = [f"urn:bpl:passport:group-{n}" for n in range(24)]
     submissions = [
@@ -1018,14 +1031,10 @@ def test_group_commit_gives_each_concurrent_caller_its_own_outcome(world: World)
         {"legitimate-interest": {"status": "original"}},
     )
 
-    def append(submission: dict[str, Any]) -> Any:
-        try:
-            return world.ledger.append(submission)
-        except RecordRejected as exc:
-            return exc
-
     with ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(append, [*submissions[:12], bad, *submissions[12:]]))
+        outcomes = list(
+            pool.map(appended(world.ledger), [*submissions[:12], bad, *submissions[12:]])
+        )
     refused = outcomes.pop(12)
     assert isinstance(refused, RecordRejected) and refused.rule == "role"
     note = checkpoint.verify(world.ledger.log.checkpoint(), world.ledger.verifier_key)
@@ -1065,14 +1074,8 @@ def test_a_check_that_fails_unexpectedly_reaches_only_its_caller(
         for passport in (broken, *(f"urn:bpl:passport:beside-a-bug-{n}" for n in range(7)))
     ]
 
-    def append(submission: Any) -> Any:
-        try:
-            return world.ledger.append(submission)
-        except RuntimeError as exc:
-            return exc
-
     with ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(append, submissions))
+        outcomes = list(pool.map(appended(world.ledger, RuntimeError), submissions))
     assert isinstance(outcomes[0], RuntimeError) and str(outcomes[0]) == "a bug in a check"
     assert all(getattr(o, "sequence", None) == 0 for o in outcomes[1:]), outcomes
     assert world.ledger.head(broken) is None
@@ -1099,14 +1102,10 @@ def test_group_commit_refuses_a_bad_record_alone_and_keeps_serving(
         {"legitimate-interest": {"status": "original"}},
     )
 
-    def append(submission: Any) -> Any:
-        try:
-            return world.ledger.append(submission)
-        except RecordRejected as exc:
-            return exc
-
     with ThreadPoolExecutor(3) as pool:
-        malformed, again, accepted = pool.map(append, [b'{"record": ', replay, fresh])
+        malformed, again, accepted = pool.map(
+            appended(world.ledger), [b'{"record": ', replay, fresh]
+        )
     assert isinstance(malformed, RecordRejected) and malformed.rule == "parse"
     assert (again.record_hash, again.leaf_index) == (first.record_hash, first.leaf_index)
     assert accepted.record_hash == records.record_hash(fresh["record"])
