@@ -308,8 +308,11 @@ class Ledger:
         admitted again."""
         outcomes = check_submissions(submissions, self._policies)
         unknown = {o.key for o in outcomes if isinstance(o, UnknownGradingPolicy)}
-        found = {key: policy_store.find(self.engine, key) for key in unknown}
-        known = {key: policy for key, policy in found.items() if policy is not None}
+        known = {
+            key: policy
+            for key in unknown
+            if (policy := policy_store.find(self.engine, key)) is not None
+        }
         if not known:
             return outcomes
         self._policies = {**self._policies, **known}
