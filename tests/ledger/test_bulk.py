@@ -1,13 +1,22 @@
-"""Bulk writes (``ledger.bulk``) on each database: upserts, and pipelined writes that fail."""
+"""Bulk writes (``ledger.bulk``) on each database: upserts, pipelined writes that fail, and
+the binary arrays that carry a batch's columns to PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger import store
-from ledger.bulk import Rows, pipelined
+from ledger.bulk import Rows, binary_array, pipelined
 from ledger.ledger_store import Sql
+from tests.ledger.conftest import POSTGRES_ADMIN_URL
 
 ACTORS = Rows("ledger_actors", (("did", "text"), ("roles", "text")))
 
@@ -72,3 +81,73 @@ def test_records_are_found_by_chain_position_in_any_number(database_url: str) ->
         )
     assert sorted(int(row[0]) for row in found) == list(range(1_000))
     engine.dispose()
+
+
+# -- the arrays sent to PostgreSQL (ledger.bulk.binary_array) ---------------------------------
+
+KINDS_OF_ELEMENTS = {
+    "bigint": st.integers(-(2**63), 2**63 - 1),
+    "smallint": st.integers(-(2**15), 2**15 - 1),
+    "boolean": st.booleans(),
+    "text": st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")),
+    "bytea": st.binary(max_size=300),
+}
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[psycopg.Connection[Any]]:
+    """A connection to the test server (the arrays are only read back: no database is
+    created)."""
+    if os.environ.get("BPL_TEST_SKIP_POSTGRES"):
+        pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
+    with psycopg.connect(POSTGRES_ADMIN_URL) as connection:
+        yield connection
+
+
+def read_back(connection: psycopg.Connection[Any], kind: str, values: list[Any]) -> list[Any]:
+    rows = connection.execute(
+        f"SELECT * FROM unnest(%b::{kind}[]) WITH ORDINALITY ORDER BY ordinality",
+        (binary_array(kind, values),),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS_OF_ELEMENTS))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_an_encoded_array_reads_back_as_its_values(
+    postgres: psycopg.Connection[Any], kind: str, data: st.DataObject
+) -> None:
+    """Every kind of element, NULLs among them, the extremes of each integer's range,
+    any Unicode text PostgreSQL stores, and empty arrays."""
+    values = data.draw(st.lists(st.none() | KINDS_OF_ELEMENTS[kind], max_size=20))
+    assert read_back(postgres, kind, values) == values
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("bigint", 2**63),
+        ("bigint", "1"),
+        ("smallint", 2**15),
+        ("boolean", 1),
+        ("boolean", "false"),
+        ("text", b"bytes"),
+        ("text", 7),
+        ("bytea", "text"),
+        ("bytea", 5),
+    ],
+)
+def test_a_value_of_another_type_is_refused_before_anything_is_sent(kind: str, value: Any) -> None:
+    with pytest.raises(TypeError, match=f"not a {kind} array"):
+        binary_array(kind, [None, value])
+
+
+def test_the_server_refuses_an_array_cast_to_another_type(
+    postgres: psycopg.Connection[Any],
+) -> None:
+    with pytest.raises(psycopg.errors.DatatypeMismatch):
+        postgres.execute("SELECT * FROM unnest(%b::bigint[])", (binary_array("bytea", [b"x"]),))
+    postgres.rollback()
