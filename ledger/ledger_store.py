@@ -329,23 +329,8 @@ class LedgerView:
 
     def flush(self) -> None:
         """Write the batch's effects (inside the caller's transaction)."""
-        inserts: list[tuple[Any, ...]] = []
-        updates: list[tuple[Any, ...]] = []
-        for subject_id, head in self._changed_heads.items():
-            values = (
-                subject_id,
-                head.sequence,
-                head.record_hash,
-                head.kind,
-                head.custodian,
-                head.status,
-                head.closed,
-                _state_text(head),
-            )
-            (inserts if subject_id in self._new_heads else updates).append(values)
+        self.flush_heads()
         connection = self._connection
-        _HEADS.insert(connection, inserts)
-        _HEADS.upsert(connection, "subject_id", updates)
         _ACTORS.insert(
             connection,
             [(a.did, json.dumps(sorted(a.roles))) for a in self._new_actors.values()],
@@ -360,6 +345,28 @@ class LedgerView:
             [(k.key, k.actor, k.revoked) for k in changed if k.key not in self._new_keys],
         )
         policy_store.write_registrations(connection, self._new_policies)
+
+    def flush_heads(self) -> None:
+        """Write the chain heads changed since the last flush (inside the caller's
+        transaction): a batch may write its heads in parts."""
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        for subject_id, head in self._changed_heads.items():
+            values = (
+                subject_id,
+                head.sequence,
+                head.record_hash,
+                head.kind,
+                head.custodian,
+                head.status,
+                head.closed,
+                _state_text(head),
+            )
+            (inserts if subject_id in self._new_heads else updates).append(values)
+        _HEADS.insert(self._connection, inserts)
+        _HEADS.upsert(self._connection, "subject_id", updates)
+        self._new_heads.difference_update(self._changed_heads)
+        self._changed_heads = {}
 
 
 _EMPTY_STATE = orjson.dumps(Head("", 0, "", "").to_state(), option=orjson.OPT_SORT_KEYS).decode()

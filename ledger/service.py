@@ -115,6 +115,10 @@ the next append)."""
 _REGISTRATION_ATTEMPTS = 3
 """Tries of a grading policy registration, which another process's registration under the
 same id can make stale."""
+HEADS_PART = 125
+"""PostgreSQL: a batch's chain heads are written every this many records, as the rules pass
+them, so that the server writes them while the client checks the next ones (the wait at
+the end of a batch of 500: 2.5-4.7 against 4.2-11 us a record, alternating runs)."""
 
 
 class Ledger:
@@ -501,11 +505,16 @@ class Ledger:
         planned = self._plan(batch, accepted)
         with pipelined(batch.connection), view.without_reads():
             self._write_rows(batch, planned, accepted)
-            for index in accepted:
+            # On PostgreSQL the heads go in parts as the rules pass: written whole at the
+            # end, their upsert was the last statement the client waited for.
+            part = HEADS_PART if batch.connection.dialect.name == "postgresql" else len(accepted)
+            for applied, index in enumerate(accepted, 1):
                 try:
                     view.apply(_apply_rules(checked[index], view))
                 except RecordRejected as exc:
                     raise exc.at(index) from None
+                if applied % part == 0:
+                    view.flush_heads()
             return self._conclude(batch, planned, accepted)
 
     def _rules_then_rows(

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import admission, audit, checkpoint, ledger_store, merkle, records
+from ledger import admission, audit, checkpoint, ledger_store, merkle, records, service
 from ledger.errors import LedgerError, RecordRejected, StaleRecord
 from ledger.service import Ledger
 from signing import keys, proofs
@@ -657,6 +657,69 @@ def test_a_batch_chains_records_of_one_passport(world: World) -> None:
     receipts = world.ledger.append_many([issued, test])
     assert [r.sequence for r in receipts] == [0, 1]
     assert receipts[1].leaf_index == receipts[0].leaf_index + 1
+
+
+def chained_batch(world: World, passports: list[str], tests: int) -> list[dict[str, Any]]:
+    """A batch that issues ``passports`` and then tests each ``tests`` times in turn, every
+    record chained to the one before it on its passport."""
+    batch = [world.issued_record(passport) for passport in passports]
+    last = {p: (0, records.record_hash(r["record"])) for p, r in zip(passports, batch, strict=True)}
+    for _ in range(tests):
+        for passport in passports:
+            sequence, previous = last[passport]
+            test = world.record(
+                "DiagnosticTest",
+                passport,
+                "lab",
+                {"testedOn": "2031-05-02"},
+                {"legitimate-interest": TEST_MEASURES},
+                position=(sequence + 1, previous),
+            )
+            last[passport] = (sequence + 1, records.record_hash(test["record"]))
+            batch.append(test)
+    return batch
+
+
+def test_a_batch_writes_its_heads_in_parts(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a batch's heads are written every ``HEADS_PART`` records: a head first
+    written (inserted) in one part and changed again in later ones ends as its chain's
+    last record, and the audit agrees with every stored head."""
+    monkeypatch.setattr(service, "HEADS_PART", 3)
+    passports = [f"urn:bpl:passport:part-{n}" for n in range(4)]
+    batch = chained_batch(world, passports, tests=3)
+    receipts = world.ledger.append_many(batch)
+    for passport in passports:
+        head = world.ledger.head(passport)
+        assert head is not None
+        last = [r for r in receipts if r.subject_id == passport][-1]
+        assert (head.sequence, head.record_hash) == (3, last.record_hash)
+    assert world.ledger.audit().ok
+
+
+def test_a_refusal_after_heads_were_written_stores_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Heads written by the earlier parts of a batch are rolled back with it."""
+    monkeypatch.setattr(service, "HEADS_PART", 2)
+    world.issue(PASSPORT)
+    batch = chained_batch(world, ["urn:bpl:passport:part-a", "urn:bpl:passport:part-b"], 2)
+    head = world.ledger.head(PASSPORT)
+    assert head is not None
+    stale = world.record(  # the head is at 0
+        "DiagnosticTest",
+        PASSPORT,
+        "lab",
+        {"testedOn": "2031-05-02"},
+        {"legitimate-interest": TEST_MEASURES},
+        position=(5, head.record_hash),
+    )
+    before, rows = snapshot(world), row_counts(world)
+    with pytest.raises(RecordRejected) as refused:
+        world.ledger.append_many([*batch, stale])
+    assert (refused.value.index, refused.value.rule) == (len(batch), "sequence")
+    assert snapshot(world) == before
+    assert row_counts(world) == rows
+    assert world.ledger.head("urn:bpl:passport:part-a") is None
 
 
 def test_concurrent_writers_never_fork_a_chain(world: World) -> None:
