@@ -35,6 +35,11 @@ class Rows:
     table: str
     columns: tuple[tuple[str, str], ...]
 
+    def __post_init__(self) -> None:
+        unknown = [kind for _, kind in self.columns if kind not in _ELEMENTS]
+        if unknown:
+            raise ValueError(f"{self.table}: no binary array encoding for {unknown[0]} columns")
+
     @property
     def names(self) -> str:
         return ", ".join(name for name, _ in self.columns)

@@ -151,3 +151,8 @@ def test_the_server_refuses_an_array_cast_to_another_type(
     with pytest.raises(psycopg.errors.DatatypeMismatch):
         postgres.execute("SELECT * FROM unnest(%b::bigint[])", (binary_array("bytea", [b"x"]),))
     postgres.rollback()
+
+
+def test_a_column_kind_without_an_array_encoding_is_refused_when_declared() -> None:
+    with pytest.raises(ValueError, match="no binary array encoding for timestamptz"):
+        Rows("t", (("id", "bigint"), ("at", "timestamptz")))
