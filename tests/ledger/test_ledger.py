@@ -471,10 +471,15 @@ def admitted_alone(submission: Any) -> object:
         return (exc.rule, str(exc))
 
 
-def test_a_batch_is_admitted_with_each_record_s_own_verdict(world: World) -> None:
-    """check_submissions runs the checks stage by stage over a batch: every bad case and
-    good records in one batch get exactly check_submission's verdict each (a refused
-    record leaves the later stages, the others go on)."""
+@pytest.mark.parametrize("chunk", [admission.STAGE_CHUNK, 3], ids=["one-chunk", "chunks-of-3"])
+def test_a_batch_is_admitted_with_each_record_s_own_verdict(
+    world: World, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """check_submissions runs the checks stage by stage over a chunk of records: every bad
+    case and good records in one batch get exactly check_submission's verdict each, in
+    order (a refused record leaves the later stages, the others go on), whether the batch
+    fits one chunk or spans many."""
+    monkeypatch.setattr(admission, "STAGE_CHUNK", chunk)
     world.issue(PASSPORT)
     good = world.diagnostic(PASSPORT, TEST_MEASURES)
     batch: list[Any] = [good]
