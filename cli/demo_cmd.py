@@ -9,11 +9,8 @@ import typer
 
 from cli.errors import FAILED, fail, report
 from cli.ledger_cmd import OPERATOR_KEY
-from cli.location import DataDirOption
-from ledger import demo as demo_ledger
-from ledger.datadir import DataDir, default_data_dir
+from cli.location import DataDirOption, data_directory, ledger_service
 from ledger.errors import LedgerError
-from ledger.service import Ledger
 from signing import keys
 from signing.errors import SigningError
 
@@ -34,16 +31,20 @@ def demo(
     """Create a NEW demo ledger in the data directory: actors of a battery value chain and
     the lives of --batteries batteries (issue, custody, diagnostic test, then reuse,
     repurposing, remanufacturing or recycling). Prints a JSON summary with the audit."""
-    directory = DataDir(data_dir or default_data_dir())
+    directory = data_directory(data_dir)
     if directory.signer_key_file.exists() or (directory.path / OPERATOR_KEY).exists():
         fail(f"{directory.path} already holds a ledger; give a new --data-dir")
     operator = keys.generate()
     try:
         directory.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         keys.save(operator, directory.path / OPERATOR_KEY)
-        ledger = Ledger.init(directory.path, operator, origin=DEMO_ORIGIN, name="Demo operator")
+        ledger = ledger_service().init(
+            directory.path, operator, origin=DEMO_ORIGIN, name="Demo operator"
+        )
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
+    from ledger import demo as demo_ledger  # noqa: PLC0415 (the storage code, on demand)
+
     try:
         summary = demo_ledger.run_demo(ledger, operator, batteries=batteries, seed=seed)
         audit = ledger.audit()

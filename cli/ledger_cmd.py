@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.errors import FAILED, fail, report
 from cli.inputs import read_bytes
-from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
-from ledger.datadir import DEFAULT_ORIGIN
+from cli.location import (
+    DatabaseUrlOption,
+    DataDirOption,
+    data_directory,
+    ledger_service,
+    read_location,
+)
+from ledger.defaults import DEFAULT_ORIGIN
 from ledger.errors import LedgerError, PolicyConflictError, RecordRejected
 from ledger.grading import GradingError
-from ledger.service import Ledger
 from signing import keys
 from signing.errors import SigningError
+
+if TYPE_CHECKING:
+    from ledger.service import Ledger
 
 OPERATOR_KEY = "operator.json"
 """The operator's key file in the data directory (0600): it signs actor records."""
@@ -32,7 +40,7 @@ policy_app = typer.Typer(
 
 def _ledger(path: Path | None, *, writable: bool = True) -> Ledger:
     try:
-        return Ledger.open(data_directory(path).path, writable=writable)
+        return ledger_service().open(data_directory(path).path, writable=writable)
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
 
@@ -42,7 +50,9 @@ def _reader(path: Path | None, database_url: str | None) -> Ledger:
     auditor's case: the database records the log's identity)."""
     location = read_location(path, database_url)
     try:
-        return Ledger.open(location if isinstance(location, str) else location.path, writable=False)
+        return ledger_service().open(
+            location if isinstance(location, str) else location.path, writable=False
+        )
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
 
@@ -68,7 +78,7 @@ def init(
     try:
         directory.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         keys.save(operator, directory.path / OPERATOR_KEY)
-        ledger = Ledger.init(directory.path, operator, origin=origin, name=name)
+        ledger = ledger_service().init(directory.path, operator, origin=origin, name=name)
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
     report(f"ledger {origin!r} created in {directory.path}")

@@ -1,15 +1,25 @@
 """Where a verb finds the ledger: its data directory, or, for the verbs that only read, the
-database at a URL instead (an auditor's case: the database records the log's identity)."""
+database at a URL instead (an auditor's case: the database records the log's identity).
+
+The storage code (SQLAlchemy, Alembic, the ledger's tables: 0.6 s of imports) is loaded
+here, by the verbs that open a ledger, and not when ``bpl`` starts: the verbs a
+dismantler runs offline (``bpl keys``, ``bpl sign``, ``bpl verify``, ``bpl record new
+--sequence``) start without it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.errors import fail
-from ledger.datadir import DataDir, default_data_dir
+from ledger.defaults import default_data_dir
+
+if TYPE_CHECKING:
+    from ledger.datadir import DataDir
+    from ledger.service import Ledger
 
 DataDirOption = Annotated[
     Path | None,
@@ -32,7 +42,16 @@ DatabaseUrlOption = Annotated[
 
 def data_directory(path: Path | None) -> DataDir:
     """``--data-dir``, else ``$BPL_DATA_DIR``, else ``~/.local/share/bpl``."""
+    from ledger.datadir import DataDir  # noqa: PLC0415 (the storage code, on demand)
+
     return DataDir(path or default_data_dir())
+
+
+def ledger_service() -> type[Ledger]:
+    """The :class:`ledger.service.Ledger` class, imported when a verb opens a ledger."""
+    from ledger.service import Ledger  # noqa: PLC0415 (the storage code, on demand)
+
+    return Ledger
 
 
 def read_location(path: Path | None, database_url: str | None) -> DataDir | str:

@@ -12,21 +12,23 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.errors import FAILED, fail
 from cli.inputs import read_bytes
 from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
-from ledger import checkpoint, identity, merkle
+from ledger import checkpoint, merkle
 from ledger.checkpoint import CheckpointError
-from ledger.datadir import DEFAULT_ORIGIN
+from ledger.defaults import DEFAULT_ORIGIN
 from ledger.errors import LedgerError
-from ledger.log import TransparencyLog
 from ledger.log_proofs import ConsistencyProof, InclusionProof
 from signing import json_input
 from signing.errors import DocumentError, SigningError
+
+if TYPE_CHECKING:
+    from ledger.log import TransparencyLog
 
 app = typer.Typer(
     help="The transparency log: checkpoints, inclusion and consistency proofs.",
@@ -52,6 +54,8 @@ def _reading(
     location = read_location(data_dir, database_url)
     try:
         if isinstance(location, str):
+            from ledger import identity  # noqa: PLC0415 (the storage code, on demand)
+
             log, recorded = identity.open_url(location, writable=False)
             verifier_key = recorded.verifier_key
         else:

@@ -18,13 +18,11 @@ import typer
 import schemas
 from cli.errors import fail, report
 from cli.inputs import load_key, read_document
-from cli.location import DataDirOption
+from cli.location import DataDirOption, data_directory, ledger_service
 from ledger import grading, records
 from ledger.admission import bundled_policies
-from ledger.datadir import DataDir, default_data_dir
 from ledger.errors import LedgerError
 from ledger.grading import GradingError
-from ledger.service import Ledger
 from signing import proofs
 from signing.errors import SigningError
 
@@ -157,7 +155,7 @@ def _known_policy(key: tuple[str, str], data_dir: Path | None) -> grading.Gradin
     known = bundled_policies()
     if key not in known:
         try:
-            ledger = Ledger.open(DataDir(data_dir or default_data_dir()).path, writable=False)
+            ledger = ledger_service().open(data_directory(data_dir).path, writable=False)
         except (LedgerError, SigningError):
             ledger = None  # no local ledger: the bundled ones only
         if ledger is not None:
@@ -207,9 +205,9 @@ def _position(
         if sequence > 0 and previous is None:
             fail("--sequence above 0 needs --previous (the hash of the record before)")
         return sequence, previous
-    directory = DataDir(data_dir or default_data_dir())
+    directory = data_directory(data_dir)
     try:
-        ledger = Ledger.open(directory.path, writable=False)  # reads the head only
+        ledger = ledger_service().open(directory.path, writable=False)  # reads the head only
     except (LedgerError, SigningError) as exc:
         fail(
             f"no local ledger to take the chain position from ({exc}); "

@@ -14,29 +14,21 @@ opening refuses a database that holds another log's.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger import identity, store
+from ledger.defaults import DATA_DIR_ENV, DEFAULT_ORIGIN, default_data_dir
 from ledger.errors import LedgerError
 from ledger.log import TransparencyLog
 from signing import note, secret_files
 from signing.errors import KeyFileError
 
-DATA_DIR_ENV = "BPL_DATA_DIR"
-DEFAULT_ORIGIN = "bpl.localhost/log"
+__all__ = ["DATA_DIR_ENV", "DEFAULT_ORIGIN", "DataDir", "default_data_dir"]
+
 # A checkpoint origin: printable, no spaces or "+" (it is also the note key's name).
 _ORIGIN = re.compile(r"[!-*,-~]+")
-
-
-def default_data_dir() -> Path:
-    """``$BPL_DATA_DIR``, else ``$XDG_DATA_HOME/bpl`` (``~/.local/share/bpl``)."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "bpl"
 
 
 @dataclass(frozen=True)
