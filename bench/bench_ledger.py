@@ -18,7 +18,11 @@ The baseline: bare pynacl verify of a 64-byte message, timed in a slice of
 the same minutes of the machine (whose speed drifts by 10-30 % here) and with the same
 statistic, a mean. The best slice is printed too: the ratio to it is the stricter figure.
 
-Run: ``.venv/bin/python bench/bench_ledger.py [--records 12000] [--postgres URL]``.
+Each database runs in a process of its own (``--database``), started afresh: the second
+run in one process inherited the first's heap and fork server.
+
+Run: ``.venv/bin/python bench/bench_ledger.py [--records 12000] [--postgres URL]
+[--database both|sqlite|postgresql]``.
 """
 
 from __future__ import annotations
