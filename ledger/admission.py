@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import schemas
-from ledger import grading, records
+from ledger import collector, grading, records
 from ledger.errors import RecordRejected, UnknownGradingPolicy
 from signing import json_input, proofs
 from signing.errors import SigningError
@@ -317,3 +317,34 @@ def _unpack(
     ):
         raise RecordRejected("parse", "record must be an object and disclosures a list")
     return record, disclosures
+
+
+def admit_stored(
+    submissions: list[tuple[bytes, list[bytes]]], policies: Policies | None = None
+) -> list[str | None]:
+    """Admission of stored records (run in a worker process), grades under ``policies``
+    (default: the bundled ones; pickled to the worker with each chunk): for each, None, or
+    the rule and reason that refuses it. The stored bytes must also be the record's
+    canonical form, which is what lets the parent rebuild the admitted record with a plain
+    parser instead of receiving it pickled. Here, not in :mod:`ledger.audit`, so that the
+    audit's worker processes import admission alone, not the storage code (SQLAlchemy,
+    Alembic): ``bpl audit`` of 24,000 records took 2.6-2.8 against 3.0-3.1 s."""
+    outcomes: list[str | None] = [None] * len(submissions)
+    with collector.paused():
+        parsed: list[dict[str, Any]] = []
+        positions: list[int] = []
+        for position, (body, disclosures) in enumerate(submissions):
+            try:
+                record = json_input.parse_object(body)
+                shown = [json_input.parse_object(d) for d in disclosures]
+            except SigningError as exc:  # not even JSON: only a tampered row gets here
+                outcomes[position] = f"parse: {exc}"
+                continue
+            parsed.append({"record": record, "disclosures": shown})
+            positions.append(position)
+        for position, checked in zip(positions, check_submissions(parsed, policies), strict=True):
+            if isinstance(checked, RecordRejected):
+                outcomes[position] = f"{checked.rule}: {checked.detail}"
+            elif checked.body != submissions[position][0]:
+                outcomes[position] = "parse: its bytes are not the record's canonical (JCS) form"
+    return outcomes

@@ -29,15 +29,13 @@ import orjson
 import sqlalchemy as sa
 
 import schemas
-from ledger import collector, policy_store, records
-from ledger.admission import Checked, Policies, bundled_policies, check_submissions
+from ledger import admission, collector, policy_store, records
+from ledger.admission import Checked, Policies, admit_stored, bundled_policies
 from ledger.bulk import fetch_binary
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, Sql, hash_key, head_from_row
 from ledger.log import TransparencyLog
 from ledger.rules import Actor, Effects, Head, Key, Registration, check
-from signing import json_input
-from signing.errors import SigningError
 
 CHUNK = 1024
 """Records read, admitted and replayed per step."""
@@ -77,13 +75,8 @@ def audit(
     with _admission_pool(workers) as pool:
         if workers > 1:
             for _ in range(workers):
-                pool.submit(_boot)
+                pool.submit(admit_stored, [])  # to start each worker: nothing to admit
         return _audit(engine, log, verifier_key, pool, workers)
-
-
-def _boot() -> None:
-    """A worker's first task: being unpickled imports this module and what admission
-    needs."""
 
 
 def _audit(
@@ -153,14 +146,15 @@ def _admission_pool(workers: int) -> Executor:
 def _worker_context() -> multiprocessing.context.BaseContext:
     """How worker processes start: not by forking this process, which may hold threads and
     database connections. Where it exists, a fork server: started once per process (it
-    imports the main program and this module), it forks each worker ready to work, where
-    spawning made every worker import everything again (0.6 s, a third of an audit of
-    24,000 records). Elsewhere, spawned."""
+    imports the main program and :mod:`ledger.admission`, where the workers' task lives:
+    not the storage code), it forks each worker ready to work, where spawning made every
+    worker import everything again (0.6 s, a third of an audit of 24,000 records).
+    Elsewhere, spawned."""
     try:
         context = multiprocessing.get_context("forkserver")
     except ValueError:  # pragma: no cover - platforms without fork servers
         return multiprocessing.get_context("spawn")
-    context.set_forkserver_preload(["__main__", __name__])
+    context.set_forkserver_preload(["__main__", admission.__name__])
     return context
 
 
@@ -254,36 +248,6 @@ def _stored_problem(row: Any, leaf_index: int, leaf: bytes) -> str | None:
     if row[2] != hash_key(leaf_index, row[0]):
         return "its stored hash key does not match its hash and leaf (lookups would miss it)"
     return None
-
-
-def admit_stored(
-    submissions: list[tuple[bytes, list[bytes]]], policies: Policies | None = None
-) -> list[str | None]:
-    """Admission of stored records (run in a worker process), grades under ``policies``
-    (default: the bundled ones; pickled to the worker with each chunk): for each, None, or
-    the rule and reason that refuses it. The stored bytes must also be the record's
-    canonical form, which is what lets the parent rebuild the admitted record with a plain
-    parser (:func:`_admitted`) instead of receiving it pickled. Module level, so that worker
-    processes find it."""
-    outcomes: list[str | None] = [None] * len(submissions)
-    with collector.paused():
-        parsed: list[dict[str, Any]] = []
-        positions: list[int] = []
-        for position, (body, disclosures) in enumerate(submissions):
-            try:
-                record = json_input.parse_object(body)
-                shown = [json_input.parse_object(d) for d in disclosures]
-            except SigningError as exc:  # not even JSON: only a tampered row gets here
-                outcomes[position] = f"parse: {exc}"
-                continue
-            parsed.append({"record": record, "disclosures": shown})
-            positions.append(position)
-        for position, checked in zip(positions, check_submissions(parsed, policies), strict=True):
-            if isinstance(checked, RecordRejected):
-                outcomes[position] = f"{checked.rule}: {checked.detail}"
-            elif checked.body != submissions[position][0]:
-                outcomes[position] = "parse: its bytes are not the record's canonical (JCS) form"
-    return outcomes
 
 
 def _admitted(record_hash: str, body: bytes, disclosures: list[bytes]) -> Checked:
