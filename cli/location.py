@@ -1,7 +1,7 @@
 """Where a verb finds the ledger: its data directory, or, for the verbs that only read, the
 database at a URL instead (an auditor's case: the database records the log's identity).
 
-The storage code (SQLAlchemy, Alembic, the ledger's tables: 0.6 s of imports) is loaded
+The storage code (SQLAlchemy, Alembic, the ledger's tables: 0.7 s of imports) is loaded
 here, by the verbs that open a ledger, and not when ``bpl`` starts: the verbs a
 dismantler runs offline (``bpl keys``, ``bpl sign``, ``bpl verify``, ``bpl record new
 --sequence``) start without it.
