@@ -70,11 +70,14 @@ class Rows:
         if not rows:
             return
         if connection.dialect.name == "postgresql":
+            driver = connection.connection.driver_connection
+            assert isinstance(driver, psycopg.Connection)
+            encoding = driver.info.encoding  # the client encoding, as psycopg's own text
             connection.exec_driver_sql(
                 f"INSERT INTO {self.table} ({self.names}) "  # noqa: S608 - names are ours
                 f"SELECT * FROM unnest({self._arrays()}){conflict}",
                 tuple(
-                    binary_array(kind, column)
+                    binary_array(kind, column, encoding)
                     for (_, kind), column in zip(
                         self.columns, _columns(rows, len(self.columns)), strict=True
                     )
@@ -121,11 +124,15 @@ _HEADER = struct.Struct(">iiIii").pack
 """One dimension, the has-NULLs flag, the element type, the length, the lower bound (1)."""
 
 
-def _fixed(layout: str, width: int) -> Callable[[Sequence[Any]], list[bytes]]:
+Encoder = Callable[[Sequence[Any], str], list[bytes]]
+"""Encodes an array's elements (the second argument: the client encoding, for text)."""
+
+
+def _fixed(layout: str, width: int) -> Encoder:
     """Elements of a fixed ``width``, each packed with its length by ``layout``."""
     pack = struct.Struct(">i" + layout).pack
 
-    def encode(values: Sequence[Any]) -> list[bytes]:
+    def encode(values: Sequence[Any], _encoding: str) -> list[bytes]:
         if None not in values:
             return list(map(pack, repeat(width), values))
         return [_NULL if value is None else pack(width, value) for value in values]
@@ -143,11 +150,11 @@ def _sized(values: Sequence[bytes | None]) -> list[bytes]:
     return pieces
 
 
-def _texts(values: Sequence[str | None]) -> list[bytes]:
-    return _sized([None if value is None else value.encode() for value in values])
+def _texts(values: Sequence[str | None], encoding: str) -> list[bytes]:
+    return _sized([None if value is None else value.encode(encoding) for value in values])
 
 
-def _byteas(values: Sequence[bytes | None]) -> list[bytes]:
+def _byteas(values: Sequence[bytes | None], _encoding: str) -> list[bytes]:
     return _sized([value if value.__class__ is bytes else _bytes(value) for value in values])
 
 
@@ -162,16 +169,16 @@ def _bytes(value: object) -> bytes | None:
 _boolean_elements = _fixed("?", 1)
 
 
-def _booleans(values: Sequence[bool | None]) -> list[bytes]:
+def _booleans(values: Sequence[bool | None], _encoding: str) -> list[bytes]:
     for value in values:
         if value is not None and value.__class__ is not bool:  # "?" packs any truth value
             raise TypeError(f"{type(value).__name__} is not a boolean")
-    return _boolean_elements(values)
+    return _boolean_elements(values, _encoding)
 
 
-_ELEMENTS: dict[str, tuple[int, Callable[[Sequence[Any]], list[bytes]]]] = {
+_ELEMENTS: dict[str, tuple[int, Encoder]] = {
     # kind: (element type OID, encoder): PostgreSQL's int8send, int2send, boolsend,
-    # textsend (UTF-8, the database's encoding) and byteasend.
+    # textsend (in the client encoding, which the server converts from) and byteasend.
     "bigint": (20, _fixed("q", 8)),
     "smallint": (21, _fixed("h", 2)),
     "boolean": (16, _booleans),
@@ -180,13 +187,15 @@ _ELEMENTS: dict[str, tuple[int, Callable[[Sequence[Any]], list[bytes]]]] = {
 }
 
 
-def binary_array(kind: str, values: Sequence[Any]) -> EncodedArray:
+def binary_array(kind: str, values: Sequence[Any], encoding: str = "utf-8") -> EncodedArray:
     """``values`` (None for NULL) as a one-dimensional PostgreSQL array of ``kind`` (one of
-    bigint, smallint, boolean, text, bytea). Raises TypeError for a value of another type,
-    and for an integer out of the kind's range."""
+    bigint, smallint, boolean, text, bytea), text in the connection's client ``encoding``
+    (a Python codec name: psycopg's ``Connection.info.encoding``). Raises TypeError for a
+    value of another type, and for an integer out of the kind's range; UnicodeEncodeError
+    for text the encoding cannot hold."""
     oid, encode = _ELEMENTS[kind]
     try:
-        elements = encode(values)
+        elements = encode(values, encoding)
     except (struct.error, AttributeError, TypeError) as exc:
         raise TypeError(f"not a {kind} array: {exc}") from None
     header = _HEADER(1, None in values, oid, len(values), 1)

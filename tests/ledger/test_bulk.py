@@ -126,6 +126,19 @@ def test_an_encoded_array_reads_back_as_its_values(
     assert read_back(postgres, kind, values) == values
 
 
+def test_text_travels_in_the_client_encoding(postgres: psycopg.Connection[Any]) -> None:
+    """The server reads binary text in the connection's client encoding: a client set to
+    LATIN1 gets its values back as sent, not as UTF-8 bytes misread."""
+    with psycopg.connect(POSTGRES_ADMIN_URL, options="-c client_encoding=LATIN1") as latin:
+        assert latin.info.encoding == "iso8859-1"
+        values = ["Gliwice, PL", "Zürich, CH", None]
+        rows = latin.execute(
+            "SELECT * FROM unnest(%b::text[]) WITH ORDINALITY ORDER BY ordinality",
+            (binary_array("text", values, latin.info.encoding),),
+        ).fetchall()
+        assert [row[0] for row in rows] == values
+
+
 @pytest.mark.parametrize(
     ("kind", "value"),
     [
