@@ -507,13 +507,13 @@ class Ledger:
             self._write_rows(batch, planned, accepted)
             # On PostgreSQL the heads go in parts as the rules pass: written whole at the
             # end, their upsert was the last statement the client waited for.
-            part = HEADS_PART if batch.connection.dialect.name == "postgresql" else len(accepted)
+            in_parts = batch.connection.dialect.name == "postgresql"
             for applied, index in enumerate(accepted, 1):
                 try:
                     view.apply(_apply_rules(checked[index], view))
                 except RecordRejected as exc:
                     raise exc.at(index) from None
-                if applied % part == 0:
+                if in_parts and applied % HEADS_PART == 0:
                     view.flush_heads()
             return self._conclude(batch, planned, accepted)
 
