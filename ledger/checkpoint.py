@@ -24,10 +24,23 @@ from dataclasses import dataclass
 from ledger.errors import LedgerError
 from signing import note
 
-__all__ = ["MAX_SIZE", "Checkpoint", "CheckpointError", "parse", "sign", "verify"]
+__all__ = [
+    "MAX_SIZE",
+    "PREVIOUS",
+    "Checkpoint",
+    "CheckpointError",
+    "parse",
+    "previous_size",
+    "sign",
+    "verify",
+]
 
 MAX_SIZE = 2**64 - 1  # tree sizes are uint64 everywhere else (Go, RFC 9162)
 _SIZE = re.compile(r"0|[1-9][0-9]*")
+PREVIOUS = "previous "
+"""The extension line by which a bpl checkpoint names the size of the checkpoint the log
+issued before it (``previous 1234``): signed with the rest, it makes the stored checkpoints
+a chain, so that one deleted from the store is missed by the audit (ADR 0015)."""
 
 
 class CheckpointError(LedgerError):
@@ -119,6 +132,23 @@ def parse(text: str) -> Checkpoint:
     if size > MAX_SIZE:
         raise CheckpointError("tree size (line 2) exceeds 2**64 - 1")
     return Checkpoint(origin, size, _root(root_line), tuple(extensions))
+
+
+def previous_size(checkpoint: Checkpoint) -> int | None:
+    """The size of the checkpoint this one names as the one before it (its
+    :data:`PREVIOUS` extension line), or None: the log's first checkpoint, or one signed
+    before checkpoints were linked. Raises CheckpointError for a malformed or repeated link."""
+    found = None
+    for line in checkpoint.extensions:
+        if not line.startswith(PREVIOUS):
+            continue
+        value = line[len(PREVIOUS) :]
+        if found is not None:
+            raise CheckpointError("more than one previous-checkpoint line")
+        if not _SIZE.fullmatch(value) or int(value) >= checkpoint.size:
+            raise CheckpointError(f"previous-checkpoint line {line!r} names no smaller tree")
+        found = int(value)
+    return found
 
 
 def sign(checkpoint: Checkpoint, signer_key: str) -> str:

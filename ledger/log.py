@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger import checkpoint, merkle, store, tiles
+from ledger import checkpoint, log_audit, merkle, store
 from ledger.bulk import pipelined
 from ledger.errors import LogError, LogIntegrityError
 from ledger.log_proofs import ConsistencyProof, InclusionProof
@@ -98,21 +98,25 @@ class TransparencyLog:
         sha256 = hashlib.sha256
         leaf_hashes = [sha256(b"\0" + leaf).digest() for leaf in batch]  # merkle.leaf_hash
         with self._writer.begin() as connection:
-            state = self._store.read_state(connection, lock=True)
+            state = self.lock(connection)
             size = state.size
-            if not batch:
-                if self._has_checkpoint(connection, size):
-                    note = self._checkpoint_at(connection, size)
-                else:  # a new log: its first checkpoint, of the empty tree
-                    note = self._sign(size, state.root())
-                    self._insert_checkpoint(connection, size, state.root(), note)
-                return AppendResult(size, size, state.root(), note)
+            if not batch:  # on a new log, lock() signed the empty tree
+                if not self._has_checkpoint(connection, size):
+                    raise LogIntegrityError(f"the log's latest checkpoint ({size}) is missing")
+                return AppendResult(size, size, state.root(), self._checkpoint_at(connection, size))
             return self.append_locked(connection, state, batch, leaf_hashes)
 
     def lock(self, connection: sa.Connection) -> State:
         """Take the sequencer lock in ``connection``'s transaction (begun with
-        :attr:`writer`) and return the committed state. Others append after it commits."""
-        return self._store.read_state(connection, lock=True)
+        :attr:`writer`) and return the committed state. Others append after it commits.
+
+        On a log whose empty tree was never signed (appended to without ``append([])``
+        first), signs that first, so that every later checkpoint can name the one before it.
+        """
+        state = self._store.read_state(connection, lock=True)
+        if state.size == 0 and self._signer_key and not self._has_checkpoint(connection, 0):
+            self._insert_checkpoint(connection, 0, state.root(), self._sign(0, state.root()))
+        return state
 
     @property
     def writer(self) -> Engine:
@@ -170,7 +174,7 @@ class TransparencyLog:
         old, batch = planned.state, planned.batch
         new_size = batch.state.size
         new_root = batch.state.root()
-        note = self._sign(new_size, new_root)
+        note = self._sign(new_size, new_root, previous=old.size)
         self._insert_checkpoint(connection, new_size, new_root, note)
         proofs: tuple[InclusionProof, ...] = ()
         if planned.prove:
@@ -183,9 +187,13 @@ class TransparencyLog:
             )
         return AppendResult(old.size, new_size, new_root, note, proofs)
 
-    def _sign(self, size: int, root: bytes) -> str:
+    def _sign(self, size: int, root: bytes, *, previous: int | None = None) -> str:
+        """The signed checkpoint of ``size``, naming the ``previous`` one (the log's first
+        checkpoint names none): :data:`ledger.checkpoint.PREVIOUS`."""
         assert self._signer_key is not None  # checked by append
-        return checkpoint.sign(checkpoint.Checkpoint(self.origin, size, root), self._signer_key)
+        extensions = () if previous is None else (f"{checkpoint.PREVIOUS}{previous}",)
+        head = checkpoint.Checkpoint(self.origin, size, root, extensions)
+        return checkpoint.sign(head, self._signer_key)
 
     def _insert_checkpoint(
         self, connection: sa.Connection, size: int, root: bytes, note: str
@@ -298,66 +306,16 @@ class TransparencyLog:
             return [hashes[0, i] for i in range(start, end)]
 
     def audit(self, verifier_key: str, chunk: int = 16_384) -> int:
-        """Re-derive everything from the leaves and hold it against the latest checkpoint.
-
-        Recomputes every leaf hash from its bytes, every stored tile, the right edge and
-        the root, checks the leaf index, and checks the latest checkpoint's signature, size
-        and root. Returns the size; raises LogIntegrityError naming the first thing that
-        does not match. O(n): for audits, not for serving.
+        """Re-derive every stored row of the log from the leaves and check it: leaf hashes,
+        tiles, the right edge, the state's root, the leaf index row by row, and every
+        stored checkpoint (signature, size, root, its link to the one before), the latest
+        first (:mod:`ledger.log_audit`). Returns the size; raises LogIntegrityError naming
+        the first thing that does not match. O(n): for audits, not for serving.
         """
-        chunk = max(1, chunk)
         with self.engine.connect() as connection:
-            state = self._store.read_state(connection)
-            try:
-                latest = checkpoint.verify(
-                    self._checkpoint_at(connection, state.size), verifier_key, self.origin
-                )
-            except checkpoint.CheckpointError as exc:
-                raise LogIntegrityError(f"the latest checkpoint: {exc}") from exc
-            except LogError as exc:
-                raise LogIntegrityError(str(exc)) from None
-            rebuilt = State(0, [], [])
-            while rebuilt.size < state.size:
-                end = min(rebuilt.size + chunk, state.size)
-                leaves = self._store.leaves(connection, state, rebuilt.size, end)
-                hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
-                planned = self._store.plan_batch(rebuilt, leaves, hashes)
-                self._audit_tiles(connection, planned.tiles, rebuilt.size)
-                rebuilt = planned.state
-            self._audit_edges(rebuilt, state)
-            if self._store.count_index_rows(connection) != state.size:
-                raise LogIntegrityError("the leaf index does not have one row per leaf")
-            stored = self._store.count_leaf_rows(connection)
-            if stored != state.size:
-                raise LogIntegrityError(f"{stored} leaves are stored for a tree of {state.size}")
-        if rebuilt.root() != latest.root or state.size != latest.size:
-            raise LogIntegrityError(f"the leaves' root differs from checkpoint {latest.size}")
-        return state.size
-
-    @staticmethod
-    def _audit_edges(rebuilt: State, stored: State) -> None:
-        if rebuilt.edges[:1] != stored.edges[:1]:
-            position = _first_difference(stored.edges[0], rebuilt.edges[0])
-            leaf = stored.size - stored.size % tiles.TILE_WIDTH + position
-            raise LogIntegrityError(f"leaf {leaf} does not match its stored hash")
-        if rebuilt.frontier != stored.frontier or rebuilt.edges != stored.edges:
-            raise LogIntegrityError("the stored right edge does not match the leaves")
-
-    def _audit_tiles(
-        self, connection: sa.Connection, expected: list[tuple[int, int, bytes]], first_leaf: int
-    ) -> None:
-        by_level: dict[int, dict[int, bytes]] = {}
-        for level, index, blob in expected:
-            by_level.setdefault(level, {})[index] = blob
-        for level, wanted in sorted(by_level.items()):
-            stored = self._store.tile_range(connection, level, min(wanted), max(wanted) + 1)
-            for index, blob in sorted(wanted.items()):
-                if stored.get(index) == blob:
-                    continue
-                if level == 0 and index in stored:
-                    leaf = _first_difference(stored[index], blob) + index * tiles.TILE_WIDTH
-                    raise LogIntegrityError(f"leaf {leaf} does not match its stored hash")
-                raise LogIntegrityError(f"stored tile {(level, index)} does not match its leaves")
+            return log_audit.audit_log(
+                self._store, connection, self.origin, verifier_key, max(1, chunk)
+            )
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -382,15 +340,6 @@ class TransparencyLog:
             sa.text("SELECT 1 FROM log_checkpoints WHERE size = :size"), {"size": size}
         ).first()
         return found is not None
-
-
-def _first_difference(stored: bytes, expected: bytes) -> int:
-    """The position of the first hash that differs between two tiles."""
-    size = merkle.HASH_SIZE
-    for position in range(0, min(len(stored), len(expected)), size):
-        if stored[position : position + size] != expected[position : position + size]:
-            return position // size
-    return min(len(stored), len(expected)) // size
 
 
 def _checked_batch(leaves: Sequence[object]) -> list[bytes]:

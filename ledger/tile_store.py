@@ -140,7 +140,7 @@ class TileStore:
             connection,
             [
                 (position >> INDEX_EPOCH_BITS, prefix, position)
-                for prefix, position in zip(_prefixes(batch.joined_hashes), positions, strict=True)
+                for prefix, position in zip(prefixes(batch.joined_hashes), positions, strict=True)
             ],
         )
         state = batch.state
@@ -252,6 +252,45 @@ class TileStore:
             found += (int(row[0]) for row in rows)
         return sorted(found)
 
+    def index_epoch(self, connection: sa.Connection, epoch: int) -> list[tuple[int, int]]:
+        """The leaf index's ``(idx, prefix)`` rows of one epoch, by index (for audits)."""
+        rows = connection.exec_driver_sql(
+            self._sql("SELECT idx, prefix FROM log_leaf_index WHERE epoch = ? ORDER BY idx"),
+            (epoch,),
+        )
+        return [(int(index), int(prefix)) for index, prefix in rows]
+
+    def checkpoints(
+        self, connection: sa.Connection, above: int, up_to: int
+    ) -> list[tuple[int, bytes, str]]:
+        """Stored checkpoints ``(size, root, note)`` with ``above < size <= up_to``, by size."""
+        rows = fetch_binary(
+            connection,
+            self._sql(
+                "SELECT size, root, note FROM log_checkpoints WHERE size > ? AND size <= ? "
+                "ORDER BY size"
+            ),
+            (above, up_to),
+        )
+        return [(int(size), bytes(root), str(note)) for size, root, note in rows]
+
+    def count_checkpoints_beyond(self, connection: sa.Connection, size: int) -> int:
+        """Stored checkpoints of trees larger than ``size`` (the log's)."""
+        return int(
+            connection.exec_driver_sql(
+                self._sql("SELECT COUNT(*) FROM log_checkpoints WHERE size > ?"), (size,)
+            ).scalar_one()
+        )
+
+    def state_rows(self, connection: sa.Connection) -> list[tuple[int, bytes]]:
+        """Every row of ``log_state`` as ``(id, root)`` (there must be exactly one)."""
+        rows = connection.exec_driver_sql("SELECT id, root FROM log_state ORDER BY id")
+        return [(int(row_id), bytes(root)) for row_id, root in rows]
+
+    def count_tile_rows(self, connection: sa.Connection) -> int:
+        """Stored full tiles, of every level."""
+        return int(connection.exec_driver_sql("SELECT COUNT(*) FROM log_tiles").scalar_one())
+
     def count_index_rows(self, connection: sa.Connection) -> int:
         """Rows of the leaf index (one per leaf)."""
         return int(connection.exec_driver_sql("SELECT COUNT(*) FROM log_leaf_index").scalar_one())
@@ -287,7 +326,7 @@ def prefix_of(leaf_hash: bytes) -> int:
     return int.from_bytes(leaf_hash[:8], "big", signed=True)
 
 
-def _prefixes(joined_hashes: bytes) -> list[int]:
+def prefixes(joined_hashes: bytes) -> list[int]:
     """:func:`prefix_of` of every hash in a concatenation of hashes, at C speed."""
     words = array("q", joined_hashes)  # 4 native 8-byte words per hash
     if sys.byteorder == "little":

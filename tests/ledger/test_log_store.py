@@ -296,3 +296,162 @@ def test_unsupported_database_urls_are_refused() -> None:
         store.create_engine("mysql://root@localhost/test")
     with pytest.raises(store.StoreError, match="not a database URL"):
         store.create_engine("no url at all")
+
+
+def forged_checkpoint(size: int, root: bytes, previous: int | None = None) -> str:
+    """A checkpoint of the test log's origin signed by another key than the log's."""
+    extensions = () if previous is None else (f"{checkpoint.PREVIOUS}{previous}",)
+    head = checkpoint.Checkpoint(ORIGIN, size, root, extensions)
+    return checkpoint.sign(head, note.generate(ORIGIN)[0])
+
+
+# Each edit of an older stored checkpoint (the log's batches end at 3, 8, 9, 22 and 32)
+# and of the log's other rows that no count reveals, with the reason the audit gives.
+OLDER_CHECKPOINT_EDITS = {
+    "deleted": ("DELETE FROM log_checkpoints WHERE size = 8", "checkpoint 8, which checkpoint 9"),
+    "first-deleted": ("DELETE FROM log_checkpoints WHERE size = 0", "checkpoint 0, which"),
+    "resized": ("UPDATE log_checkpoints SET size = 7 WHERE size = 8", "for size 7 is one of size 8"),
+    "root-edited": (
+        "UPDATE log_checkpoints SET root = :zero WHERE size = 8",
+        "checkpoint 8: its stored root is not its note's",
+    ),
+    "swapped": (
+        "UPDATE log_checkpoints SET note = CASE size WHEN 8 THEN :n9 ELSE :n8 END "
+        "WHERE size IN (8, 9)",
+        "for size 8 is one of size 9",
+    ),
+    "forged": ("UPDATE log_checkpoints SET note = :forged WHERE size = 3", "checkpoint 3: "),
+    "forged-added": (
+        "INSERT INTO log_checkpoints (size, root, note, created_at) "
+        "VALUES (5, :zero, :forged5, CURRENT_TIMESTAMP)",
+        "checkpoint 5: checkpoint signature",
+    ),
+    "beyond-the-tree": (
+        "INSERT INTO log_checkpoints (size, root, note, created_at) "
+        "SELECT 40, root, note, created_at FROM log_checkpoints WHERE size = 32",
+        "1 stored checkpoints are of trees beyond",
+    ),
+    "index-prefix-edited": (
+        "UPDATE log_leaf_index SET prefix = prefix + 1 WHERE idx = 20",
+        "leaf index row of leaf 20 does not match",
+    ),
+    "index-moved-to-another-epoch": (
+        "UPDATE log_leaf_index SET epoch = 1 WHERE idx = 20",
+        "leaf index row of leaf 20 does not match",
+    ),
+    "index-rows-swapped": (
+        "UPDATE log_leaf_index SET idx = CASE idx WHEN 4 THEN 5 ELSE 4 END WHERE idx IN (4, 5)",
+        "leaf index row of leaf 4 does not match",
+    ),
+    "state-root-edited": (
+        "UPDATE log_state SET root = :zero",
+        "stored root of the log's state is not the leaves' root",
+    ),
+    "second-state-row": (
+        "INSERT INTO log_state (id, size, root, frontier, edges) "
+        "SELECT 2, size, root, frontier, edges FROM log_state",
+        "the log has 2 state rows",
+    ),
+    "tile-beyond-the-tree": (
+        "INSERT INTO log_tiles (level, idx, hashes) "
+        "SELECT level, idx + 7, hashes FROM log_tiles WHERE level = 0 AND idx = 0",
+        "3 hash tiles are stored for a tree of 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(OLDER_CHECKPOINT_EDITS))
+def test_audit_holds_every_checkpoint_and_index_row_to_the_tree(
+    log: TransparencyLog, log_keys: tuple[str, str], case: str
+) -> None:
+    fill(log, [3, 5, 1, 13, 10])
+    assert log.audit(log_keys[1], chunk=5) == 32
+    statement, reason = OLDER_CHECKPOINT_EDITS[case]
+    root5 = log.root(5)
+    with log.engine.begin() as connection:
+        connection.execute(
+            sa.text(statement),
+            {
+                "zero": bytes(32),
+                "n8": log.checkpoint_at(8),
+                "n9": log.checkpoint_at(9),
+                "forged": forged_checkpoint(3, log.root(3), 0),
+                "forged5": forged_checkpoint(5, root5, 3),
+            },
+        )
+    for chunk in (5, 16_384):  # checkpoints inside and at the ends of chunks
+        with pytest.raises(LogIntegrityError, match=reason):
+            log.audit(log_keys[1], chunk=chunk)
+
+
+def test_every_checkpoint_after_the_first_names_the_one_before(
+    log: TransparencyLog, log_keys: tuple[str, str]
+) -> None:
+    fill(log, [3, 5])
+    links = [
+        checkpoint.previous_size(checkpoint.verify(log.checkpoint_at(size), log_keys[1], ORIGIN))
+        for size in (0, 3, 8)
+    ]
+    assert links == [None, 0, 3]
+    assert log.append([]).checkpoint == log.checkpoint_at(8)  # an empty batch signs nothing
+
+
+def test_a_log_appended_to_before_its_empty_tree_was_signed_signs_it_first(
+    database_url: str, log_keys: tuple[str, str]
+) -> None:
+    log = TransparencyLog.open(database_url, ORIGIN, log_keys[0])
+    log.append([b"a", b"b"])
+    assert checkpoint.verify(log.checkpoint_at(0), log_keys[1], ORIGIN).size == 0
+    assert log.audit(log_keys[1]) == 2
+    log.engine.dispose()
+
+
+def test_checkpoints_signed_before_they_were_linked_audit_as_a_prefix(
+    log: TransparencyLog, log_keys: tuple[str, str]
+) -> None:
+    """A log whose older checkpoints carry no link (signed before links existed) audits;
+    an unlinked checkpoint after a linked one does not."""
+    fill(log, [3, 5, 1])
+    signer = log_keys[0]
+    with log.engine.begin() as connection:
+        for size in (3, 8):
+            head = checkpoint.Checkpoint(ORIGIN, size, log.root(size))
+            connection.execute(
+                sa.text("UPDATE log_checkpoints SET note = :n WHERE size = :s"),
+                {"n": checkpoint.sign(head, signer), "s": size},
+            )
+    assert log.audit(log_keys[1]) == 9
+    with log.engine.begin() as connection:
+        head = checkpoint.Checkpoint(ORIGIN, 9, log.root(9))
+        connection.execute(
+            sa.text("UPDATE log_checkpoints SET note = :n WHERE size = 9"),
+            {"n": checkpoint.sign(head, signer)},
+        )
+    assert log.audit(log_keys[1]) == 9  # still a prefix: nothing is linked
+    log.append([b"next"])  # checkpoint 10 names 9
+    assert log.audit(log_keys[1]) == 10
+    with log.engine.begin() as connection:
+        head = checkpoint.Checkpoint(ORIGIN, 8, log.root(8), (f"{checkpoint.PREVIOUS}3",))
+        connection.execute(
+            sa.text("UPDATE log_checkpoints SET note = :n WHERE size = 8"),
+            {"n": checkpoint.sign(head, signer)},
+        )
+    with pytest.raises(LogIntegrityError, match="checkpoint 9 names no checkpoint before it"):
+        log.audit(log_keys[1])
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("previous 9", "names no smaller tree"),
+        ("previous 03", "names no smaller tree"),
+        ("previous x", "names no smaller tree"),
+    ],
+)
+def test_a_malformed_link_is_refused(line: str, reason: str) -> None:
+    head = checkpoint.Checkpoint(ORIGIN, 9, bytes(32), (line,))
+    with pytest.raises(checkpoint.CheckpointError, match=reason):
+        checkpoint.previous_size(head)
+    twice = checkpoint.Checkpoint(ORIGIN, 9, bytes(32), ("previous 1", "previous 2"))
+    with pytest.raises(checkpoint.CheckpointError, match="more than one"):
+        checkpoint.previous_size(twice)
