@@ -36,7 +36,7 @@ def demo(
         fail(f"{directory.path} already holds a ledger; give a new --data-dir")
     operator = keys.generate()
     try:
-        directory.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.secure()  # 0700, whatever existed before (said on stderr)
         keys.save(operator, directory.path / OPERATOR_KEY)
         ledger = ledger_service().init(
             directory.path, operator, origin=DEMO_ORIGIN, name="Demo operator"

@@ -76,7 +76,7 @@ def init(
     directory = data_directory(data_dir)
     operator = keys.generate()
     try:
-        directory.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.secure()  # 0700, whatever existed before (said on stderr)
         keys.save(operator, directory.path / OPERATOR_KEY)
         ledger = ledger_service().init(directory.path, operator, origin=origin, name=name)
     except (LedgerError, SigningError) as exc:

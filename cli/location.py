@@ -9,12 +9,13 @@ dismantler runs offline (``bpl keys``, ``bpl sign``, ``bpl verify``, ``bpl recor
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.errors import fail
+from cli.errors import fail, report
 from ledger.defaults import default_data_dir
 
 if TYPE_CHECKING:
@@ -41,10 +42,20 @@ DatabaseUrlOption = Annotated[
 
 
 def data_directory(path: Path | None) -> DataDir:
-    """``--data-dir``, else ``$BPL_DATA_DIR``, else ``~/.local/share/bpl``."""
-    from ledger.datadir import DataDir  # noqa: PLC0415 (the storage code, on demand)
+    """``--data-dir``, else ``$BPL_DATA_DIR``, else ``~/.local/share/bpl``. What opening
+    it tightens (a directory or database others could read) is said on stderr."""
+    from ledger import datadir  # noqa: PLC0415 (the storage code, on demand)
 
-    return DataDir(path or default_data_dir())
+    if not any(isinstance(handler, _Report) for handler in datadir.logger.handlers):
+        datadir.logger.addHandler(_Report(logging.WARNING))
+    return datadir.DataDir(path or default_data_dir())
+
+
+class _Report(logging.Handler):
+    """The data directory's warnings as ``bpl: ...`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        report(record.getMessage())
 
 
 def ledger_service() -> type[Ledger]:

@@ -3,9 +3,16 @@
 Layout (``$BPL_DATA_DIR``, default ``$XDG_DATA_HOME/bpl`` i.e. ``~/.local/share/bpl``)::
 
     log.json     {"origin": ...}: the log's name, the first line of its checkpoints
-    log.key      the checkpoint signer key (PRIVATE+KEY+...), mode 0600, never leaves
+    log.key      the checkpoint signer key (PRIVATE+KEY+...), never leaves
     log.pub      the verifier key to give to auditors and witnesses
-    ledger.db    the SQLite database, unless $DATABASE_URL names another
+    ledger.db    the SQLite database (and its -wal, -shm), unless $DATABASE_URL names another
+
+The directory is its owner's alone (0700) and so is every file bpl writes there (0600,
+whatever the umask): the database holds restricted disclosures. Creating or opening a
+data directory tightens the directory and the database files when group or others have
+access (an older bpl, or a directory made before), and says so (a warning on this
+module's logger, which the command line prints). Key files others may read are refused,
+not tightened (:mod:`signing.secret_files`).
 
 The database records the log's identity (origin and verifier key, :mod:`ledger.identity`);
 opening refuses a database that holds another log's.
@@ -14,7 +21,10 @@ opening refuses a database that holds another log's.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +39,11 @@ __all__ = ["DATA_DIR_ENV", "DEFAULT_ORIGIN", "DataDir", "default_data_dir"]
 
 # A checkpoint origin: printable, no spaces or "+" (it is also the note key's name).
 _ORIGIN = re.compile(r"[!-*,-~]+")
+_OTHERS = stat.S_IRWXG | stat.S_IRWXO
+_DATABASE_FILES = tuple(store.DATABASE_FILE + suffix for suffix in ("", "-wal", "-shm"))
+
+logger = logging.getLogger(__name__)
+"""Where :meth:`DataDir.secure` says what it tightened (``bpl`` prints it on stderr)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,24 @@ class DataDir:
     def database_url(self) -> str:
         return store.database_url(self.path)
 
+    def secure(self) -> list[str]:
+        """Create the directory if absent (0700), and take group's and others' access
+        away from it and from the database files in it, when they belong to us.
+
+        Returns what it did, one line each ("tightened DIR from 0755 to 0700"), also
+        logged as warnings. Key files are left alone: loading refuses loose ones.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise LedgerError(f"cannot create {self.path}: {exc.strerror}") from None
+        done = [_restrict(self.path)]
+        done += [_restrict(self.path / name) for name in _DATABASE_FILES]
+        lines = [line for line in done if line]
+        for line in lines:
+            logger.warning("%s", line)
+        return lines
+
     def init(self, origin: str = DEFAULT_ORIGIN) -> str:
         """Create the log: key pair, settings, schema, the identity the database records
         and the empty tree's checkpoint.
@@ -64,14 +97,16 @@ class DataDir:
             raise LedgerError(f"origin {origin!r}: printable characters without spaces or '+'")
         if self.signer_key_file.exists():
             raise LedgerError(f"{self.path} already holds a log (log.key exists)")
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.secure()
         engine = store.create_engine(self.database_url)
         try:
             identity.require_new(engine)
             signer, verifier = note.generate(origin)
+            # log.key created exclusively: a log key is never replaced, even in a race.
             secret_files.write(self.signer_key_file, (signer + "\n").encode())
-            self.verifier_key_file.write_text(verifier + "\n", encoding="utf-8")
-            self.settings_file.write_text(json.dumps({"origin": origin}) + "\n", encoding="utf-8")
+            secret_files.write(self.verifier_key_file, (verifier + "\n").encode(), overwrite=True)
+            settings = json.dumps({"origin": origin}) + "\n"
+            secret_files.write(self.settings_file, settings.encode(), overwrite=True)
             identity.claim(engine, identity.Identity(origin, verifier))
             TransparencyLog(engine, origin, signer).append([])
         finally:
@@ -103,9 +138,12 @@ class DataDir:
 
         Refuses a database that records another log's identity (``$DATABASE_URL`` pointed
         at another ledger's), and records this log's in one that has none yet (created
-        before the identity was kept there).
+        before the identity was kept there). Tightens the directory's and the database
+        files' modes first (:meth:`secure`): SQLite recreates ``-wal`` and ``-shm`` with
+        the database file's mode.
         """
         origin = self.origin()
+        self.secure()
         expected = identity.Identity(origin, self.verifier_key())
         signer = None
         if writable:
@@ -120,3 +158,24 @@ class DataDir:
             engine.dispose()
             raise
         return TransparencyLog(engine, origin, signer)
+
+
+def _restrict(path: Path) -> str | None:
+    """Take group's and others' access away from ``path`` if it exists and is ours: what
+    was done, or None. A failure is logged, not raised (a read-only mount still reads)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        logger.warning("cannot check the mode of %s: %s", path, exc.strerror)
+        return None
+    mode = stat.S_IMODE(info.st_mode)
+    if not mode & _OTHERS or info.st_uid != os.geteuid():
+        return None
+    try:
+        path.chmod(mode & ~_OTHERS)
+    except OSError as exc:
+        logger.warning("cannot restrict %s (mode %04o) to its owner: %s", path, mode, exc.strerror)
+        return None
+    return f"tightened {path} from {mode:04o} to {mode & ~_OTHERS:04o}"

@@ -1,12 +1,13 @@
 """Opening the database: SQLite (the embedded default) or PostgreSQL (``DATABASE_URL``).
 
-SQLite runs in WAL mode with ``synchronous=FULL``, so an acknowledged append survives a
-crash of the process and of the machine. New files get 16 KiB pages (measured on
-``bench/bench_ledger.py``: 4 and 64 KiB pages were slower, 8 and 32 KiB no faster). A
-thread checkpoints the WAL after every write transaction (:mod:`ledger.wal_checkpoints`);
-the commits' own automatic checkpoint, every 16,384 pages, is only the backstop. Its
-write transactions start with
-``BEGIN IMMEDIATE``: the write lock is taken before anything is read, which is what makes
+A new SQLite file is created with mode 0600 whatever the umask (SQLite gives its ``-wal``
+and ``-shm`` files the same mode). SQLite runs in WAL mode with ``synchronous=FULL``, so
+an acknowledged append survives a crash of the process and of the machine. New files get
+16 KiB pages (measured on ``bench/bench_ledger.py``: 4 and 64 KiB pages were slower, 8
+and 32 KiB no faster). A thread checkpoints the WAL after every write transaction
+(:mod:`ledger.wal_checkpoints`); the commits' own automatic checkpoint, every 16,384
+pages, is only the backstop. Its write transactions start with ``BEGIN IMMEDIATE``: the
+write lock is taken before anything is read, which is what makes
 one sequencer out of many appending processes (on PostgreSQL a row lock does that, see
 :mod:`ledger.log`). The schema is managed by the Alembic migrations in
 ``ledger/migrations``; :func:`open_engine` brings a database to the current revision.
@@ -77,6 +78,24 @@ def create_engine(url: str, *, create: bool = True) -> Engine:
     raise StoreError(f"unsupported database {parsed.get_backend_name()!r} (sqlite, postgresql)")
 
 
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file ``path``, if absent, empty and readable by its owner only
+    (0600 whatever the umask; its directory, if new, 0700), before SQLite opens it: SQLite
+    would create it 0644 under the usual umask, and it creates the ``-wal`` and ``-shm``
+    files with the main file's mode. An empty file is an empty database to SQLite."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # an existing database keeps its mode (a data directory tightens its own)
+    except OSError as exc:
+        raise StoreError(f"cannot create the database file {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def _with_driver(url: str) -> str:
     """Plain ``postgresql://`` URLs use psycopg 3, the driver we install."""
     for prefix in ("postgresql://", "postgres://"):
@@ -86,8 +105,8 @@ def _with_driver(url: str) -> str:
 
 
 def _sqlite_engine(url: sa.URL) -> Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if url.database and url.database != ":memory:" and not url.query.get("uri"):
+        _create_private_file(Path(url.database))
     engine = sa.create_engine(url, hide_parameters=True)
 
     @sa.event.listens_for(engine, "connect")
