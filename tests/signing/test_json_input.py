@@ -142,7 +142,7 @@ def string_texts(draw: st.DrawFn) -> str:
                     r'"\/"',
                     r'"\ud83d\ude00"',  # a surrogate pair: one character
                     '"\U0001f600"',  # the same character, raw
-                    r'"\ud800"',  # lone surrogates: the strict parser accepts them
+                    r'"\ud800"',  # lone surrogates: the strict parser refuses them
                     r'"\udc00\ud800"',
                     r'"\ud800\u0041"',
                     r'"\x41"',  # invalid escapes
@@ -318,6 +318,36 @@ def test_the_size_limit_is_the_strict_parsers(text: str, max_bytes: int) -> None
     _assert_agrees(data, max_bytes=len(data))
 
 
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return _holds_surrogate(list(value.items()))
+    if isinstance(value, list | tuple):
+        return any(_holds_surrogate(item) for item in value)
+    return False
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@given(documents())
+def test_lone_surrogates_are_refused_exactly_where_json_would_keep_them(data: bytes) -> None:
+    """A plain ``json.loads`` (every member kept, any number) gives a lone surrogate, in a
+    key or a value, exactly where the strict parser refuses (maybe for an earlier reason);
+    it never names a lone surrogate where there is none."""
+    kind, got = _outcome(json_input.parse, data)
+    try:
+        text = data.decode("utf-8")
+        plain = json.loads(text, object_pairs_hook=list, parse_int=str, parse_float=str)
+    except ValueError:  # not JSON (or not UTF-8)
+        assert kind == "value" or not got.startswith(LONE), got
+        return
+    if _holds_surrogate(plain):
+        assert kind == "error", got
+    else:
+        assert kind == "value" or not got.startswith(LONE), got
+    assert kind == "error" or not _holds_surrogate(got)
+
+
 # --- named cases ----------------------------------------------------------------------------
 
 # A submission as the ledger receives it (record, proof, disclosures), about 1.3 KB.
@@ -408,8 +438,10 @@ def test_plain_documents_take_the_fast_path(data: bytes) -> None:
         (b"9007199254740992", 2.0**53),  # beyond 2^53 but an exact double: that double
         (b"100000000000000000000", 1e20),
         (b"18446744073709551616", 2.0**64),
-        (b'"\\ud800"', "\ud800"),  # orjson refuses lone surrogates, json accepts them
-        (b'"\\udc00\\ud800"', "\udc00\ud800"),
+        (b'"\\ud83d\\ude00"', "\U0001f600"),  # a surrogate pair, escaped: one character
+        (b'"\\uDBFF\\uDFFF"', "\U0010ffff"),
+        (b'"\\\\ud800"', "\\ud800"),  # an escaped backslash, then text
+        (b'"\\ud800\\udc00"', "\U00010000"),
         (b' {"a":-0,"b":1E2}\n', {"a": 0, "b": 100.0}),
         (b'{"a":[{"b":-0.0}]}', {"a": [{"b": -0.0}]}),
     ],
@@ -420,6 +452,8 @@ def test_values_keep_the_strict_parsers_types(data: bytes, expected: Any) -> Non
 
 
 DUPLICATE = "duplicate key 'a' in a JSON object"
+LONE = "lone surrogate escape "
+NOT_TEXT = ": not a Unicode character (UTF-8 cannot encode it)"
 
 
 @pytest.mark.parametrize(
@@ -456,6 +490,20 @@ DUPLICATE = "duplicate key 'a' in a JSON object"
         (b"[01]", "malformed JSON: Expecting ',' delimiter at line 1 column 3"),
         (b'"a\tb"', "malformed JSON: Invalid control character at at line 1 column 3"),
         (b"{} {}", "malformed JSON: Extra data at line 1 column 4"),
+        (b'"\\ud800"', LONE + r"\ud800 at line 1 column 2" + NOT_TEXT),
+        (b'"\\uDC00"', LONE + r"\uDC00 at line 1 column 2" + NOT_TEXT),  # a low one alone
+        (b'"\\udc00\\ud800"', LONE + r"\udc00 at line 1 column 2" + NOT_TEXT),  # reversed
+        (b'"ab\\ud800\\u0041"', LONE + r"\ud800 at line 1 column 4" + NOT_TEXT),
+        (b'"\\ud800\\ud800\\udc00"', LONE + r"\ud800 at line 1 column 2" + NOT_TEXT),
+        (b'"\\ud800 \\udc00"', LONE + r"\ud800 at line 1 column 2" + NOT_TEXT),  # not adjacent
+        (b'["\\ud800","\\udc00"]', LONE + r"\ud800 at line 1 column 3" + NOT_TEXT),
+        (b'"\\ud800\\\\"', LONE + r"\ud800 at line 1 column 2" + NOT_TEXT),
+        (b'{"\\\\":"\\\\\\udbff"}', LONE + r"\udbff at line 1 column 10" + NOT_TEXT),
+        (b'{"\\ud800":1}', LONE + r"\ud800 at line 1 column 3" + NOT_TEXT),  # in a key
+        (
+            b'{\n  "disclosures": [\n    {"reason": "\\ud83d\\ude00 \\udfff"}]}',
+            LONE + r"\udfff at line 3 column 30" + NOT_TEXT,
+        ),
         (
             b"x" * (json_input.MAX_DOCUMENT_BYTES + 1),
             "document is 1048577 bytes; the limit is 1048576",

@@ -1,0 +1,109 @@
+"""Issue 14, "every refusal is typed": JSON that enters ``bpl`` goes through the strict
+parser (``signing.json_input``), so what it refuses exits 2 with one line naming the rule
+and where, never "internal error": lone surrogate escapes in documents (8)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+PASSPORT = "urn:bpl:passport:7c9e6679-7425-40de-944b-e07fc1f90ae7"
+NOT_TEXT = ": not a Unicode character (UTF-8 cannot encode it)"
+
+
+def bpl(*args: str | Path, input: str | None = None) -> Any:
+    return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "key.json"
+    assert bpl("keys", "new", "--out", path).exit_code == 0
+    return path
+
+
+def assert_refused(result: Any, message: str) -> None:
+    """Exit 2, nothing on stdout, ``message`` as the one line on stderr."""
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr == f"bpl: {message}\n"
+
+
+def record_new(key_file: Path, *args: str | Path, kind: str = "StatusChange") -> Any:
+    """``bpl record new KIND`` signed offline (sequence 1), with ``args``."""
+    return bpl(
+        "record",
+        "new",
+        kind,
+        "--passport",
+        PASSPORT,
+        "--key",
+        key_file,
+        "--sequence",
+        "1",
+        "--previous",
+        "sha256:" + "a" * 64,
+        *args,
+    )
+
+
+# --- 8: lone surrogates, in any document ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        ('{"name": "\\ud800"}', "\\ud800 at line 1 column 11"),
+        (
+            '{"record": {"id": "urn:x:1"}, "disclosures": [{"reason": "\\ud800"}]}',
+            "\\ud800 at line 1 column 59",
+        ),
+        ('{"id": "urn:x:1",\n "\\uDC00": 1}', "\\uDC00 at line 2 column 3"),  # in a key
+    ],
+)
+@pytest.mark.parametrize("verb", ["sign", "verify"])
+def test_a_lone_surrogate_escape_is_refused_naming_where(
+    tmp_path: Path, key_file: Path, verb: str, document: str, where: str
+) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text(document)
+    args = ["sign", "--key", key_file, path] if verb == "sign" else ["verify", path]
+    assert_refused(bpl(*args), f"{path}: lone surrogate escape {where}{NOT_TEXT}")
+
+
+def test_a_submission_whose_disclosure_holds_a_lone_surrogate(key_file: Path) -> None:
+    """The report: sign printed "internal error (UnicodeEncodeError)" (it signs the record,
+    then could not print the disclosure), and verify passed it (disclosures are not
+    signed). A surrogate pair, one character, is still accepted."""
+    made = bpl("sign", "--key", key_file, "-", input='{"id": "urn:x:1"}')
+    assert made.exit_code == 0, made.stderr
+    text = json.dumps({"record": json.loads(made.stdout), "disclosures": [{"r": "x"}]}, indent=1)
+    broken = text.replace('"x"', '"\\udfff \\ud83d\\ude00"')  # a lone low half, then a pair
+    for args in (("sign", "--key", key_file, "-"), ("verify", "-")):
+        assert_refused(
+            bpl(*args, input=broken),
+            f"stdin: lone surrogate escape \\udfff at line 15 column 10{NOT_TEXT}",
+        )
+    paired = text.replace('"x"', '"\\ud83d\\ude00"')
+    assert bpl("verify", "-", input=paired).exit_code == 0
+    countersigned = bpl("sign", "--key", key_file, "-", input=paired)
+    assert countersigned.exit_code == 0, countersigned.stderr
+    assert json.loads(countersigned.stdout)["disclosures"] == [{"r": "\U0001f600"}]
+
+
+def test_record_new_refuses_a_lone_surrogate_in_its_data_file(
+    tmp_path: Path, key_file: Path
+) -> None:
+    data = tmp_path / "fields.json"
+    data.write_text('{"status": "waste", "reason": "\\ud800"}')
+    assert_refused(
+        record_new(key_file, "--data", data),
+        f"{data}: lone surrogate escape \\ud800 at line 1 column 32{NOT_TEXT}",
+    )
