@@ -5,8 +5,10 @@ A key file is JSON (ADR 0002)::
     {"id": "did:key:z6Mk...", "publicKeyMultibase": "z6Mk...", "secretKeyMultibase": "z3u2..."}
 
 or, when protected by a passphrase, ``encryptedSecretKey`` (Argon2id + XSalsa20-Poly1305)
-replaces ``secretKeyMultibase``. Files are written with mode 0600 and, since a readable
-secret is a leaked secret, refused on load when group or others may read them.
+replaces ``secretKeyMultibase``. Files are written with mode 0600, atomically and never
+over an existing file unless asked to (:mod:`signing.secret_files`); since a readable
+secret is a leaked secret, they are refused on load when group or others may read them,
+and a file larger than a key file can be (64 KiB) is refused unread.
 """
 
 from __future__ import annotations
@@ -163,13 +165,8 @@ def load(path: str | os.PathLike[str], passphrase: str | None = None) -> KeyPair
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise KeyFormatError(f"key file {path} is not UTF-8 text") from None
-    return _parse_json(text, path)
+    """The key file's JSON object, for its public part: no mode check, the same size cap."""
+    return _parse_json(secret_files.read_text(path, private=False), path)
 
 
 def _parse_json(text: str, path: Path) -> dict[str, Any]:

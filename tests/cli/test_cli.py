@@ -79,6 +79,30 @@ def test_keys_new_refuses_to_overwrite(key_file: Path):
     assert key_file.read_bytes() == before
 
 
+def test_keys_new_force_replaces_a_file_with_a_private_one(key_file: Path):
+    key_file.chmod(0o644)
+    replaced = bpl("keys", "new", "--force", "--out", str(key_file))
+    assert replaced.exit_code == 0, replaced.stderr
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert bpl("keys", "show", str(key_file)).stdout == replaced.stdout
+    assert [entry.name for entry in key_file.parent.iterdir()] == [key_file.name]
+
+
+@pytest.mark.parametrize("verb", [["keys", "show"], ["sign", "--key"]])
+def test_a_file_too_large_for_a_key_is_refused_unread(tmp_path: Path, verb: list[str]):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:
+        handle.truncate(32 * 1024 * 1024)
+    path.chmod(0o600)
+    doc = write(tmp_path, "doc.json", json.dumps({"id": "urn:x:1"}))
+    result = bpl(*verb, str(path), *([str(doc)] if verb[0] == "sign" else []))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"bpl: key file {path} is 33554432 bytes: not a key file (a key file holds at most "
+        "65536 bytes)\n"
+    )
+
+
 def test_encrypted_key_with_passphrase_from_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signing import did_key, keys, multibase
+from signing import did_key, keys, multibase, secret_files
 from signing.errors import KeyFileError, KeyFormatError, PassphraseRequiredError
 from tests.conftest import DI_VECTORS, read_json
 
 VECTOR = read_json(DI_VECTORS / "keyPair.json")
+KEY_FILE_CAP = 64 * 1024  # a key file is a few hundred bytes
 
 
 def naive_b58encode(data: bytes) -> str:
@@ -155,6 +159,130 @@ def test_save_refuses_to_overwrite_a_key(tmp_path: Path):
     with pytest.raises(KeyFileError, match="refusing to overwrite"):
         keys.save(keys.generate(), path)
     assert path.read_bytes() == before
+
+
+def test_a_key_file_appearing_while_one_is_written_is_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Another writer creates the file after any check save could make and before its
+    key is in place (here: while its bytes are synced): the other key stays, save fails."""
+    path = tmp_path / "k.json"
+    theirs = b'{"the other writer": "its key"}\n'
+    sync = os.fsync
+
+    def racing_fsync(fd: int) -> None:
+        sync(fd)
+        if not path.exists():
+            path.write_bytes(theirs)
+
+    monkeypatch.setattr(os, "fsync", racing_fsync)
+    with pytest.raises(KeyFileError, match=f"{path} exists; refusing to overwrite"):
+        keys.save(keys.generate(), path)
+    assert path.read_bytes() == theirs
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_save_never_writes_through_an_existing_name(tmp_path: Path):
+    """A dangling symlink is a name that exists: not followed, not replaced."""
+    target = tmp_path / "elsewhere.json"
+    path = tmp_path / "k.json"
+    path.symlink_to(target)
+    with pytest.raises(KeyFileError, match="refusing to overwrite"):
+        keys.save(keys.generate(), path)
+    assert not target.exists() and path.is_symlink()
+
+
+def test_overwrite_replaces_atomically_with_mode_0600(tmp_path: Path):
+    path = tmp_path / "k.json"
+    path.write_text("old key\n")
+    path.chmod(0o644)
+    with path.open() as reader:  # opened before: still reads the old file, whole
+        key = keys.generate()
+        keys.save(key, path, overwrite=True)
+        assert reader.read() == "old key\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert keys.load(path).public_key == key.public_key
+    assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("link_error", [errno.EPERM, errno.EOPNOTSUPP])
+def test_without_hard_links_the_key_file_is_still_created_exclusively(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link_error: int
+):
+    def no_link(*_args: object, **_kwargs: object) -> None:
+        raise OSError(link_error, os.strerror(link_error))
+
+    monkeypatch.setattr(os, "link", no_link)
+    path = tmp_path / "k.json"
+    key = keys.generate()
+    old_umask = os.umask(0)
+    try:
+        keys.save(key, path)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert keys.load(path).public_key == key.public_key
+    before = path.read_bytes()
+    with pytest.raises(KeyFileError, match="refusing to overwrite"):
+        keys.save(keys.generate(), path)
+    assert path.read_bytes() == before
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_save_into_a_missing_directory_names_the_file(tmp_path: Path):
+    path = tmp_path / "absent" / "k.json"
+    with pytest.raises(KeyFileError, match=f"cannot write {path}: No such file"):
+        keys.save(keys.generate(), path)
+
+
+def oversized(path: Path, size: int) -> Path:
+    """A sparse file of ``size`` bytes, mode 0600."""
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    path.chmod(0o600)
+    return path
+
+
+def test_a_key_file_is_read_up_to_64_kib(tmp_path: Path):
+    key = keys.generate()
+    path = tmp_path / "k.json"
+    payload = json.dumps(keys.to_dict(key)).encode()
+    path.write_bytes(payload + b" " * (KEY_FILE_CAP - len(payload)))
+    path.chmod(0o600)
+    assert keys.load(path).public_key == key.public_key
+
+
+@pytest.mark.parametrize("size", [KEY_FILE_CAP + 1, 64 * 1024 * 1024])
+def test_a_larger_file_is_refused_with_its_name_and_size(tmp_path: Path, size: int):
+    path = oversized(tmp_path / "big.json", size)
+    message = f"key file {path} is {size} bytes: not a key file"
+    with pytest.raises(KeyFileError, match=message):
+        keys.load(path)
+    with pytest.raises(KeyFileError, match=message):  # its public part: the same cap
+        keys.public_key_of(path)
+    with pytest.raises(KeyFileError, match=message):
+        secret_files.read_text(path)
+
+
+def test_a_stream_is_read_no_further_than_a_key_file_can_be(tmp_path: Path):
+    """A pipe has no size to check first: reading stops past 64 KiB."""
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo, 0o600)
+    written: list[int] = []
+
+    def writer() -> None:
+        with fifo.open("wb", buffering=0) as pipe, contextlib.suppress(BrokenPipeError):
+            for _ in range(64):  # 4 MiB, if anyone read it all
+                pipe.write(b"x" * 65536)
+                written.append(1)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    with pytest.raises(KeyFileError, match=f"key file {fifo} is more than 65536 bytes"):
+        keys.load(fifo)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert len(written) < 64
 
 
 def test_load_refuses_a_key_file_others_can_read(tmp_path: Path):
