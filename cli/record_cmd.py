@@ -23,8 +23,8 @@ from ledger import grading, records
 from ledger.admission import bundled_policies
 from ledger.errors import LedgerError
 from ledger.grading import GradingError
-from signing import proofs
-from signing.errors import SigningError
+from signing import json_input, proofs
+from signing.errors import DocumentError, MalformedJSONError, SigningError
 
 app = typer.Typer(help="Build and sign records (offline-friendly).", no_args_is_help=True)
 
@@ -43,7 +43,11 @@ def new(
     ] = None,
     sets: Annotated[
         list[str] | None,
-        typer.Option("--set", metavar="FIELD=VALUE", help="A field (VALUE as JSON, else text)."),
+        typer.Option(
+            "--set",
+            metavar="FIELD=VALUE",
+            help="A field: VALUE as JSON (parsed strictly), else as text.",
+        ),
     ] = None,
     sequence: Annotated[
         int | None, typer.Option("--sequence", help="Chain position, for offline signing.")
@@ -92,11 +96,26 @@ def _fields(data: str | None, sets: list[str]) -> dict[str, Any]:
         name, sep, value = item.partition("=")
         if not sep or not name:
             fail(f"--set expects FIELD=VALUE, got {item!r}")
-        try:
-            fields[name] = json.loads(value)
-        except ValueError:
-            fields[name] = value
+        fields[name] = _value(name, value)
     return fields
+
+
+def _value(name: str, text: str) -> Any:
+    """The VALUE of ``--set NAME=VALUE``: JSON, parsed as strictly as any document
+    (:mod:`signing.json_input`), else, when it is not JSON at all (``sale``,
+    ``2031-05-02``), the text itself. JSON the parser refuses (a duplicate key, nesting
+    deeper than 100 levels, an integer beyond 2^53, a lone surrogate escape...) stops the
+    command, naming the field."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8 in argv (surrogate escapes)
+        fail(f"--set {name!r}: the value is not UTF-8 text")
+    try:
+        return json_input.parse(data)
+    except MalformedJSONError:
+        return text
+    except DocumentError as exc:
+        fail(f"--set {name!r}: {exc}")
 
 
 def _complete_grading(

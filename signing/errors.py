@@ -28,6 +28,12 @@ class DocumentError(SigningError):
     """A JSON document cannot be used: malformed, too large, too deep, bad numbers."""
 
 
+class MalformedJSONError(DocumentError):
+    """Not JSON at all: not UTF-8, or outside JSON's grammar (``NaN`` and ``Infinity``
+    aside: refused as numbers). The strict parser's other refusals are of JSON text:
+    duplicate keys, numbers, nesting, size, lone surrogate escapes."""
+
+
 class CanonicalizationError(DocumentError):
     """A document cannot be canonicalized (JCS domain errors, JSON-LD errors)."""
 

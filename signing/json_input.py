@@ -43,7 +43,7 @@ from typing import Any, Final, NoReturn
 
 import orjson
 
-from signing.errors import DocumentError
+from signing.errors import DocumentError, MalformedJSONError
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_DEPTH = 100
@@ -212,7 +212,8 @@ def _proven(data: bytes, value: Any, limit: int) -> bool:
 
 
 def parse(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse UTF-8 JSON bytes strictly; raises DocumentError naming the problem.
+    """Parse UTF-8 JSON bytes strictly; raises DocumentError naming the problem
+    (MalformedJSONError if ``data`` is not JSON at all).
 
     orjson's value when it is proven to be the strict parser's (see "Fast path" above),
     else the strict parser's result or error.
@@ -237,7 +238,9 @@ def _parse_strict(
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"document is not UTF-8 (bad byte at offset {exc.start})") from None
+        raise MalformedJSONError(
+            f"document is not UTF-8 (bad byte at offset {exc.start})"
+        ) from None
     try:
         value = json.loads(
             text,
@@ -247,7 +250,7 @@ def _parse_strict(
             parse_float=_float,
         )
     except json.JSONDecodeError as exc:
-        raise DocumentError(
+        raise MalformedJSONError(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:

@@ -1,6 +1,7 @@
 """Issue 14, "every refusal is typed": JSON that enters ``bpl`` goes through the strict
 parser (``signing.json_input``), so what it refuses exits 2 with one line naming the rule
-and where, never "internal error": lone surrogate escapes in documents (8)."""
+and where, never "internal error": lone surrogate escapes in documents (8), and the
+values of ``bpl record new --set`` (9)."""
 
 from __future__ import annotations
 
@@ -107,3 +108,54 @@ def test_record_new_refuses_a_lone_surrogate_in_its_data_file(
         record_new(key_file, "--data", data),
         f"{data}: lone surrogate escape \\ud800 at line 1 column 32{NOT_TEXT}",
     )
+
+
+# --- 9: the values of record new --set ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[" * 50_000 + "]" * 50_000, "JSON nested deeper than 100 levels"),
+        ("[" * 50_000, "JSON nested deeper than 100 levels"),
+        ('{"a": 1, "a": 2}', "duplicate key 'a' in a JSON object"),
+        ('{"a": [{"b": 1, "b": 1}]}', "duplicate key 'b' in a JSON object"),
+        ('"\\ud800"', "lone surrogate escape \\ud800 at line 1 column 2" + NOT_TEXT),
+        (
+            "9007199254740993",
+            "integer 9007199254740993 is beyond 2^53 and would lose "
+            "precision in JSON (write it as a string)",
+        ),
+        ("1e400", "number 1e400 is too large for a JSON number (IEEE 754)"),
+        ("NaN", "NaN is not a JSON number"),
+        ("\udcff", "the value is not UTF-8 text"),  # a byte that is not UTF-8, in argv
+    ],
+)
+def test_record_new_refuses_set_values_the_strict_parser_refuses(
+    key_file: Path, value: str, message: str
+) -> None:
+    assert_refused(record_new(key_file, "--set", f"status={value}"), f"--set 'status': {message}")
+
+
+def test_record_new_takes_set_values_as_json_or_else_as_text(key_file: Path) -> None:
+    made = record_new(
+        key_file,
+        "--set",
+        "from=did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        "--set",
+        'to="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"',
+        "--set",
+        'reason={"why": ["sale", 2, 2.5, true, null, "\\ud83d\\ude00"]}',
+        kind="CustodyTransfer",
+    )
+    assert made.exit_code == 0, made.output
+    submission = json.loads(made.stdout)
+    subject = submission["record"]["credentialSubject"]
+    assert subject["from"] == subject["to"]  # text, and the same as a JSON string
+    assert submission["disclosures"][0]["reason"] == {
+        "why": ["sale", 2, 2.5, True, None, "\U0001f600"]
+    }
+    for text in ("waste", "2031-05-02", "[draft", '{"a": 1,'):  # not JSON: the text
+        made = record_new(key_file, "--set", f"status={text}")
+        assert made.exit_code == 0, made.output
+        assert json.loads(made.stdout)["disclosures"][0]["status"] == text

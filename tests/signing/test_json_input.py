@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from signing import json_input
-from signing.errors import DocumentError
+from signing.errors import DocumentError, MalformedJSONError
 
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
@@ -516,6 +516,33 @@ def test_refusals_are_the_strict_parsers(data: bytes, message: str) -> None:
     assert calls  # the fast path left it to the strict parser
     assert kind == "error"
     assert got == message or (message.endswith(": ") and got.startswith(message))
+
+
+@pytest.mark.parametrize(
+    ("data", "malformed"),
+    [
+        (b'{"id": ', True),
+        (b"", True),
+        (b"sale", True),
+        (b"2031-05-02", True),
+        (b"\xef\xbb\xbf{}", True),
+        (b'"\xff"', True),
+        (b'{"a":1,"a":2}', False),
+        (b"NaN", False),  # not JSON, but what json reads as a number: refused as one
+        (b"9007199254740993", False),
+        (b"[1e400]", False),
+        (b"[" * 101 + b"]" * 101, False),
+        (b"[" * 50_000, False),  # deeper than json can tell where it ends
+        (b'"\\ud800"', False),
+        (b"x" * (json_input.MAX_DOCUMENT_BYTES + 1), False),
+    ],
+)
+def test_not_json_at_all_is_a_malformed_json_error(data: bytes, malformed: bool) -> None:
+    """What is not JSON at all (MalformedJSONError) apart from JSON the rules refuse:
+    ``bpl record new --set`` takes the one as text and stops on the other."""
+    with pytest.raises(DocumentError) as refused:
+        json_input.parse(data)
+    assert isinstance(refused.value, MalformedJSONError) is malformed, str(refused.value)
 
 
 @pytest.mark.parametrize(
