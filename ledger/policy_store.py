@@ -147,7 +147,7 @@ def registered(engine: Engine) -> list[KnownPolicy]:
     with engine.connect() as connection:
         rows = _rows(connection, "WHERE record_hash IS NOT NULL ORDER BY policy_id, version", {})
     return [
-        KnownPolicy(policy, _utc(row.registered_at))
+        KnownPolicy(policy, _moment(row.registered_at))  # a time: _checked passed
         for row in rows
         if (policy := _checked(row)[0]) is not None
     ]
@@ -207,8 +207,12 @@ def row_problem(row: Any) -> str | None:
 def _checked(row: Any) -> tuple[GradingPolicy, None] | tuple[None, str]:
     """The policy of a stored row, or why the row fails (see :func:`row_problem`)."""
     key = (row.policy_id, row.version)
-    if any(key[0] == id_ for id_, _ in bundled_policies()):
-        return None, "its id is reserved for the policies bundled with bpl"
+    if any(key[0] == id_ for id_, _ in bundled_policies()) or _moment(row.registered_at) is None:
+        return None, (
+            "its id is reserved for the policies bundled with bpl"
+            if _moment(row.registered_at) is not None
+            else f"its stored registration time is not a time: {str(row.registered_at)[:40]!r}"
+        )
     data = row.document.encode("utf-8")
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     if digest != row.digest:
@@ -228,10 +232,20 @@ def _checked(row: Any) -> tuple[GradingPolicy, None] | tuple[None, str]:
 
 
 def _rows(connection: sa.Connection, where: str, params: Mapping[str, str]) -> list[Any]:
+    """Rows as stored: ``registered_at`` is read by :func:`_moment` (SQLite keeps any text
+    there, which SQLAlchemy's date type would fail on while reading the rows)."""
     statement = sa.text(f"SELECT {_COLUMNS} FROM ledger_grading_policies {where}")  # noqa: S608
-    return list(connection.execute(statement.columns(registered_at=_DATETIME), params))
+    return list(connection.execute(statement, params))
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives the stored time back without its zone: it was stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def _moment(stored: Any) -> datetime | None:
+    """A row's registration time in UTC, or None if the stored value is not a time: as
+    PostgreSQL returns it, or as SQLite keeps it (ISO text without zone, written in UTC)."""
+    if isinstance(stored, str):
+        try:
+            stored = datetime.fromisoformat(stored)
+        except ValueError:
+            return None
+    if not isinstance(stored, datetime):
+        return None
+    return stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)

@@ -26,6 +26,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 
 from ledger.errors import StoreError
@@ -180,6 +181,8 @@ def current_revision(engine: Engine) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     except sa.exc.DatabaseError as exc:  # unreachable, locked, or not a database at all
         raise StoreError(f"cannot open the database: {_reason(exc)}") from None
+    except CommandError as exc:  # e.g. several revisions in alembic_version: not ours
+        raise StoreError(f"the database's schema version is not one revision: {exc}") from None
 
 
 def upgrade_schema(engine: Engine) -> None:
