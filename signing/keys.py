@@ -28,8 +28,13 @@ import nacl.secret
 import nacl.signing
 import nacl.utils
 
-from signing import did_key, secret_files
-from signing.errors import KeyFileError, KeyFormatError, PassphraseRequiredError
+from signing import did_key, json_input, secret_files
+from signing.errors import (
+    DocumentError,
+    KeyFileError,
+    KeyFormatError,
+    PassphraseRequiredError,
+)
 from signing.multibase import ED25519_PRIV_HEADER, decode_multikey, encode_multikey
 
 PASSPHRASE_ENV = "BPL_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -170,12 +175,13 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _parse_json(text: str, path: Path) -> dict[str, Any]:
+    """The key file's JSON, parsed as strictly as any document (signing.json_input): two
+    ``secretKeyMultibase`` members are refused, not one of them picked; deep nesting is
+    refused, not a RecursionError. Its messages quote no string value (no secret)."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise KeyFormatError(
-            f"key file {path} is not JSON: {exc.msg} at line {exc.lineno}"
-        ) from None
+        data = json_input.parse(text.encode("utf-8"))
+    except DocumentError as exc:
+        raise KeyFormatError(f"key file {path}: {exc}") from None
     if not isinstance(data, dict):
         raise KeyFormatError(f"key file {path} must hold a JSON object")
     return data

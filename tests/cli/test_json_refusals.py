@@ -110,6 +110,18 @@ def test_record_new_refuses_a_lone_surrogate_in_its_data_file(
     )
 
 
+@pytest.mark.parametrize("verb", [("keys", "show"), ("sign", "--key")])
+def test_a_key_file_is_parsed_strictly(tmp_path: Path, verb: tuple[str, str]) -> None:
+    """A key file nested 50,000 deep was "internal error (RecursionError)"."""
+    path = tmp_path / "deep.json"
+    path.write_bytes(b"[" * 50_000)
+    path.chmod(0o600)
+    doc = tmp_path / "doc.json"
+    doc.write_text("{}")
+    result = bpl(*verb, path, *([doc] if verb[0] == "sign" else []))
+    assert_refused(result, f"key file {path}: JSON nested deeper than 100 levels")
+
+
 # --- 9: the values of record new --set ------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import stat
 import threading
 from pathlib import Path
@@ -324,6 +325,26 @@ def test_malformed_key_files_are_refused(tmp_path: Path, content: bytes):
     path.chmod(0o600)
     with pytest.raises(KeyFormatError):
         keys.load(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 50_000, "JSON nested deeper than 100 levels"),
+        (b'{"secretKeyMultibase": "z1", "secretKeyMultibase": "z2"}', "duplicate key"),
+        (b'{"id": "\\ud800"}', "lone surrogate escape \\ud800 at line 1 column 9"),
+        (b'{"id": ', "malformed JSON: Expecting value at line 1 column 8"),
+    ],
+)
+def test_key_files_are_parsed_strictly(tmp_path: Path, content: bytes, message: str):
+    """Issue 14: a key file goes through signing.json_input like any document (a deep
+    one was a RecursionError; of two secret keys, one was silently picked)."""
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    path.chmod(0o600)
+    for read in (keys.load, keys.public_key_of):
+        with pytest.raises(KeyFormatError, match=re.escape(f"key file {path}: {message}")):
+            read(path)
 
 
 def test_missing_key_file(tmp_path: Path):
