@@ -310,7 +310,10 @@ def forged_checkpoint(size: int, root: bytes, previous: int | None = None) -> st
 OLDER_CHECKPOINT_EDITS = {
     "deleted": ("DELETE FROM log_checkpoints WHERE size = 8", "checkpoint 8, which checkpoint 9"),
     "first-deleted": ("DELETE FROM log_checkpoints WHERE size = 0", "checkpoint 0, which"),
-    "resized": ("UPDATE log_checkpoints SET size = 7 WHERE size = 8", "for size 7 is one of size 8"),
+    "resized": (
+        "UPDATE log_checkpoints SET size = 7 WHERE size = 8",
+        "for size 7 is one of size 8",
+    ),
     "root-edited": (
         "UPDATE log_checkpoints SET root = :zero WHERE size = 8",
         "checkpoint 8: its stored root is not its note's",
