@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 
 from ledger import policy_store
@@ -124,6 +126,27 @@ def find_record(connection: sa.Connection, columns: str, record_hash: str) -> An
     return None
 
 
+CHAIN_CONSTRAINT = "uq_ledger_chain"
+"""The unique (subject_id, sequence) constraint of ``ledger_records``: one record a chain
+position, the database's own guard against a fork."""
+_SQLITE_CHAIN_VIOLATION = (
+    "UNIQUE constraint failed: ledger_records.subject_id, ledger_records.sequence"
+)
+
+
+def is_chain_collision(error: BaseException) -> bool:
+    """Whether ``error`` is the database refusing a record at a chain position another
+    record holds (:data:`CHAIN_CONSTRAINT`), and not any other failure: SQLAlchemy's
+    IntegrityError of PostgreSQL's unique violation of that constraint, or of SQLite's on
+    its two columns (SQLite names no constraint)."""
+    if not isinstance(error, sa.exc.IntegrityError):
+        return False
+    cause = error.orig
+    if isinstance(cause, psycopg.errors.UniqueViolation):
+        return cause.diag.constraint_name == CHAIN_CONSTRAINT
+    return isinstance(cause, sqlite3.IntegrityError) and str(cause) == _SQLITE_CHAIN_VIOLATION
+
+
 def head_from_row(row: Any) -> Head:
     """A :class:`Head` from a ``ledger_heads`` row (in :data:`HEAD_COLUMNS` order)."""
     subject_id, sequence, record_hash, kind, custodian, status, closed, state = row
@@ -178,6 +201,7 @@ class LedgerView:
         self._connection = connection
         self._sql = Sql(connection.dialect)
         self._stored: set[str] = set()
+        self._taken: set[tuple[str, int]] = set()
         self._heads: dict[str, Head | None] = known.heads if known else {}
         self._actors: dict[str, Actor | None] = known.actors if known else {}
         self._keys: dict[str, Key | None] = known.keys if known else {}
@@ -219,7 +243,8 @@ class LedgerView:
 
         A record can only be stored where its chain already reaches: its position is
         looked up only then (a new record's position is past its head), and a stored
-        record is found by position, not by hash (ADR 0010)."""
+        record is found by position, not by hash (ADR 0010). A position reached that holds
+        another record is taken (:meth:`claims_taken_position`)."""
         query = self._sql.rows_in
         connection = self._connection
         positions = list(positions)
@@ -234,15 +259,19 @@ class LedgerView:
         ):
             self._heads[row[0]] = head_from_row(row)
         reached = []
-        for subject_id, sequence, _ in positions:
+        for subject_id, sequence, record_hash in positions:
             head = self._heads[subject_id]
             if head is not None and sequence <= head.sequence:
-                reached.append((subject_id, sequence))
+                reached.append((subject_id, sequence, record_hash))
         if reached:
             self._check_reads_allowed("stored records")
             self._stored.update(
-                row[0] for row in self._sql.records_at(connection, "record_hash", reached)
+                row[0]
+                for row in self._sql.records_at(
+                    connection, "record_hash", [(s, n) for s, n, _ in reached]
+                )
             )
+            self._taken.update((s, n) for s, n, h in reached if h not in self._stored)
         wanted = [k for k in keys if k not in self._keys]
         if wanted:
             self._check_reads_allowed("keys")
@@ -267,6 +296,12 @@ class LedgerView:
     def is_stored(self, record_hash: str) -> bool:
         """Whether the ledger held this record before the batch (after :meth:`prefetch`)."""
         return record_hash in self._stored
+
+    def claims_taken_position(self) -> bool:
+        """Whether a record :meth:`prefetch` looked up claims a chain position that holds
+        another record (one its client built on a head since moved on, by another writer
+        perhaps): the sequence rule refuses it, and the database its row."""
+        return bool(self._taken)
 
     # -- the rules' View protocol ----------------------------------------------------
 

@@ -10,7 +10,11 @@ batch, and nothing of it is stored; concurrent single ``append`` calls share a t
 (group commit) but each keeps its own outcome. Every batch is committed with its signed
 checkpoint before any receipt is returned. A batch of battery records sends its rows
 before its rules run (on PostgreSQL the server writes them meanwhile; a refusal rolls them
-back), and the log signs the new checkpoint only once every rule passed.
+back), and the log signs the new checkpoint only once every rule passed. A record at a
+chain position another record holds is refused by the sequence rule (StaleRecord, with the
+chain's head) on every path, never by the database: a batch holding one runs its rules
+first, and should the database refuse a row for its position all the same (the rules'
+view missed a commit), the commit is made again from the database, rules first.
 
 A DiagnosticTest is graded under the policy it names: one bundled with bpl, or one
 registered with this ledger (:meth:`Ledger.add_grading_policy`, ADR 0009).
@@ -33,7 +37,7 @@ from ledger.admission import Checked, Policies, bundled_policies, check_submissi
 from ledger.audit import Report
 from ledger.bulk import pipelined
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
-from ledger.errors import LedgerError, RecordRejected, UnknownGradingPolicy
+from ledger.errors import LedgerError, LogIntegrityError, RecordRejected, UnknownGradingPolicy
 from ledger.grading import GradingPolicy
 from ledger.ledger_store import (
     HEAD_COLUMNS,
@@ -44,6 +48,7 @@ from ledger.ledger_store import (
     find_record,
     head_from_row,
     insert_records,
+    is_chain_collision,
 )
 from ledger.log import PlannedAppend, State, TransparencyLog
 from ledger.log_proofs import InclusionProof
@@ -441,7 +446,9 @@ class Ledger:
         A submission is a signed record, or ``{"record": ..., "disclosures": [...]}``, as a
         mapping or JSON bytes. Resubmitting an accepted record returns its receipt and
         stores nothing. Raises RecordRejected (``.rule``, ``.index``) for the first refused
-        record; then nothing of the batch is stored.
+        record; then nothing of the batch is stored. A record at a chain position another
+        record holds (another writer's since its client read the head, or an earlier one
+        of the batch) is refused as any stale record is: StaleRecord, with the head.
         """
         with collector.paused():
             # The batch's objects are freed as _append_batch returns, before the collector
@@ -467,7 +474,34 @@ class Ledger:
         record gets its error in the returned list (None: accepted or already stored).
         Also returns the receipts of the records this transaction appended (by record
         hash), proved in the batch's own tree: valid once the transaction commits.
+
+        Should the database refuse a record's row for its chain position
+        (``uq_ledger_chain``: the view the rules read missed a commit that took it), the
+        transaction is rolled back and the commit made once more from the database
+        alone, its rules first: the sequence rule then refuses that record (StaleRecord,
+        with the head as it is), or finds it stored (a resubmission: its receipt). Any
+        other database error is no refusal and is raised as it is.
         """
+        try:
+            return self._transact(checked, atomic=atomic, rows_first=atomic)
+        except sa.exc.IntegrityError as exc:
+            if not is_chain_collision(exc):
+                raise
+        try:
+            return self._transact(checked, atomic=atomic, rows_first=False)
+        except sa.exc.IntegrityError as exc:
+            if not is_chain_collision(exc):
+                raise
+            raise LogIntegrityError(
+                "a chain position past its chain's stored head holds a record: the chain "
+                "heads disagree with the records (bpl audit names the first bad one)"
+            ) from exc
+
+    def _transact(
+        self, checked: list[Checked], *, atomic: bool, rows_first: bool
+    ) -> tuple[list[RecordRejected | None], dict[str, Receipt]]:
+        """One transaction of :meth:`_commit`; ``rows_first``: an atomic batch of battery
+        records may send its rows before its rules run (:func:`_rows_may_go_first`)."""
         outcomes: list[RecordRejected | None] = [None] * len(checked)
         fresh: dict[str, Receipt] = {}
         known, self._known = self._known, None  # taken: a failed transaction leaves none
@@ -482,7 +516,7 @@ class Ledger:
                 [(*at, item.record_hash) for item, at in zip(checked, positions, strict=True)],
             )
             batch = _Batch(connection, state, checked, positions, view, fresh)
-            if atomic and not any(item.kind in OPERATOR_KINDS for item in checked):
+            if rows_first and _rows_may_go_first(batch):
                 size = self._rows_then_rules(batch)
             else:
                 size = self._rules_then_rows(batch, outcomes, atomic=atomic)
@@ -682,6 +716,19 @@ class Ledger:
 def _apply_rules(item: Checked, view: LedgerView) -> Effects:
     """The append rules for one admitted record (raises RecordRejected)."""
     return check(item.record, item.kind, item.record_hash, item.signers, item.disclosures, view)
+
+
+def _rows_may_go_first(batch: _Batch) -> bool:
+    """Whether an atomic batch may send its rows before its rules run: it holds no
+    operator records (whose effects change what the next records' rules read), and no
+    record the database would refuse before its rule could: one at a chain position that
+    holds another record (prefetch saw it), or two records at one position. Such a batch
+    is refused, and its rules, run first, name the first record refused."""
+    checked, positions = batch.checked, batch.positions
+    if any(item.kind in OPERATOR_KINDS for item in checked) or batch.view.claims_taken_position():
+        return False
+    claimed = len(set(positions))  # a record sent twice claims its position twice
+    return claimed == len(positions) or claimed == len({item.record_hash for item in checked})
 
 
 def _first_of_each(checked: list[Checked]) -> list[int]:

@@ -5,10 +5,12 @@ concurrent writers that never fork a chain."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -1194,3 +1196,258 @@ def test_group_commit_refuses_a_bad_record_alone_and_keeps_serving(
         reader.engine.dispose()
     assert world.ledger.head("urn:bpl:passport:group-third") is None
     assert world.ledger.append(third).leaf_index == accepted.leaf_index + 1
+
+
+# -- chain positions already taken: a refusal, never the database's error -------------------
+
+
+def slow_rules(monkeypatch: pytest.MonkeyPatch, subject_id: str) -> None:
+    """The rules of the record on ``subject_id`` take 0.2 s, and a batch's heads are
+    written after every record: a batch that sends its rows first (on PostgreSQL) then
+    hears the server's answer to them before its later records' rules run, as a batch of
+    many records does."""
+    monkeypatch.setattr(service, "HEADS_PART", 1)
+    apply_rules = service._apply_rules
+
+    def slow(item: admission.Checked, view: ledger_store.LedgerView) -> Any:
+        if item.position[0] == subject_id:
+            time.sleep(0.2)
+        return apply_rules(item, view)
+
+    monkeypatch.setattr(service, "_apply_rules", slow)
+
+
+def by_another_writer(tmp_path: Path, submissions: list[dict[str, Any]]) -> list[service.Receipt]:
+    """``submissions`` appended by another writer: a Ledger of its own on the database."""
+    other = Ledger.open(tmp_path / "data")
+    try:
+        return other.append_many(submissions)
+    finally:
+        other.engine.dispose()
+
+
+def issued_records(world: World, count: int, prefix: str = "crowd") -> list[dict[str, Any]]:
+    return [world.issued_record(f"urn:bpl:passport:{prefix}-{n}") for n in range(count)]
+
+
+@pytest.mark.parametrize("behind", [0, 3], ids=["alone", "behind-new-passports"])
+def test_a_batch_record_at_a_position_another_writer_took_is_stale(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behind: int
+) -> None:
+    """A client builds a record on the head it read; another writer appends at that
+    position first. The batch is refused by the sequence rule (StaleRecord, with the head
+    as it is now), not by the database's unique chain position (an IntegrityError: the
+    batch's rows were sent before its rules ran), and nothing of it is stored."""
+    issued = world.issue(PASSPORT)
+    position = (1, issued.record_hash)
+    mine = world.transfer_record(PASSPORT, "maker", "dismantler", position=position)
+    theirs = world.transfer_record(PASSPORT, "maker", "dismantler", "return", position=position)
+    (taken,) = by_another_writer(tmp_path, [theirs])
+    crowd = issued_records(world, behind)
+    slow_rules(monkeypatch, "urn:bpl:passport:crowd-0")
+    before, rows = snapshot(world), row_counts(world)
+    with pytest.raises(StaleRecord) as refused:
+        world.ledger.append_many([*crowd, mine])
+    assert refused.value.index == behind
+    assert (refused.value.head_sequence, refused.value.head_hash) == (1, taken.record_hash)
+    assert snapshot(world) == before
+    assert row_counts(world) == rows
+    assert len(world.ledger.append_many(crowd)) == behind  # the ledger goes on
+    assert world.ledger.audit().ok
+
+
+@pytest.mark.parametrize("behind", [0, 3], ids=["alone", "behind-new-passports"])
+def test_a_batch_claiming_one_position_twice_is_stale(
+    world: World, monkeypatch: pytest.MonkeyPatch, behind: int
+) -> None:
+    """Two records at one chain position in one batch: the second is refused by the
+    sequence rule, with the head the first made."""
+    issued = world.issue(PASSPORT)
+    position = (1, issued.record_hash)
+    first = world.transfer_record(PASSPORT, "maker", "dismantler", position=position)
+    second = world.transfer_record(PASSPORT, "maker", "dismantler", "return", position=position)
+    crowd = issued_records(world, behind)
+    slow_rules(monkeypatch, "urn:bpl:passport:crowd-0")
+    before, rows = snapshot(world), row_counts(world)
+    with pytest.raises(StaleRecord) as refused:
+        world.ledger.append_many([*crowd, first, second])
+    assert refused.value.index == behind + 1
+    head = (refused.value.head_sequence, refused.value.head_hash)
+    assert head == (1, records.record_hash(first["record"]))
+    assert snapshot(world) == before
+    assert row_counts(world) == rows
+    assert world.ledger.append_many([first, first])[1].sequence == 1  # sent twice: one record
+    assert world.ledger.audit().ok
+
+
+def missing_a_commit(world: World, commit: Callable[[], Any]) -> Any:
+    """Runs ``commit`` (another writer's), then makes the next commit of ``world.ledger``
+    start from what it knew before, as if nothing had been committed meanwhile: a view
+    that missed a commit, such as a stale cache of heads would give. ``commit``'s
+    result."""
+    known = world.ledger._known
+    assert known is not None  # the ledger's last commit left what it knew
+    kept = ledger_store.Known(
+        known.size, dict(known.heads), dict(known.actors), dict(known.keys), known.has_actors
+    )
+    result = commit()
+    world.ledger._known = dataclasses.replace(kept, size=world.ledger.log.size())
+    return result
+
+
+def an_actor_registration(world: World) -> dict[str, Any]:
+    """A new actor's ActorRegistered record, signed by the operator (not appended)."""
+    actor = keys.generate()
+    record, disclosures = records.build(
+        "ActorRegistered",
+        actor.did,
+        0,
+        None,
+        world.operator.did,
+        {"roles": ["carrier"], "keys": [actor.verification_method], "publicProfile": False},
+        {"legitimate-interest": {"name": "Late Carrier"}},
+    )
+    return {"record": proofs.sign(record, world.operator), "disclosures": disclosures}
+
+
+@pytest.mark.parametrize("path", ["append_many", "append_many-with-an-actor", "append"])
+def test_a_view_that_missed_a_commit_refuses_a_taken_position(
+    world: World, tmp_path: Path, path: str
+) -> None:
+    """Whatever the commit's order (rows first: a batch of battery records; rules first: a
+    batch with an actor record, a group commit of single appends), a record at a position
+    its view wrongly held free is refused by the sequence rule with the head as it is
+    (the database refused its row first: IntegrityError)."""
+    issued = world.issue(PASSPORT)
+    position = (1, issued.record_hash)
+    mine = world.transfer_record(PASSPORT, "maker", "dismantler", position=position)
+    theirs = world.transfer_record(PASSPORT, "maker", "dismantler", "return", position=position)
+    (taken,) = missing_a_commit(world, lambda: by_another_writer(tmp_path, [theirs]))
+    before, rows = snapshot(world), row_counts(world)
+    with pytest.raises(StaleRecord) as refused:
+        if path == "append":
+            world.ledger.append(mine)
+        elif path == "append_many":
+            world.ledger.append_many([mine])
+        else:
+            world.ledger.append_many([an_actor_registration(world), mine])
+    assert refused.value.index == (None if path == "append" else len(path.split("-")) // 3)
+    assert (refused.value.head_sequence, refused.value.head_hash) == (1, taken.record_hash)
+    assert snapshot(world) == before
+    assert row_counts(world) == rows
+    assert world.ledger.append(an_actor_registration(world)).sequence == 0  # it goes on
+    assert world.ledger.audit().ok
+
+
+def test_a_resubmission_a_view_missed_gets_its_receipt(world: World, tmp_path: Path) -> None:
+    """A record another writer appended, sent again to a ledger whose view missed that
+    commit: its receipt, nothing stored twice (not the database's IntegrityError)."""
+    issued = world.issue(PASSPORT)
+    theirs = world.transfer_record(
+        PASSPORT, "maker", "dismantler", position=(1, issued.record_hash)
+    )
+    (taken,) = missing_a_commit(world, lambda: by_another_writer(tmp_path, [theirs]))
+    size = world.ledger.log.size()
+    (again,) = world.ledger.append_many([theirs])
+    assert (again.record_hash, again.leaf_index) == (taken.record_hash, taken.leaf_index)
+    assert world.ledger.log.size() == size
+    assert world.ledger.audit().ok
+
+
+def test_group_commit_with_a_view_that_missed_a_commit_keeps_each_outcome(
+    world: World, tmp_path: Path
+) -> None:
+    """A group commit whose view missed a commit: the record at the taken position is
+    refused to its caller alone; the others of its group are committed."""
+    issued = world.issue(PASSPORT)
+    position = (1, issued.record_hash)
+    mine = world.transfer_record(PASSPORT, "maker", "dismantler", position=position)
+    theirs = world.transfer_record(PASSPORT, "maker", "dismantler", "return", position=position)
+    (taken,) = missing_a_commit(world, lambda: by_another_writer(tmp_path, [theirs]))
+    group = [service._Slot(mine), *map(service._Slot, issued_records(world, 2))]
+    world.ledger._commit_group(group)  # as the committer thread does with what is queued
+    refused = group[0].error
+    assert isinstance(refused, StaleRecord), refused
+    assert (refused.head_sequence, refused.head_hash) == (1, taken.record_hash)
+    assert [slot.error for slot in group[1:]] == [None, None]
+    assert [slot.receipt.sequence for slot in group[1:] if slot.receipt] == [0, 0]
+    assert world.ledger.head("urn:bpl:passport:crowd-1") is not None
+    assert world.ledger.audit().ok
+
+
+def test_concurrent_batches_on_one_chain_are_refused_as_stale(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers (a Ledger each, in threads) append batches of new passports and a record on
+    one shared passport, each built on the head it read: a batch whose shared record lost
+    the race is refused with StaleRecord at that record, never by the database; nothing of
+    it is stored, and the chain never forks."""
+    monkeypatch.setattr(service, "HEADS_PART", 1)  # the server's answers heard mid-batch
+    world.issue(PASSPORT)
+
+    def write(n: int) -> list[Any]:
+        ledger = Ledger(world.ledger.log, world.ledger.verifier_key)
+        outcomes: list[Any] = []
+        for attempt in range(8):
+            crowd = issued_records(world, 4, f"writer-{n}-{attempt}")
+            shared = world.record(
+                "DocumentAttached",
+                PASSPORT,
+                "maker",
+                {
+                    "documentHash": document_hash(f"{n}-{attempt}".encode()),
+                    "mediaType": "application/pdf",
+                },
+                {"legitimate-interest": {"documentType": "invoice"}},
+            )
+            try:
+                outcomes.append(ledger.append_many([*crowd, shared]))
+            except StaleRecord as exc:
+                assert exc.index == len(crowd)
+                outcomes.append(exc)
+        return outcomes
+
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = [o for batch in pool.map(write, range(3)) for o in batch]
+    accepted = [o for o in outcomes if isinstance(o, list)]
+    chain = world.ledger.chain(PASSPORT)
+    assert len(chain) == len(accepted) + 1
+    for sequence, record in enumerate(chain):
+        assert record["credentialSubject"]["sequence"] == sequence
+    assert world.ledger.log.size() == row_counts(world)["log_leaves"]
+    with world.ledger.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one()
+    assert stored == 1 + len(world.actors) + 1 + 5 * len(accepted)  # operator, actors, issued
+    assert world.ledger.audit().ok
+
+
+def test_only_a_taken_chain_position_is_a_collision(world: World) -> None:
+    """The database errors the ledger turns into a refusal: a second record at a chain
+    position, and no other (another unique key, another kind of error)."""
+    issued = world.issue(PASSPORT)
+    columns = "leaf_index, record_hash, hash_key, subject_id, sequence, kind, issuer"
+
+    def error_of(statement: str) -> BaseException:
+        with world.ledger.engine.connect() as connection:
+            try:
+                connection.exec_driver_sql(statement)
+            except sa.exc.DBAPIError as exc:
+                return exc
+        raise AssertionError(f"no error from {statement}")
+
+    taken = error_of(
+        f"INSERT INTO ledger_records ({columns}) VALUES "
+        f"(100000, 'sha256:00', 1, '{PASSPORT}', 0, 'PassportIssued', 'did:x')"
+    )
+    leaf = error_of(
+        f"INSERT INTO ledger_records ({columns}) VALUES "
+        f"({issued.leaf_index}, 'sha256:00', 1, '{PASSPORT}', 7, 'PassportIssued', 'did:x')"
+    )
+    head = error_of(
+        "INSERT INTO ledger_heads (subject_id, sequence, record_hash, kind, closed, state) "
+        f"VALUES ('{PASSPORT}', 0, 'sha256:00', 'PassportIssued', false, '{{}}')"
+    )
+    missing = error_of("SELECT nothing FROM ledger_records")
+    assert isinstance(taken, sa.exc.IntegrityError) and isinstance(leaf, sa.exc.IntegrityError)
+    assert ledger_store.is_chain_collision(taken)
+    assert not any(ledger_store.is_chain_collision(e) for e in (leaf, head, missing))
