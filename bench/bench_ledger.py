@@ -21,9 +21,9 @@ statistic, a mean. The best slice is printed too: the ratio to it is the stricte
 Each database runs in a process of its own (``--database``), started afresh: the second
 run in one process inherited the first's heap and fork server. The storage code (the
 ledger service, psycopg) is imported where it is used, not when this script starts, as
-``bpl`` does: the audit's fork server imports the main program, and it then starts as it
-does under ``bpl audit`` (with this script importing it all first, the first audit of a
-process ran at 10,300-10,400 records/s, against 14,100-14,300).
+``bpl`` does (when the audit's fork server still imported the main program, this script
+importing it all first made the first audit of a process run at 10,300-10,400 records/s,
+against 14,100-14,300; since ADR 0015 the workers import ``ledger.admission`` alone).
 
 Run: ``.venv/bin/python bench/bench_ledger.py [--records 12000] [--postgres URL]
 [--database both|sqlite|postgresql]``.

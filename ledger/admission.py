@@ -347,4 +347,6 @@ def admit_stored(
                 outcomes[position] = f"{checked.rule}: {checked.detail}"
             elif checked.body != submissions[position][0]:
                 outcomes[position] = "parse: its bytes are not the record's canonical (JCS) form"
+            elif sorted(checked.disclosure_bytes.values()) != sorted(submissions[position][1]):
+                outcomes[position] = "parse: a disclosure's bytes are not its canonical (JCS) form"
     return outcomes

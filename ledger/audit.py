@@ -16,13 +16,16 @@ ledger in memory.
 from __future__ import annotations
 
 import itertools
-import json
 import multiprocessing
 import os
+import sys
+import types
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import context as mp_context
 from typing import Any
 
 import orjson
@@ -33,7 +36,7 @@ from ledger import admission, collector, policy_store, records
 from ledger.admission import Checked, Policies, admit_stored, bundled_policies
 from ledger.bulk import fetch_binary
 from ledger.errors import LedgerError, RecordRejected
-from ledger.ledger_store import HEAD_COLUMNS, Sql, hash_key, head_from_row
+from ledger.ledger_store import HEAD_COLUMNS, Sql, actor_row, hash_key, head_row
 from ledger.log import TransparencyLog
 from ledger.rules import Actor, Effects, Head, Key, Registration, check
 
@@ -70,13 +73,27 @@ def audit(
     """Audit the ledger in ``engine`` (see the module doc). ``workers``: processes for
     admission (default: one per CPU when the ledger is large enough; 1: none). They are
     started first, to boot while this process audits the log."""
+    try:
+        size = log.size()
+    except LedgerError as exc:
+        return Report(False, 0, None, f"log: {exc}")
     if workers is None:
-        workers = (os.cpu_count() or 1) if log.size() >= PARALLEL_FROM else 1
+        workers = (os.cpu_count() or 1) if size >= PARALLEL_FROM else 1
     with _admission_pool(workers) as pool:
         if workers > 1:
             for _ in range(workers):
                 pool.submit(admit_stored, [])  # to start each worker: nothing to admit
-        return _audit(engine, log, verifier_key, pool, workers)
+        try:
+            return _audit(engine, log, verifier_key, pool, workers)
+        except (ValueError, TypeError, LookupError, AttributeError) as exc:
+            # A stored value of a type or form no check expected (SQLite keeps any value
+            # in any column): a finding, not a crash.
+            return Report(False, 0, None, f"a stored value is malformed ({_malformed(exc)})")
+
+
+def _malformed(exc: Exception) -> str:
+    """A parse error's type and message, cut short (it may quote the stored value)."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _audit(
@@ -103,7 +120,8 @@ def _audit(
             ):
                 problem = stored or refusal
                 if problem is None:
-                    problem = _replay(_admitted(row[0], *submission), view)
+                    item = _admitted(row[0], *submission)
+                    problem = _row_problem(row, submission[1], item) or _replay(item, view)
                 if problem is not None:
                     return Report(False, start + offset, row[0], problem)
     problem = _compare_heads(engine, view)
@@ -145,17 +163,50 @@ def _admission_pool(workers: int) -> Executor:
 
 def _worker_context() -> multiprocessing.context.BaseContext:
     """How worker processes start: not by forking this process, which may hold threads and
-    database connections. Where it exists, a fork server: started once per process (it
-    imports the main program and :mod:`ledger.admission`, where the workers' task lives:
-    not the storage code), it forks each worker ready to work, where spawning made every
-    worker import everything again (0.6 s, a third of an audit of 24,000 records).
-    Elsewhere, spawned."""
+    database connections, and without the caller's main program. Where it exists, a fork
+    server: started once per process, it imports :mod:`ledger.admission` (where the
+    workers' task lives, not the storage code) and forks each worker ready to work, where
+    spawning made every worker import everything again (0.6 s, a third of an audit of
+    24,000 records). Elsewhere, spawned.
+
+    multiprocessing would have each worker import the caller's ``__main__`` (as
+    ``__mp_main__``): a program read from stdin then breaks the pool, and a script without
+    a main guard runs again in every worker. The workers need nothing of it, so their
+    processes are started as if the main module had no file (:class:`_WorkerProcess`)."""
     try:
-        context = multiprocessing.get_context("forkserver")
+        multiprocessing.get_context("forkserver")
     except ValueError:  # pragma: no cover - platforms without fork servers
         return multiprocessing.get_context("spawn")
-    context.set_forkserver_preload(["__main__", admission.__name__])
+    context = _WorkerContext()
+    context.set_forkserver_preload([admission.__name__])
     return context
+
+
+class _WorkerProcess(mp_context.ForkServerProcess):
+    """A fork server's process, launched without the caller's ``__main__``."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:  # noqa: N802 (multiprocessing's name)
+        with _main_module_hidden():
+            return mp_context.ForkServerProcess._Popen(process_obj)
+
+
+class _WorkerContext(mp_context.ForkServerContext):
+    """The fork server context, its processes launched by :class:`_WorkerProcess`."""
+
+    Process = _WorkerProcess
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """While a worker process is launched: ``__main__`` replaced by an empty module, so that
+    the launch data multiprocessing sends names no main module to import."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 Submission = tuple[bytes, list[bytes]]
@@ -203,40 +254,44 @@ def _admitted_chunks(
 def _read_chunk(
     engine: sa.Engine, log: TransparencyLog, start: int, end: int
 ) -> tuple[list[Any], list[str | None], list[Submission]]:
-    """Records ``[start, end)``: their rows, checked against their leaves (their bytes),
-    and the leaves with their disclosures."""
+    """Records ``[start, end)``: their rows (:data:`_RECORD_COLUMNS`, then the groups their
+    disclosures are stored under), checked against their leaves (their bytes), and the
+    leaves with their disclosures."""
     leaves = log.leaves(start, end)
     with engine.connect() as connection:
         sql = Sql(connection.dialect)
         rows: list[Any] = fetch_binary(
             connection,
             sql(
-                "SELECT record_hash, leaf_index, hash_key FROM ledger_records "
+                f"SELECT {_RECORD_COLUMNS} FROM ledger_records "  # noqa: S608
                 "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
             ),
             (start, end),
         )
-        disclosures: dict[int, list[bytes]] = {}
-        for leaf_index, body in fetch_binary(
+        disclosures: dict[int, list[tuple[str, bytes]]] = {}
+        for leaf_index, group, body in fetch_binary(
             connection,
             sql(
-                "SELECT leaf_index, body FROM ledger_disclosures "
+                "SELECT leaf_index, grp, body FROM ledger_disclosures "
                 "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index, grp"
             ),
             (start, end),
         ):
-            disclosures.setdefault(int(leaf_index), []).append(bytes(body))
+            disclosures.setdefault(int(leaf_index), []).append((group, bytes(body)))
     if len(rows) != end - start:  # the count matched: so some leaf index is wrong
         indexes = {int(row[1]) for row in rows}
         missing = next(i for i in range(start, end) if i not in indexes)
         rows = [row for row in rows if int(row[1]) < missing]
-        rows.append((None, missing, None))
+        rows.append((None, missing, None, None, None, None, None))
     problems: list[str | None] = []
     submissions = []
+    with_groups = []
     for where, (row, leaf) in enumerate(zip(rows, leaves, strict=False), start):
+        shown = disclosures.get(where, [])
         problems.append(_stored_problem(row, where, leaf))
-        submissions.append((leaf, disclosures.get(where, [])))
-    return rows, problems, submissions
+        submissions.append((leaf, [body for _, body in shown]))
+        with_groups.append((*row, [group for group, _ in shown]))
+    return with_groups, problems, submissions
 
 
 def _stored_problem(row: Any, leaf_index: int, leaf: bytes) -> str | None:
@@ -247,6 +302,29 @@ def _stored_problem(row: Any, leaf_index: int, leaf: bytes) -> str | None:
         return "its leaf's bytes do not hash to its record hash"
     if row[2] != hash_key(leaf_index, row[0]):
         return "its stored hash key does not match its hash and leaf (lookups would miss it)"
+    return None
+
+
+_RECORD_COLUMNS = "record_hash, leaf_index, hash_key, subject_id, sequence, kind, issuer"
+
+
+def _row_problem(row: Any, disclosures: list[bytes], item: Checked) -> str | None:
+    """Why a stored record row (:data:`_RECORD_COLUMNS`, then the groups its
+    ``disclosures`` are stored under) does not say what its admitted record says, or None:
+    a row under another chain or position hides the record from its chain, and a
+    disclosure under another group is served to that group's readers."""
+    subject = item.record["credentialSubject"]
+    stored = (row[3], row[4], row[5], row[6])
+    expected = (subject["id"], subject["sequence"], item.kind, item.record["issuer"])
+    for name, value, wanted in zip(
+        ("subject", "sequence", "kind", "issuer"), stored, expected, strict=True
+    ):
+        if value != wanted:
+            return f"its row's {name} is {value!r}, its record's {wanted!r}"
+    group_of = {body: group for group, body in item.disclosure_bytes.items()}
+    for stored_group, body in zip(row[7], disclosures, strict=True):
+        if stored_group != group_of[body]:
+            return f"its {group_of[body]!r} disclosure is stored under group {stored_group!r}"
     return None
 
 
@@ -301,31 +379,51 @@ def _grading_policy_problem(disclosures: dict[str, Any], view: ReplayView) -> st
 
 
 def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
-    """The stored chain heads, actors and keys must be exactly what the replay derived."""
+    """The stored chain heads, actors and keys must be exactly, value for value, the rows
+    the replay's ends would be written as (a stored value is compared, never parsed: a
+    malformed one is a difference like any other)."""
     with engine.connect() as connection:
         execute = connection.exec_driver_sql
         heads = {
-            row[0]: head_from_row(row)
+            row[0]: tuple(row)
             for row in execute(f"SELECT {HEAD_COLUMNS} FROM ledger_heads")  # noqa: S608
         }
-        actors = {
-            did: Actor(did, frozenset(json.loads(roles)))
-            for did, roles in execute("SELECT did, roles FROM ledger_actors")
-        }
+        actors = {row[0]: tuple(row) for row in execute("SELECT did, roles FROM ledger_actors")}
         keys = {
-            key: Key(key, actor, bool(revoked))
-            for key, actor, revoked in execute("SELECT key, actor, revoked FROM ledger_keys")
+            row[0]: tuple(row) for row in execute("SELECT key, actor, revoked FROM ledger_keys")
         }
-    if set(heads) != set(view.heads):
-        return "the stored chain heads are not the chains' ends"
-    for subject_id, head in view.heads.items():
-        if heads[subject_id] != head:
-            return f"the stored head of {subject_id} differs from its chain"
-    if actors != view.actors:
-        return "the stored actors differ from their registrations in the log"
-    if keys != view.keys:
-        return "the stored keys differ from their records in the log"
+    comparisons = (
+        (heads, {s: head_row(h) for s, h in view.heads.items()}, "the stored head of {}"),
+        (actors, {d: actor_row(a) for d, a in view.actors.items()}, "the stored actor {}"),
+        (keys, {k: (k, v.actor, v.revoked) for k, v in view.keys.items()}, "the stored key {}"),
+    )
+    for stored, expected, name in comparisons:
+        different = _first_different_row(stored, expected)
+        if different is not None:
+            return (name + " differs from what the log's records make it").format(different)
     return _compare_policies(policy_store.stored_registrations(engine), view)
+
+
+def _first_different_row(
+    stored: dict[str, tuple[Any, ...]], expected: dict[str, tuple[Any, ...]]
+) -> str | None:
+    """A key whose stored row is missing or not the expected one, else the first extra one."""
+    for key, row in expected.items():
+        if key not in stored or not _same_row(stored[key], row):
+            return key
+    extra = stored.keys() - expected.keys()
+    return min(extra) if extra else None
+
+
+def _same_row(stored: tuple[Any, ...], expected: tuple[Any, ...]) -> bool:
+    """Whether a stored row holds exactly the expected values, types included (SQLite
+    keeps whatever type a value was written with: ``'3'`` is not 3, nor 2 true)."""
+    return len(stored) == len(expected) and all(
+        type(value) is type(wanted) or (isinstance(wanted, bool) and value in (0, 1))
+        if value == wanted
+        else False
+        for value, wanted in zip(stored, expected, strict=True)
+    )
 
 
 def _compare_policies(

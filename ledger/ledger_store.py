@@ -368,7 +368,7 @@ class LedgerView:
         connection = self._connection
         _ACTORS.insert(
             connection,
-            [(a.did, json.dumps(sorted(a.roles))) for a in self._new_actors.values()],
+            [actor_row(a) for a in self._new_actors.values()],
         )
         changed = self._changed_keys.values()
         _KEYS.insert(
@@ -387,16 +387,7 @@ class LedgerView:
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for subject_id, head in self._changed_heads.items():
-            values = (
-                subject_id,
-                head.sequence,
-                head.record_hash,
-                head.kind,
-                head.custodian,
-                head.status,
-                head.closed,
-                _state_text(head),
-            )
+            values = head_row(head)
             (inserts if subject_id in self._new_heads else updates).append(values)
         _HEADS.insert(self._connection, inserts)
         _HEADS.upsert(self._connection, "subject_id", updates)
@@ -405,6 +396,26 @@ class LedgerView:
 
 
 _EMPTY_STATE = orjson.dumps(Head("", 0, "", "").to_state(), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def head_row(head: Head) -> tuple[Any, ...]:
+    """The ``ledger_heads`` row of a head (:data:`HEAD_COLUMNS`): what the audit expects
+    stored, value for value."""
+    return (
+        head.subject_id,
+        head.sequence,
+        head.record_hash,
+        head.kind,
+        head.custodian,
+        head.status,
+        head.closed,
+        _state_text(head),
+    )
+
+
+def actor_row(actor: Actor) -> tuple[str, str]:
+    """The ``ledger_actors`` row of an actor: its roles as a sorted JSON list."""
+    return (actor.did, json.dumps(sorted(actor.roles)))
 
 
 def _state_text(head: Head) -> str:

@@ -37,7 +37,13 @@ from ledger.admission import Checked, Policies, bundled_policies, check_submissi
 from ledger.audit import Report
 from ledger.bulk import pipelined
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
-from ledger.errors import LedgerError, LogIntegrityError, RecordRejected, UnknownGradingPolicy
+from ledger.errors import (
+    LedgerError,
+    LogIntegrityError,
+    RecordRejected,
+    StoreError,
+    UnknownGradingPolicy,
+)
 from ledger.grading import GradingPolicy
 from ledger.ledger_store import (
     HEAD_COLUMNS,
@@ -672,13 +678,16 @@ class Ledger:
                 ),
                 {"s": subject_id},
             ).all()
+        head = self.head(subject_id)
         if not rows:
             return Report(False, 0, None, f"no records for {subject_id}")
         proofs_ = self.log.inclusion_proofs([int(r.leaf_index) for r in rows], head_note.size)
         previous = None
         for position, (row, inclusion) in enumerate(zip(rows, proofs_, strict=True)):
             body = bytes(row.body)
-            problem = _record_problem(body, row.record_hash, position, previous)
+            problem = _record_problem(body, row.record_hash, subject_id, position, previous)
+            if problem is None and row.sequence != position:
+                problem = f"its row puts it at sequence {row.sequence}"
             if problem is None and inclusion.leaf_hash != merkle.leaf_hash(body):
                 problem = "its log leaf does not match the signed tree's leaf hash"
             if problem is None:
@@ -689,6 +698,15 @@ class Ledger:
             if problem is not None:
                 return Report(False, position, row.record_hash, problem)
             previous = row.record_hash
+        if head is None or (head.sequence, head.record_hash) != (len(rows) - 1, previous):
+            return Report(
+                False,
+                len(rows),
+                None if head is None else head.record_hash,
+                "the chain's records end before its head: a record is missing from the chain"
+                if head is not None and head.sequence >= len(rows)
+                else "the chain's stored head is not its last record",
+            )
         return Report(True, len(rows), None, None)
 
     def audit(self, *, workers: int | None = None) -> Report:
@@ -701,7 +719,10 @@ class Ledger:
         return auditing.audit(self.engine, self.log, self.verifier_key, workers=workers)
 
     def disclosures(self, record_hash: str) -> dict[str, dict[str, Any]]:
-        """A record's disclosures by group. Callers enforce access levels."""
+        """A record's disclosures by group. Callers enforce access levels.
+
+        A disclosure is served under the group its own (digested) body names: a row stored
+        under another group label is refused (StoreError), never served to that group."""
         with self.engine.connect() as connection:
             found = find_record(connection, "leaf_index", record_hash)
             if found is None:
@@ -710,7 +731,17 @@ class Ledger:
                 sa.text("SELECT grp, body FROM ledger_disclosures WHERE leaf_index = :l"),
                 {"l": found[0]},
             )
-            return {row.grp: json.loads(row.body) for row in rows}
+            shown = {}
+            for row in rows:
+                disclosure = json.loads(row.body)
+                group = disclosure.get("group") if isinstance(disclosure, dict) else None
+                if group != row.grp:
+                    raise StoreError(
+                        f"a disclosure of record {record_hash} is stored under group "
+                        f"{row.grp!r} but is the {group!r} disclosure: run bpl audit"
+                    )
+                shown[group] = disclosure
+            return shown
 
 
 def _apply_rules(item: Checked, view: LedgerView) -> Effects:
@@ -743,13 +774,15 @@ def _first_of_each(checked: list[Checked]) -> list[int]:
 
 
 def _record_problem(
-    body: bytes, record_hash: str, sequence: int, previous: str | None
+    body: bytes, record_hash: str, subject_id: str, sequence: int, previous: str | None
 ) -> str | None:
-    """Why a stored chain record is not what it claims, or None."""
+    """Why a stored record of chain ``subject_id`` is not what it claims, or None."""
     if records.digest(body) != record_hash:
         return "its bytes do not hash to its record hash"
     record = json.loads(body)
     subject = record.get("credentialSubject", {})
+    if subject.get("id") != subject_id:
+        return f"it is a record of {subject.get('id')}, not of this chain"
     if subject.get("sequence") != sequence:
         return f"sequence {subject.get('sequence')} where {sequence} belongs"
     if subject.get("previous") != previous:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import admission, audit, checkpoint, ledger_store, merkle, records, service
-from ledger.errors import LedgerError, RecordRejected, StaleRecord
+from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
 from ledger.service import Ledger
 from signing import keys, proofs
 from tests.ledger.world import (
@@ -820,12 +820,12 @@ TAMPERING = {
         'UPDATE ledger_actors SET roles = \'["authority", "dismantler"]\' '
         "WHERE roles = '[\"dismantler\"]'",
         None,
-        "stored actors",
+        "the stored actor did:key:",
     ),
     "revocation-erased": (
         "UPDATE ledger_keys SET revoked = :t",
         None,
-        "stored keys",
+        "the stored key did:key:",
     ),
     "records-reordered": (
         "UPDATE ledger_records SET leaf_index = -leaf_index - 1 WHERE subject_id = :p",
@@ -842,6 +842,43 @@ TAMPERING = {
         f"UPDATE ledger_grading_policies SET digest = 'sha256:{'0' * 64}'",
         None,
         "not its stored digest sha256:0000",
+    ),
+    "record-moved-to-another-chain": (  # chain(P) would miss it: issue 14, item 1
+        "UPDATE ledger_records SET subject_id = 'urn:bpl:passport:hidden' "
+        "WHERE sequence = 3 AND subject_id = :p",
+        None,
+        "its row's subject is 'urn:bpl:passport:hidden'",
+    ),
+    "record-sequence-edited": (
+        "UPDATE ledger_records SET sequence = 9 WHERE sequence = 1 AND subject_id = :p",
+        None,
+        "its row's sequence is 9",
+    ),
+    "record-kind-edited": (
+        "UPDATE ledger_records SET kind = 'Recycled' WHERE sequence = 1 AND subject_id = :p",
+        None,
+        "its row's kind is 'Recycled'",
+    ),
+    "record-issuer-edited": (
+        "UPDATE ledger_records SET issuer = 'did:example:x' WHERE sequence = 1 AND subject_id = :p",
+        None,
+        "its row's issuer is 'did:example:x'",
+    ),
+    "disclosure-relabelled": (  # served to another group's readers: issue 14, item 4
+        "UPDATE ledger_disclosures SET grp = 'authority' WHERE leaf_index = "
+        "(SELECT leaf_index FROM ledger_records WHERE sequence = 2 AND subject_id = :p)",
+        None,
+        "its 'legitimate-interest' disclosure is stored under group 'authority'",
+    ),
+    "head-state-malformed": (  # issue 14, item 5: named, not a crash
+        "UPDATE ledger_heads SET state = '{not json' WHERE subject_id = :p",
+        None,
+        f"the stored head of {PASSPORT} differs",
+    ),
+    "actor-roles-malformed": (
+        "UPDATE ledger_actors SET roles = '[\"dismantler\"' WHERE roles = '[\"dismantler\"]'",
+        None,
+        "the stored actor did:key:",
     ),
     "grading-policy-deleted": (
         "DELETE FROM ledger_grading_policies",
@@ -1451,3 +1488,83 @@ def test_only_a_taken_chain_position_is_a_collision(world: World) -> None:
     assert isinstance(taken, sa.exc.IntegrityError) and isinstance(leaf, sa.exc.IntegrityError)
     assert ledger_store.is_chain_collision(taken)
     assert not any(ledger_store.is_chain_collision(e) for e in (leaf, head, missing))
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        (  # the last record hidden: the chain would end early
+            "UPDATE ledger_records SET subject_id = 'urn:bpl:passport:hidden' "
+            "WHERE sequence = 3 AND subject_id = :p",
+            "a record is missing from the chain",
+        ),
+        (  # a record in the middle hidden at another position
+            "UPDATE ledger_records SET sequence = 90 WHERE sequence = 1 AND subject_id = :p",
+            "sequence 2 where 1 belongs",
+        ),
+        (  # a record of another chain shown in this one
+            "UPDATE ledger_records SET subject_id = :p, sequence = 4 WHERE kind = 'KeyAdded' "
+            "OR (kind = 'ActorRegistered' AND sequence = 0 AND leaf_index = "
+            "(SELECT max(leaf_index) FROM ledger_records WHERE kind = 'ActorRegistered'))",
+            "not of this chain",
+        ),
+    ],
+    ids=["last-hidden", "middle-moved", "stranger-shown"],
+)
+def test_chain_verification_names_a_record_hidden_from_or_added_to_its_chain(
+    world: World, tmp_path: Path, statement: str, reason: str
+) -> None:
+    """Issue 14, item 1: verify_chain held only the rows it found; now each row's chain
+    and position are its record's, and the chain's records end at its stored head."""
+    a_short_life(world, tmp_path)
+    with world.ledger.engine.begin() as connection:
+        connection.execute(sa.text(statement), {"p": PASSPORT})
+    report = world.ledger.verify_chain(PASSPORT)
+    assert not report.ok
+    assert reason in (report.reason or ""), report
+    assert not world.ledger.audit().ok
+
+
+def test_a_disclosure_is_never_served_under_another_group(world: World, tmp_path: Path) -> None:
+    """Issue 14, item 4: a disclosure row relabelled to another group is refused when read
+    (and named by the audit), never served to the other group's readers."""
+    a_short_life(world, tmp_path)
+    transfer = world.ledger.chain(PASSPORT)[1]
+    record_hash = records.record_hash(transfer)
+    assert set(world.ledger.disclosures(record_hash)) == {"legitimate-interest"}
+    with world.ledger.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE ledger_disclosures SET grp = 'authority'"))
+    with pytest.raises(StoreError, match="stored under group 'authority'"):
+        world.ledger.disclosures(record_hash)
+    assert "stored under group 'authority'" in (world.ledger.audit().reason or "")
+
+
+AUDIT_FROM_ANOTHER_PROGRAM = """
+import sys
+from ledger.service import Ledger
+print("program body ran", flush=True)
+ledger = Ledger.open({directory!r}, writable=False)
+print(ledger.audit(workers=2).ok, flush=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["stdin", "unguarded-script"])
+def test_the_parallel_audit_does_not_depend_on_how_its_caller_started(
+    world: World, tmp_path: Path, how: str
+) -> None:
+    """Issue 14, item 11: the audit's workers never import the caller's main program: from
+    a program read from stdin (no file to import) and from a script without a main guard
+    (which would run again in every worker)."""
+    a_short_life(world, tmp_path)
+    # The data directory; on PostgreSQL, $DATABASE_URL (set by the fixture) is inherited.
+    program = AUDIT_FROM_ANOTHER_PROGRAM.format(directory=str(tmp_path / "data"))
+    if how == "stdin":
+        command = [sys.executable, "-"]
+        run = subprocess.run(command, input=program, capture_output=True, text=True, timeout=120)
+    else:
+        script = tmp_path / "audit_it.py"
+        script.write_text(program)
+        command = [sys.executable, str(script)]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "program body ran\nTrue\n"
