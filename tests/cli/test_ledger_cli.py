@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -434,3 +435,26 @@ def test_offline_verbs_start_without_the_storage_code(tmp_path: Path) -> None:
     assert json.loads(ran.stderr.strip().splitlines()[-1]) == []
     printed = ran.stdout[ran.stdout.index("{") :]  # after the key's lines
     assert json.loads(printed)["record"]["credentialSubject"]["sequence"] == 1
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("UPDATE ledger_actors SET roles = '[\"operator\"'", "the stored actor did:key:"),
+        ("UPDATE ledger_heads SET state = '{not json'", "the stored head of did:key:"),
+    ],
+    ids=["actor-roles", "head-state"],
+)
+def test_audit_names_a_malformed_stored_value_and_exits_1(
+    home: Path, statement: str, named: str
+) -> None:
+    """Issue 14, item 5: bad JSON in a stored row is a finding (exit 1, the row named),
+    not "internal error (JSONDecodeError)" with exit 2."""
+    engine = sa.create_engine(f"sqlite:///{home / 'ledger.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(statement)
+    engine.dispose()
+    audit = bpl("audit", "--data-dir", home)
+    assert audit.exit_code == 1, audit.output
+    assert named in audit.stderr + audit.stdout
+    assert "internal error" not in audit.stderr
