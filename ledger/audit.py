@@ -16,23 +16,18 @@ ledger in memory.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
-import sys
-import types
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing import context as mp_context
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 import schemas
-from ledger import admission, collector, policy_store, records
+from ledger import admission, collector, policy_store, records, worker_pool
 from ledger.admission import Checked, Policies, admit_stored, bundled_policies
 from ledger.bulk import fetch_binary
 from ledger.errors import LedgerError, RecordRejected
@@ -158,55 +153,8 @@ class _Inline(Executor):
 def _admission_pool(workers: int) -> Executor:
     if workers <= 1:
         return _Inline()
-    return ProcessPoolExecutor(workers, mp_context=_worker_context())
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """How worker processes start: not by forking this process, which may hold threads and
-    database connections, and without the caller's main program. Where it exists, a fork
-    server: started once per process, it imports :mod:`ledger.admission` (where the
-    workers' task lives, not the storage code) and forks each worker ready to work, where
-    spawning made every worker import everything again (0.6 s, a third of an audit of
-    24,000 records). Elsewhere, spawned.
-
-    multiprocessing would have each worker import the caller's ``__main__`` (as
-    ``__mp_main__``): a program read from stdin then breaks the pool, and a script without
-    a main guard runs again in every worker. The workers need nothing of it, so their
-    processes are started as if the main module had no file (:class:`_WorkerProcess`)."""
-    try:
-        multiprocessing.get_context("forkserver")
-    except ValueError:  # pragma: no cover - platforms without fork servers
-        return multiprocessing.get_context("spawn")
-    context = _WorkerContext()
-    context.set_forkserver_preload([admission.__name__])
-    return context
-
-
-class _WorkerProcess(mp_context.ForkServerProcess):
-    """A fork server's process, launched without the caller's ``__main__``."""
-
-    @staticmethod
-    def _Popen(process_obj: Any) -> Any:  # noqa: N802 (multiprocessing's name)
-        with _main_module_hidden():
-            return mp_context.ForkServerProcess._Popen(process_obj)
-
-
-class _WorkerContext(mp_context.ForkServerContext):
-    """The fork server context, its processes launched by :class:`_WorkerProcess`."""
-
-    Process = _WorkerProcess
-
-
-@contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """While a worker process is launched: ``__main__`` replaced by an empty module, so that
-    the launch data multiprocessing sends names no main module to import."""
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
+    # Workers that import ledger.admission alone, never the caller's __main__ (ADR 0015).
+    return ProcessPoolExecutor(workers, mp_context=worker_pool.context([admission.__name__]))
 
 
 Submission = tuple[bytes, list[bytes]]
@@ -268,7 +216,8 @@ def _read_chunk(
             ),
             (start, end),
         )
-        disclosures: dict[int, list[tuple[str, bytes]]] = {}
+        groups: dict[int, list[str]] = {}
+        bodies: dict[int, list[bytes]] = {}
         for leaf_index, group, body in fetch_binary(
             connection,
             sql(
@@ -277,7 +226,12 @@ def _read_chunk(
             ),
             (start, end),
         ):
-            disclosures.setdefault(int(leaf_index), []).append((group, bytes(body)))
+            if leaf_index in groups:
+                groups[leaf_index].append(group)
+                bodies[leaf_index].append(bytes(body))
+            else:
+                groups[leaf_index] = [group]
+                bodies[leaf_index] = [bytes(body)]
     if len(rows) != end - start:  # the count matched: so some leaf index is wrong
         indexes = {int(row[1]) for row in rows}
         missing = next(i for i in range(start, end) if i not in indexes)
@@ -287,10 +241,9 @@ def _read_chunk(
     submissions = []
     with_groups = []
     for where, (row, leaf) in enumerate(zip(rows, leaves, strict=False), start):
-        shown = disclosures.get(where, [])
         problems.append(_stored_problem(row, where, leaf))
-        submissions.append((leaf, [body for _, body in shown]))
-        with_groups.append((*row, [group for group, _ in shown]))
+        submissions.append((leaf, bodies.get(where, [])))
+        with_groups.append((*row, groups.get(where, [])))
     return with_groups, problems, submissions
 
 
@@ -316,13 +269,17 @@ def _row_problem(row: Any, disclosures: list[bytes], item: Checked) -> str | Non
     subject = item.record["credentialSubject"]
     stored = (row[3], row[4], row[5], row[6])
     expected = (subject["id"], subject["sequence"], item.kind, item.record["issuer"])
-    for name, value, wanted in zip(
-        ("subject", "sequence", "kind", "issuer"), stored, expected, strict=True
-    ):
-        if value != wanted:
-            return f"its row's {name} is {value!r}, its record's {wanted!r}"
+    if stored != expected:
+        for name, value, wanted in zip(
+            ("subject", "sequence", "kind", "issuer"), stored, expected, strict=True
+        ):
+            if value != wanted:
+                return f"its row's {name} is {value!r}, its record's {wanted!r}"
+    groups = row[7]
+    if len(groups) == 1 and groups[0] in item.disclosure_bytes:  # the usual record
+        return None
     group_of = {body: group for group, body in item.disclosure_bytes.items()}
-    for stored_group, body in zip(row[7], disclosures, strict=True):
+    for stored_group, body in zip(groups, disclosures, strict=True):
         if stored_group != group_of[body]:
             return f"its {group_of[body]!r} disclosure is stored under group {stored_group!r}"
     return None
@@ -407,23 +364,14 @@ def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
 def _first_different_row(
     stored: dict[str, tuple[Any, ...]], expected: dict[str, tuple[Any, ...]]
 ) -> str | None:
-    """A key whose stored row is missing or not the expected one, else the first extra one."""
+    """A key whose stored row is missing or not the expected one, else the first extra one.
+    Rows are compared as tuples: SQLite keeps whatever type a value was written with, and
+    ``'3'`` is not 3, nor ``2`` true (the affinity of an INTEGER column stores 1.0 as 1)."""
     for key, row in expected.items():
-        if key not in stored or not _same_row(stored[key], row):
+        if stored.get(key) != row:
             return key
     extra = stored.keys() - expected.keys()
     return min(extra) if extra else None
-
-
-def _same_row(stored: tuple[Any, ...], expected: tuple[Any, ...]) -> bool:
-    """Whether a stored row holds exactly the expected values, types included (SQLite
-    keeps whatever type a value was written with: ``'3'`` is not 3, nor 2 true)."""
-    return len(stored) == len(expected) and all(
-        type(value) is type(wanted) or (isinstance(wanted, bool) and value in (0, 1))
-        if value == wanted
-        else False
-        for value, wanted in zip(stored, expected, strict=True)
-    )
 
 
 def _compare_policies(

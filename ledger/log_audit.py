@@ -14,8 +14,8 @@ holds it):
   one is missed (ADR 0015). Checkpoints signed before the link existed may only come
   before every linked one.
 
-One pass over the leaves, a chunk at a time; the roots at checkpoint sizes come from a
-second frontier advanced to each size (no stored node is trusted for them).
+One pass over the leaves, a chunk at a time; the roots at checkpoint sizes come from the
+nodes the rebuild computes (no stored node is trusted for them).
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ import sqlalchemy as sa
 from ledger import checkpoint, merkle, tiles
 from ledger.errors import LogIntegrityError
 from ledger.tile_store import INDEX_EPOCH_BITS, State, TileStore, prefixes
-
-_NO_NODES = 64
-"""``merkle.extend(every=...)`` that collects no node: only the frontier is wanted."""
 
 
 @dataclass
@@ -62,10 +59,11 @@ def audit_log(
         end = min(start + chunk, state.size)
         leaves = store.leaves(connection, state, start, end)
         hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
-        planned = store.plan_batch(rebuilt, leaves, hashes)
-        _audit_tiles(store, connection, planned.tiles)
         stored = store.checkpoints(connection, start, end)
-        roots = _roots(rebuilt, hashes, [size for size, _, _ in stored if size < end])
+        inside = [size for size, _, _ in stored if size < end]
+        planned = store.plan_batch(rebuilt, leaves, hashes, keep_nodes=bool(inside))
+        _audit_tiles(store, connection, planned.tiles)
+        roots = _roots(rebuilt, planned.nodes, inside)
         rebuilt = planned.state
         if end == state.size:  # a leaf in a partial tile is named before any root
             _audit_edges(rebuilt, state)
@@ -78,18 +76,20 @@ def audit_log(
     return state.size
 
 
-def _roots(before: State, hashes: list[bytes], sizes: list[int]) -> dict[int, bytes]:
-    """The roots of the trees of ``sizes`` (within a chunk: at most its end), from the
-    state ``before`` the chunk and the chunk's leaf hashes."""
-    size, frontier = before.size, before.frontier
-    roots = {}
-    for cut in sizes:
-        _, frontier = merkle.extend(
-            frontier, size, hashes[size - before.size : cut - before.size], every=_NO_NODES
-        )
-        size = cut
-        roots[cut] = merkle.root_from_frontier(frontier)
-    return roots
+def _roots(
+    before: State, nodes: list[tuple[merkle.NodeId, bytes]], sizes: list[int]
+) -> dict[int, bytes]:
+    """The roots of the trees of ``sizes`` (within a chunk, before its end), from the state
+    ``before`` the chunk and every node the chunk completed: each root's subtrees are
+    either among those or, wholly before the chunk, in its frontier."""
+    if not sizes:
+        return {}
+    known = dict(zip(merkle.root_plan(before.size), before.frontier, strict=True))
+    known.update(nodes)
+    return {
+        size: merkle.root_from_frontier([known[node] for node in merkle.root_plan(size)])
+        for size in sizes
+    }
 
 
 def _audit_latest(

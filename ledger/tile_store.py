@@ -254,11 +254,11 @@ class TileStore:
 
     def index_epoch(self, connection: sa.Connection, epoch: int) -> list[tuple[int, int]]:
         """The leaf index's ``(idx, prefix)`` rows of one epoch, by index (for audits)."""
-        rows = connection.exec_driver_sql(
+        return fetch_binary(
+            connection,
             self._sql("SELECT idx, prefix FROM log_leaf_index WHERE epoch = ? ORDER BY idx"),
             (epoch,),
         )
-        return [(int(index), int(prefix)) for index, prefix in rows]
 
     def checkpoints(
         self, connection: sa.Connection, above: int, up_to: int
