@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -375,18 +376,21 @@ def _first_different_row(
 
 
 def _compare_policies(
-    stored: dict[tuple[str, str], tuple[str, str | None]], view: ReplayView
+    stored: dict[tuple[str, str], tuple[str, str | None, datetime | None]], view: ReplayView
 ) -> str | None:
-    """Each stored grading policy row must be a registration on the log, and each
-    registration on the log a row (the rows' documents were held to their digests)."""
-    for (policy_id, version), (digest, record_hash) in sorted(stored.items()):
+    """Each stored grading policy row must be a registration on the log (its digest, record
+    and time, its record's ``validFrom``), and each registration on the log a row (the
+    rows' documents were held to their digests)."""
+    for (policy_id, version), (digest, record_hash, at) in sorted(stored.items()):
         registered = view.policies.get((policy_id, version))
         if registered is None:
             return f"grading policy {policy_id} version {version} has no registration in the log"
-        if (digest, record_hash) != (registered.digest, registered.record_hash):
+        expected_at = policy_store.registration_time(registered.registered_at)
+        if (digest, record_hash, at) != (registered.digest, registered.record_hash, expected_at):
             return (
                 f"grading policy {policy_id} version {version} differs from its registration "
-                f"in the log (record {registered.record_hash}, digest {registered.digest})"
+                f"in the log (record {registered.record_hash}, digest {registered.digest}, "
+                f"registered at {registered.registered_at})"
             )
     missing = sorted(set(view.policies) - set(stored))
     if missing:

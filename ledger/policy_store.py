@@ -93,7 +93,8 @@ def write_registrations(connection: sa.Connection, registrations: list[Registrat
         sa.text(
             f"INSERT INTO ledger_grading_policies ({_COLUMNS}) "  # noqa: S608 (constant)
             "VALUES (:id, :version, :digest, :document, :at, :record_hash) "
-            "ON CONFLICT (policy_id, version) DO UPDATE SET record_hash = excluded.record_hash"
+            "ON CONFLICT (policy_id, version) DO UPDATE SET record_hash = excluded.record_hash, "
+            "registered_at = excluded.registered_at"
         ).bindparams(sa.bindparam("at", type_=_DATETIME)),
         [
             {
@@ -101,7 +102,7 @@ def write_registrations(connection: sa.Connection, registrations: list[Registrat
                 "version": r.version,
                 "digest": r.digest,
                 "document": r.document.decode("utf-8"),
-                "at": datetime.now(UTC),
+                "at": registration_time(r.registered_at),
                 "record_hash": r.record_hash,
             }
             for r in registrations
@@ -109,13 +110,25 @@ def write_registrations(connection: sa.Connection, registrations: list[Registrat
     )
 
 
-def stored_registrations(engine: Engine) -> dict[tuple[str, str], tuple[str, str | None]]:
-    """Every stored row's digest and record hash, by (id, version): for the audit."""
+def registration_time(valid_from: str) -> datetime:
+    """A registration's time, in UTC: its record's ``validFrom`` (RFC 3339, signed by the
+    operator), so that the stored ``registered_at`` is derived from the log."""
+    return datetime.fromisoformat(valid_from).astimezone(UTC)
+
+
+def stored_registrations(
+    engine: Engine,
+) -> dict[tuple[str, str], tuple[str, str | None, datetime | None]]:
+    """Every stored row's digest, record hash and registration time (None if not a time),
+    by (id, version): for the audit."""
     with engine.connect() as connection:
         rows = connection.execute(
-            sa.text("SELECT policy_id, version, digest, record_hash FROM ledger_grading_policies")
+            sa.text(
+                "SELECT policy_id, version, digest, record_hash, registered_at "
+                "FROM ledger_grading_policies"
+            )
         )
-        return {(row[0], row[1]): (row[2], row[3]) for row in rows}
+        return {(row[0], row[1]): (row[2], row[3], _moment(row[4])) for row in rows}
 
 
 def _reserved(policy: GradingPolicy) -> bool:

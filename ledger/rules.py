@@ -123,6 +123,9 @@ class Registration(NamedTuple):
     registrations were records (ADR 0009): off the log."""
     document: bytes = b""
     """The policy document's JCS bytes (what ``digest`` is of), when the rules made it."""
+    registered_at: str = ""
+    """Its record's ``validFrom`` (signed by the operator), when the rules made it: what
+    the stored row's ``registered_at`` must be (ADR 0015)."""
 
 
 class View(Protocol):
@@ -426,7 +429,9 @@ def _policy_record(
         )
     head = Head(subject["id"], subject["sequence"], record_hash, "GradingPolicyRegistered")
     document = jcs.canonicalize(subject["policy"])
-    registration = Registration(key[0], key[1], subject["digest"], record_hash, document)
+    registration = Registration(
+        key[0], key[1], subject["digest"], record_hash, document, record["validFrom"]
+    )
     return Effects(head, policies=[registration])
 
 

@@ -589,9 +589,11 @@ def test_a_policy_row_rewritten_before_any_record_names_it_is_caught(
     rewrite_policy_row(world, tmp_path, dict(STRICT_POLICY, description="edited"))
     report = world.ledger.audit()
     assert not report.ok
+    valid_from = world.ledger.chain(CHAIN)[-1]["validFrom"]
     assert report.reason == (
         "grading policy acme-strict version 2025.1 differs from its registration in the log "
-        f"(record {registered.record_hash}, digest {published.digest})"
+        f"(record {registered.record_hash}, digest {published.digest}, "
+        f"registered at {valid_from})"
     )
 
 
@@ -665,3 +667,41 @@ def test_a_diagnostic_test_before_its_policy_in_the_log_is_caught(
     assert report.record_hash == early.record_hash
     assert report.reason is not None
     assert report.reason.endswith("which the log does not register before this record")
+
+
+def test_a_policy_row_s_registration_time_is_its_record_s(world: World, tmp_path: Path) -> None:
+    """Issue 14: ``registered_at`` (shown by ``bpl policy list``) is derived from the log,
+    the registration record's ``validFrom``, and the audit holds the row to it."""
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
+    valid_from = world.ledger.chain(CHAIN)[-1]["validFrom"]
+    listed = [k for k in world.ledger.grading_policies() if not k.bundled]
+    assert [k.registered_at for k in listed] == [datetime.fromisoformat(valid_from)]
+    assert world.ledger.audit().ok
+    with world.ledger.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE ledger_grading_policies SET registered_at = :at"),
+            {"at": datetime.fromisoformat(valid_from) + timedelta(seconds=1)},
+        )
+    report = world.ledger.audit()
+    assert not report.ok
+    assert f"registered at {valid_from}" in (report.reason or "")
+
+
+def test_the_migration_gives_stored_rows_their_record_s_time(
+    world: World, tmp_path: Path
+) -> None:
+    """Migration 0008: a ledger whose rows carry the time they were written (as before
+    ADR 0015) audits clean once opened by this bpl."""
+    world.ledger.add_grading_policy(world.operator, policy_file(tmp_path))
+    with world.ledger.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE ledger_grading_policies SET registered_at = :at"),
+            {"at": datetime(2020, 1, 1, tzinfo=UTC)},
+        )
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0007'"))
+    world.ledger.engine.dispose()
+    reopened = Ledger.open(tmp_path / "data")
+    try:
+        assert reopened.audit().ok
+    finally:
+        reopened.engine.dispose()
