@@ -16,6 +16,11 @@ class LogError(LedgerError):
     """A request the log cannot answer: a size beyond the tree, an unknown leaf."""
 
 
+class ProofError(LedgerError):
+    """A Merkle proof, root, hash or size does not verify; the message says what is wrong
+    (raised by :mod:`ledger.merkle`, which re-exports it)."""
+
+
 class LogIntegrityError(StoreError):
     """What is stored contradicts itself (e.g. the root does not match the checkpoint)."""
 

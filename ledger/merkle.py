@@ -29,6 +29,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
+from ledger.errors import ProofError
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -63,10 +65,6 @@ NodeId = tuple[int, int]
 _sha256 = hashlib.sha256
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
-
-
-class ProofError(Exception):
-    """A proof, root, hash or size does not verify; the message says what is wrong."""
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -43,6 +43,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+from signing.errors import CanonicalizationError
+
 __all__ = ["DEFAULT_MAX_WORK", "PoisonDatasetError", "canonicalize_dataset", "serialize_quad"]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -89,7 +91,7 @@ _LANGTAG = re.compile(r"[a-zA-Z]+(?:-[a-zA-Z0-9]+)*")
 _NOT_IN_LABEL = re.compile(r'[\x00-\x20<>"{}|^`\\#@]')
 
 
-class PoisonDatasetError(Exception):
+class PoisonDatasetError(CanonicalizationError):
     """Canonicalization was aborted because the dataset needs too much work.
 
     RDFC-1.0 section 7.1 (Dataset Poisoning) asks implementations to abort such
