@@ -1,16 +1,17 @@
-"""``bpl keys``: create and inspect Ed25519 key files."""
+"""``bpl keys``: create, import and inspect Ed25519 key files."""
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Annotated
 
 import typer
 
 from cli.errors import fail
-from cli.inputs import passphrase_for
-from signing import did_key, keys
-from signing.errors import SigningError
+from cli.inputs import passphrase_for, read_bytes
+from signing import did_key, key_import, keys
+from signing.errors import PassphraseRequiredError, SigningError
 
 app = typer.Typer(help="Create and inspect Ed25519 key files (did:key).", no_args_is_help=True)
 
@@ -31,6 +32,54 @@ def new(
     """Generate a new Ed25519 key and write it to a key file; print its did:key."""
     passphrase = passphrase_for(out, confirm=True) if encrypt else None
     key = keys.generate()
+    try:
+        keys.save(key, out, passphrase, overwrite=force)
+    except SigningError as exc:
+        fail(str(exc))
+    _print_public(key.public_key, as_json)
+
+
+IMPORT_PASSPHRASE_ENV = "BPL_IMPORT_PASSPHRASE"  # noqa: S105 (a variable's name)
+"""The passphrase of an encrypted key being imported (not of the key file written)."""
+
+
+@app.command("import")
+def import_(
+    source: Annotated[
+        str,
+        typer.Argument(help="The existing key: PEM (PKCS#8), DER, OpenSSH or JWK; - for stdin."),
+    ],
+    out: Annotated[str, typer.Option("--out", "-o", help="Key file to write (mode 0600).")],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help=f"One of: {', '.join(key_import.FORMATS)}."),
+    ] = "auto",
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="Protect the secret with a passphrase (asked, or from $BPL_KEY_PASSPHRASE).",
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the public part as JSON.")] = False,
+) -> None:
+    """Import an existing Ed25519 private key into a key file; print its did:key.
+
+    An encrypted source asks for its passphrase ($BPL_IMPORT_PASSPHRASE, or the terminal).
+    """
+    data = read_bytes(source)
+    try:
+        try:
+            key = key_import.import_key(data, fmt=fmt)
+        except PassphraseRequiredError:
+            secret = os.environ.get(IMPORT_PASSPHRASE_ENV)
+            if secret is None:
+                secret = passphrase_for(source)
+            key = key_import.import_key(data, fmt=fmt, passphrase=secret)
+    except SigningError as exc:
+        fail(f"{source}: {exc}")
+    passphrase = passphrase_for(out, confirm=True) if encrypt else None
     try:
         keys.save(key, out, passphrase, overwrite=force)
     except SigningError as exc:
