@@ -8,11 +8,9 @@ from typing import Annotated
 import typer
 
 from cli.errors import FAILED, fail, report
-from cli.ledger_cmd import OPERATOR_KEY
-from cli.location import DataDirOption, data_directory, ledger_service
+from cli.ledger_cmd import OPERATOR_KEY, create_ledger
+from cli.location import DataDirOption, creating, data_directory
 from ledger.errors import LedgerError
-from signing import keys
-from signing.errors import SigningError
 
 DEMO_ORIGIN = "demo.bpl.localhost/log"
 """The demo log's origin: never the default, so a demo checkpoint is not mistaken for a
@@ -34,24 +32,17 @@ def demo(
     directory = data_directory(data_dir)
     if directory.signer_key_file.exists() or (directory.path / OPERATOR_KEY).exists():
         fail(f"{directory.path} already holds a ledger; give a new --data-dir")
-    operator = keys.generate()
-    try:
-        directory.secure()  # 0700, whatever existed before (said on stderr)
-        keys.save(operator, directory.path / OPERATOR_KEY)
-        ledger = ledger_service().init(
-            directory.path, operator, origin=DEMO_ORIGIN, name="Demo operator"
-        )
-    except (LedgerError, SigningError) as exc:
-        fail(str(exc))
     from ledger import demo as demo_ledger  # noqa: PLC0415 (the storage code, on demand)
 
-    try:
-        summary = demo_ledger.run_demo(ledger, operator, batteries=batteries, seed=seed)
-        audit = ledger.audit()
-    except LedgerError as exc:  # a refused record (RecordRejected) among them
-        fail(f"demo: {exc}", FAILED)
-    finally:
-        ledger.engine.dispose()
+    with creating(directory):  # a failed demo leaves nothing it created
+        operator, ledger = create_ledger(directory, DEMO_ORIGIN, "Demo operator")
+        try:
+            summary = demo_ledger.run_demo(ledger, operator, batteries=batteries, seed=seed)
+            audit = ledger.audit()
+        except LedgerError as exc:  # a refused record (RecordRejected) among them
+            fail(f"demo: {exc}", FAILED)
+        finally:
+            ledger.engine.dispose()
     result = {
         "dataDir": str(directory.path),
         "origin": DEMO_ORIGIN,

@@ -14,6 +14,7 @@ from cli.inputs import read_bytes
 from cli.location import (
     DatabaseUrlOption,
     DataDirOption,
+    creating,
     data_directory,
     ledger_service,
     read_location,
@@ -25,6 +26,7 @@ from signing import keys
 from signing.errors import SigningError
 
 if TYPE_CHECKING:
+    from ledger.datadir import DataDir
     from ledger.service import Ledger
 
 OPERATOR_KEY = "operator.json"
@@ -72,17 +74,28 @@ def init(
     name: Annotated[str, typer.Option("--name", help="The operator's name.")] = "Ledger operator",
 ) -> None:
     """Create a ledger: its log key, its operator key (both 0600 in the data directory),
-    its database (SQLite, or $DATABASE_URL) and the operator's registration."""
+    its database (SQLite, or $DATABASE_URL) and the operator's registration. A failed init
+    leaves nothing it created behind: run it again once the cause is fixed."""
     directory = data_directory(data_dir)
-    operator = keys.generate()
-    try:
-        directory.secure()  # 0700, whatever existed before (said on stderr)
-        keys.save(operator, directory.path / OPERATOR_KEY)
-        ledger = ledger_service().init(directory.path, operator, origin=origin, name=name)
-    except (LedgerError, SigningError) as exc:
-        fail(str(exc))
+    with creating(directory):
+        operator, ledger = create_ledger(directory, origin, name)
+        ledger.engine.dispose()
     report(f"ledger {origin!r} created in {directory.path}")
     typer.echo(json.dumps({"operator": operator.did, "logKey": ledger.verifier_key}, indent=2))
+
+
+def create_ledger(directory: DataDir, origin: str, name: str) -> tuple[keys.KeyPair, Ledger]:
+    """A new ledger in ``directory`` (inside :func:`cli.location.creating`): its operator
+    key file, its log and the operator's registration. Exit 2 if it cannot be made."""
+    for held in (directory.signer_key_file, directory.path / OPERATOR_KEY):
+        if held.exists():
+            fail(f"{directory.path} already holds a ledger ({held.name} exists)")
+    operator = keys.generate()
+    try:
+        keys.save(operator, directory.path / OPERATOR_KEY)
+        return operator, ledger_service().init(directory.path, operator, origin=origin, name=name)
+    except (LedgerError, SigningError) as exc:
+        fail(str(exc))
 
 
 @actor_app.command("add")

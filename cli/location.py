@@ -9,7 +9,11 @@ dismantler runs offline (``bpl keys``, ``bpl sign``, ``bpl verify``, ``bpl recor
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -75,3 +79,60 @@ def read_location(path: Path | None, database_url: str | None) -> DataDir | str:
     if "://" not in database_url:
         fail("--database-url takes a URL: postgresql://... or sqlite:////path/ledger.db")
     return database_url
+
+
+LEDGER_FILES = ("operator.json", "log.key", "log.pub", "log.json")
+"""The files a new ledger writes into its data directory, besides its SQLite database."""
+
+
+@contextmanager
+def creating(directory: DataDir) -> Iterator[None]:
+    """Run a verb that creates a ledger (``bpl init``, ``bpl demo``) in ``directory``
+    (created 0700 if absent, tightened and said if looser), holding a lock on it: should
+    the verb fail, for whatever reason, what it created is removed (the files of
+    :data:`LEDGER_FILES`, a new SQLite database, the directory when it made it), so that
+    the next try starts afresh instead of finding half a ledger. Exit 2 if another
+    process is creating a ledger there."""
+    from ledger.errors import LedgerError  # noqa: PLC0415 (the storage code, on demand)
+
+    made_directory = not directory.path.exists()
+    try:
+        directory.secure()
+    except LedgerError as exc:
+        fail(str(exc))
+    try:
+        handle = os.open(directory.path, os.O_RDONLY)
+    except OSError as exc:
+        fail(f"cannot open {directory.path}: {exc.strerror}")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fail(f"another bpl is creating a ledger in {directory.path}")
+        files = [directory.path / name for name in LEDGER_FILES]
+        database = _sqlite_file(directory.database_url)
+        if database is not None:
+            files += [database.with_name(database.name + end) for end in ("", "-wal", "-shm")]
+        existed = {path for path in files if os.path.lexists(path)}
+        try:
+            yield
+        except BaseException:
+            for path in files:
+                if path not in existed:
+                    with suppress(OSError):
+                        path.unlink()
+            if made_directory:
+                with suppress(OSError):
+                    directory.path.rmdir()  # only if empty: never what others put there
+            raise
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL, None for any other database."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    name = url.removeprefix(prefix).split("?", 1)[0]
+    return Path(name) if name and name != ":memory:" else None

@@ -201,7 +201,11 @@ class Ledger:
         directory = DataDir(Path(location))
         directory.init(origin)
         ledger = cls.open(directory.path)
-        ledger.register_actor(operator, operator.did, ["operator"], name=name, public=True)
+        try:
+            ledger.register_actor(operator, operator.did, ["operator"], name=name, public=True)
+        except BaseException:
+            ledger.engine.dispose()  # closes the database, for its files to be removed
+            raise
         return ledger
 
     def register_actor(

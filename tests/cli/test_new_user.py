@@ -1,0 +1,101 @@
+"""Issue 15: the command line as a new user meets it. Each test names its item."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from ledger import demo
+from ledger.errors import StoreError
+from ledger.service import Ledger
+from tests.ledger.conftest import POSTGRES_ADMIN_URL
+
+runner = CliRunner()
+
+
+def bpl(*args: str | Path, input: str | None = None) -> Any:
+    return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+
+def missing_postgres_database() -> str:
+    """The URL of a database the test PostgreSQL server does not have."""
+    if os.environ.get("BPL_TEST_SKIP_POSTGRES"):
+        pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/bpl_test_no_such_database"
+
+
+# --- 1: a failed init or demo leaves nothing it created -------------------------------------
+
+
+@pytest.mark.parametrize("verb", [("init",), ("demo", "--batteries", "1")])
+@pytest.mark.parametrize("existing", [False, True], ids=["new-dir", "existing-dir"])
+def test_a_failed_init_leaves_nothing_and_a_retry_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verb: tuple[str, ...], existing: bool
+) -> None:
+    """DATABASE_URL naming a PostgreSQL database that does not exist: init used to leave
+    operator.json behind, and every retry was refused ("operator.json exists")."""
+    home = tmp_path / "home"
+    if existing:
+        home.mkdir(mode=0o700)
+        (home / "notes.txt").write_text("mine")
+    monkeypatch.setenv("DATABASE_URL", missing_postgres_database())
+    failed = bpl(*verb, "--data-dir", home)
+    assert failed.exit_code == 2, failed.output
+    assert "does not exist" in failed.stderr
+    if existing:
+        assert [p.name for p in home.iterdir()] == ["notes.txt"]
+    else:
+        assert not home.exists()
+    monkeypatch.delenv("DATABASE_URL")
+    retried = bpl(*verb, "--data-dir", home)
+    assert retried.exit_code == 0, retried.output
+
+
+def test_init_failing_after_the_log_key_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure once log.key, log.pub, log.json and the database exist (the operator's
+    registration): all of them are removed, not only operator.json."""
+
+    def lost(*_args: Any, **_kwargs: Any) -> Any:
+        raise StoreError("connection lost")
+
+    home = tmp_path / "home"
+    with monkeypatch.context() as patch:
+        patch.setattr(Ledger, "register_actor", lost)
+        failed = bpl("init", "--data-dir", home)
+    assert failed.exit_code == 2
+    assert failed.stderr == "bpl: connection lost\n"
+    assert not home.exists()
+    assert bpl("init", "--data-dir", home).exit_code == 0
+    again = bpl("init", "--data-dir", home)  # a ledger that exists is never touched
+    assert again.exit_code == 2
+    assert again.stderr == f"bpl: {home} already holds a ledger (log.key exists)\n"
+    assert {p.name for p in home.iterdir()} >= {"operator.json", "log.key", "ledger.db"}
+
+
+def test_a_failed_demo_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise StoreError("disk full")
+
+    home = tmp_path / "demo"
+    with monkeypatch.context() as patch:
+        patch.setattr(demo, "run_demo", refused)
+        failed = bpl("demo", "--data-dir", home, "--batteries", "1")
+    assert failed.exit_code == 1
+    assert "demo: disk full" in failed.stderr
+    assert not home.exists()
+    made = bpl("demo", "--data-dir", home, "--batteries", "1")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["audit"]["ok"] is True
