@@ -19,6 +19,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from signing.json_path import json_path
+
 __all__ = [
     "ACTOR_KINDS",
     "BATTERY_KINDS",
@@ -200,11 +202,11 @@ def _explain(kind: str, error: jsonschema_rs.ValidationError) -> SchemaError:
     detail = error.kind
     if isinstance(detail, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         name = detail.unexpected[0]
-        return SchemaError(kind, _json_path([*path, name]), _unexpected(kind, path, name))
+        return SchemaError(kind, json_path([*path, name]), _unexpected(kind, path, name))
     if isinstance(detail, jsonschema_rs.ValidationErrorKind.Required):
         name = detail.property
-        return SchemaError(kind, _json_path([*path, name]), f"{name!r} is required")
-    return SchemaError(kind, _json_path(path), error.message)
+        return SchemaError(kind, json_path([*path, name]), f"{name!r} is required")
+    return SchemaError(kind, json_path(path), error.message)
 
 
 def _unexpected(kind: str, parent: list[str | int], name: str) -> str:
@@ -220,18 +222,6 @@ def _unexpected(kind: str, parent: list[str | int], name: str) -> str:
     if parent == ["credentialSubject", "disclosures"] and name in RESTRICTED_GROUPS:
         return f"{kind} records have no {name} disclosure"
     return f"unexpected property {name!r}"
-
-
-def _json_path(parts: list[str | int]) -> str:
-    out = "$"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENTIFIER.match(part):
-            out += f".{part}"
-        else:
-            out += "[" + json.dumps(part).replace("'", "\\'").replace('"', "'") + "]"
-    return out
 
 
 # --------------------------------------------------------------------------- access groups

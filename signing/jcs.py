@@ -66,18 +66,18 @@ Types
 from __future__ import annotations
 
 import enum
-import json
 import math
 import re
 import uuid
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import repeat
 from typing import Final
 
 import orjson
 
 from signing.errors import CanonicalizationError
+from signing.json_path import json_path
 
 __all__ = ["ACCELERATED", "MAX_DEPTH", "canonicalize"]
 
@@ -307,22 +307,9 @@ def _slow(value: object) -> bytes:
         _emit(value, parts, 0)
     except _RefusalError as refusal:
         raise CanonicalizationError(
-            f"{refusal.message} at {_format_path(reversed(refusal.path))}"
+            f"{refusal.message} at {json_path(reversed(refusal.path))}"
         ) from None
     return b"".join(parts)
-
-
-def _format_path(steps: Iterable[str | int]) -> str:
-    """Render path steps as a JSONPath such as ``$.credentialSubject["@id"][3]``."""
-    text = "$"
-    for step in steps:
-        if isinstance(step, int):
-            text += f"[{step}]"
-        elif _PATH_NAME.fullmatch(step):
-            text += "." + step
-        else:
-            text += "[" + json.dumps(step) + "]"  # ASCII-escaped: keys may hold surrogates
-    return text
 
 
 def _string(text: str) -> bytes:

@@ -331,7 +331,7 @@ BAD_RECORDS: dict[str, tuple[str, Change, str, str]] = {
     "bad disclosure digest": (
         "DiagnosticTest",
         subject(lambda s: s["disclosures"].update({"legitimate-interest": "sha256:1234"})),
-        "$.credentialSubject.disclosures['legitimate-interest']",
+        '$.credentialSubject.disclosures["legitimate-interest"]',
         "does not match",
     ),
     "missing disclosure": (
@@ -361,13 +361,13 @@ BAD_RECORDS: dict[str, tuple[str, Change, str, str]] = {
     "wrong @context": (
         "KeyAdded",
         lambda r: r.update({"@context": ["https://www.w3.org/ns/credentials/v2"]}),
-        "$['@context']",
+        '$["@context"]',
         "was expected",
     ),
     "extra @context": (
         "KeyAdded",
         lambda r: r["@context"].append("https://w3id.org/security/data-integrity/v2"),
-        "$['@context']",
+        '$["@context"]',
         "was expected",
     ),
     "record id not a urn:uuid": (
