@@ -232,7 +232,7 @@ def bundled_policies() -> dict[tuple[str, str], grading.GradingPolicy]:
 
 @functools.cache
 def _bundled() -> Policies:
-    loaded = map(grading.load_policy, grading.bundled_policies())
+    loaded = map(grading.load_policy, grading.bundled_policy_names())
     return MappingProxyType({(policy.id, policy.version): policy for policy in loaded})
 
 

@@ -50,7 +50,7 @@ __all__ = [
     "GradingError",
     "GradingPolicy",
     "KnockOut",
-    "bundled_policies",
+    "bundled_policy_names",
     "check",
     "grade",
     "load_policy",
@@ -721,7 +721,7 @@ def parse_document(doc: object, source: str) -> GradingPolicy:
     return _parse(doc, source)
 
 
-def bundled_policies() -> tuple[str, ...]:
+def bundled_policy_names() -> tuple[str, ...]:
     """The names of the policies bundled with bpl (for :func:`load_policy`)."""
     return tuple(sorted(_bundled_files()))
 

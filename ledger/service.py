@@ -303,7 +303,7 @@ class Ledger:
     def grading_policy_document(self, policy_id: str, version: str) -> bytes | None:
         """The document (JCS bytes) of a policy records may name, bundled or registered, or
         None: what a test lab grades under, offline too (its digest is the policy's)."""
-        for name in grading.bundled_policies():
+        for name in grading.bundled_policy_names():
             policy, document = grading.read_policy(name)
             if (policy.id, policy.version) == (policy_id, version):
                 return document

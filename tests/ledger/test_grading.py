@@ -404,7 +404,7 @@ def test_read_policy_gives_the_jcs_bytes_its_digest_is_of(tmp_path: Path) -> Non
         grading.parse_policy(b'{"id": "x", "version": "1"}', "stored")
     with pytest.raises(GradingError, match=r"policy stored: .*duplicate"):
         grading.parse_policy(b'{"id": "x", "id": "y"}', "stored")
-    assert grading.bundled_policies() == ("default-v1",)
+    assert grading.bundled_policy_names() == ("default-v1",)
 
 
 @pytest.mark.parametrize("used", [False, True], ids=["fresh", "after-grading"])
