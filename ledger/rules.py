@@ -1,4 +1,4 @@
-"""The append rules (DESIGN.md "Append rules"): who may write what, and when.
+"""The append rules (docs/ledger.md, "Append rules"): who may write what, and when.
 
 Pure logic over a :class:`View` of the ledger's state (chain heads, actors, keys). Every
 refusal is a :class:`~ledger.errors.RecordRejected` whose ``rule`` names the rule:

@@ -1,10 +1,12 @@
-"""The log's tables (SQLModel), shared by the ORM, the hot paths (driver SQL) and the
-Alembic migrations, which must create exactly these.
+"""Every table of a ledger's database (SQLModel): the transparency log's (``log_*``) and
+the ledger's (``ledger_*``). The hot paths write plain driver SQL against them; the Alembic
+migrations must create exactly these (a test compares them); ``docs/ledger.md`` says for
+each column how the audit holds it to the log (another test keeps that list complete).
 
-The layout follows C2SP ``tlog-tiles`` (see :mod:`ledger.tiles`): full hash tiles of 16 node
-hashes, written once and never changed, and each leaf in a row of its own; the right
-edge of the tree lives in the state row. ``log_leaf_index``
-finds a leaf by its hash (by the hash's first 8 bytes; candidates are checked in full).
+The log's layout follows C2SP ``tlog-tiles`` (see :mod:`ledger.tiles`): full hash tiles of
+16 node hashes, written once and never changed, and each leaf in a row of its own; the
+right edge of the tree lives in the state row. ``log_leaf_index`` finds a leaf by its hash
+(by the hash's first 8 bytes; candidates are checked in full).
 """
 
 from __future__ import annotations
