@@ -118,7 +118,10 @@ class DataDir:
         try:
             settings = json.loads(self.settings_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise LedgerError(f"no log in {self.path}: run `bpl log init` first") from None
+            raise LedgerError(
+                f"no ledger in {self.path}: `bpl init` creates one (`bpl log init`: a bare "
+                "transparency log)"
+            ) from None
         except (OSError, ValueError) as exc:
             raise LedgerError(f"{self.settings_file} is unreadable: {exc}") from None
         origin = settings.get("origin") if isinstance(settings, dict) else None

@@ -239,7 +239,7 @@ def test_questions_the_log_cannot_answer_exit_2(
 def test_commands_on_a_missing_log_say_to_init(tmp_path: Path, verb: str) -> None:
     result = bpl("log", verb, "--data-dir", tmp_path / "nothing")
     assert result.exit_code == 2  # nothing to check: not a failed check
-    assert "run `bpl log init` first" in result.stderr
+    assert "`bpl init` creates one (`bpl log init`: a bare transparency log)" in result.stderr
 
 
 def test_audit_passes_then_fails_on_tampering(data_dir: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -99,3 +100,34 @@ def test_a_failed_demo_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     made = bpl("demo", "--data-dir", home, "--batteries", "1")
     assert made.exit_code == 0, made.output
     assert json.loads(made.stdout)["audit"]["ok"] is True
+
+
+# --- 2: the hint of a missing ledger names `bpl init` ------------------------------------
+
+
+READ_VERBS = [
+    ("chain", "urn:bpl:passport:x"),
+    ("chain", "urn:bpl:passport:x", "--verify"),
+    ("audit",),
+    ("policy", "list"),
+    ("policy", "show", "bpl-default", "1"),
+    ("log", "checkpoint"),
+    ("log", "audit"),
+    ("log", "prove-inclusion", "--index", "0"),
+    ("log", "prove-consistency", "--old", "0"),
+]
+
+
+@pytest.mark.parametrize("verb", [*READ_VERBS, ("submit", "-"), ("actor", "add")])
+def test_no_ledger_says_bpl_init(tmp_path: Path, verb: tuple[str, ...]) -> None:
+    """It said "no log in DIR: run `bpl log init` first": a dead end for a ledger user
+    (a bare log has no operator, no actors)."""
+    args = ["--did", "did:key:z6Mk", "--role", "dismantler", "--name", "Y"] if "add" in verb else []
+    result = bpl(*verb, *args, "--data-dir", tmp_path / "none", input="{}")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"bpl: no ledger in {tmp_path / 'none'}: `bpl init` creates one (`bpl log init`: a "
+        "bare transparency log)\n"
+    )
+    assert not (tmp_path / "none").exists()
+
