@@ -28,9 +28,11 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from ledger import identity, store
 from ledger.defaults import DATA_DIR_ENV, DEFAULT_ORIGIN, default_data_dir
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreError
 from ledger.log import TransparencyLog
 from signing import note, secret_files
 from signing.errors import KeyFileError
@@ -143,7 +145,8 @@ class DataDir:
         at another ledger's), and records this log's in one that has none yet (created
         before the identity was kept there). Tightens the directory's and the database
         files' modes first (:meth:`secure`): SQLite recreates ``-wal`` and ``-shm`` with
-        the database file's mode.
+        the database file's mode. A read-only open creates nothing: a missing SQLite file
+        or an empty database is no ledger (StoreError), never made an empty one.
         """
         origin = self.origin()
         self.secure()
@@ -154,13 +157,39 @@ class DataDir:
                 signer = secret_files.read_text(self.signer_key_file).strip()
             except KeyFileError as exc:
                 raise LedgerError(str(exc)) from None
-        engine = store.create_engine(self.database_url)
+        engine = store.create_engine(self.database_url) if writable else self._existing()
         try:
             identity.claim(engine, expected)  # migrates it, once it is known to be ours
         except BaseException:
             engine.dispose()
             raise
         return TransparencyLog(engine, origin, signer)
+
+    def _existing(self) -> Engine:
+        """The engine of a database that holds a ledger's schema, created by nothing."""
+        file = self.path / store.DATABASE_FILE
+        if self.database_url == f"sqlite:///{file}" and not file.is_file():
+            raise StoreError(
+                f"no ledger in {self.path}: its log's files are there but no database "
+                f"({file}); set $DATABASE_URL if the ledger keeps its database elsewhere"
+            )
+        try:
+            engine = store.create_engine(self.database_url, create=False)
+        except StoreError as exc:
+            raise StoreError(f"no ledger in {self.path}: {exc}") from None
+        try:
+            empty = store.current_revision(engine) is None
+        except BaseException:
+            engine.dispose()
+            raise
+        if empty:
+            where = engine.url.render_as_string(hide_password=True)
+            engine.dispose()
+            raise StoreError(
+                f"no ledger in {self.path}: the database at {where} is empty (is "
+                "$DATABASE_URL the one the ledger was created with? `bpl init` creates one)"
+            )
+        return engine
 
 
 def _restrict(path: Path) -> str | None:

@@ -131,3 +131,59 @@ def test_no_ledger_says_bpl_init(tmp_path: Path, verb: tuple[str, ...]) -> None:
     )
     assert not (tmp_path / "none").exists()
 
+
+# --- 3: a read-only verb creates nothing ------------------------------------------------
+
+
+@pytest.fixture
+def log_files_only(tmp_path: Path) -> Path:
+    """A data directory with a ledger's files (log key, settings, operator key) and no
+    database: the ledger was made with $DATABASE_URL set, which is now unset."""
+    made = tmp_path / "made"
+    assert bpl("init", "--data-dir", made).exit_code == 0
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    for name in ("log.json", "log.key", "log.pub", "operator.json"):
+        (home / name).write_bytes((made / name).read_bytes())
+        (home / name).chmod(0o600)
+    return home
+
+
+@pytest.mark.parametrize("verb", READ_VERBS)
+def test_a_read_verb_without_a_database_creates_none(log_files_only: Path, verb: tuple[str, ...]):
+    """It created an empty ledger.db (schema and all), and `bpl audit` then reported "the
+    log issued no checkpoint for size 0", which reads like tampering."""
+    result = bpl(*verb, "--data-dir", log_files_only)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"bpl: no ledger in {log_files_only}: its log's files are there but no database "
+        f"({log_files_only / 'ledger.db'}); set $DATABASE_URL if the ledger keeps its database "
+        "elsewhere\n"
+    )
+    assert sorted(p.name for p in log_files_only.iterdir()) == [
+        "log.json",
+        "log.key",
+        "log.pub",
+        "operator.json",
+    ]
+
+
+@pytest.mark.parametrize("verb", [("audit",), ("chain", "x"), ("log", "checkpoint")])
+def test_a_read_verb_on_an_empty_database_writes_nothing_to_it(
+    log_files_only: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, verb: tuple[str, ...]
+) -> None:
+    """$DATABASE_URL naming an empty database (SQLite file or PostgreSQL): no schema, no
+    identity written into it, and for SQLite no file created."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    result = bpl(*verb, "--data-dir", log_files_only)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"bpl: no ledger in {log_files_only}: ")
+    if database_url.startswith("sqlite"):
+        assert not Path(database_url.removeprefix("sqlite:///")).exists()
+        return
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        assert sa.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+    assert "is empty" in result.stderr
