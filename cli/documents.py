@@ -9,6 +9,8 @@ import typer
 
 from cli.errors import FAILED, fail, report
 from cli.inputs import load_key, loader_with, read_document
+from ledger import records
+from ledger.errors import RecordRejected
 from signing import proofs, suites
 from signing.errors import DocumentError, NoProofError, SigningError
 
@@ -70,21 +72,43 @@ def verify(
     context: ContextOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
-    """Verify every proof on INPUT: exit 0 if all verify, 1 if any does not."""
+    """Verify every proof on INPUT: exit 0 if all verify, 1 if any does not. For a ledger
+    submission ({"record", "disclosures"}), also every disclosure against its digest in
+    the record (and every digest needs its disclosure)."""
     loader = loader_with(context)
     doc = read_document(document)
+    problem = None
+    disclosures = None
     if _is_submission(doc):
+        disclosures = doc.get("disclosures", [])
+        if not isinstance(disclosures, list):
+            fail(f"{document}: disclosures must be a list")
+        problem = _disclosure_problem(doc["record"], disclosures)
         doc = doc["record"]
     try:
         results = proofs.verify_each(doc, loader=loader)
     except (NoProofError, DocumentError) as exc:
         # A parsed document we cannot verify (no proof, unknown @context) fails, exit 1.
-        _finish([], str(exc), as_json)
+        _finish([], str(exc) if problem is None else f"{problem}; {exc}", as_json, disclosures)
         return
-    _finish(results, None, as_json)
+    _finish(results, problem, as_json, disclosures)
 
 
-def _finish(results: list[proofs.ProofResult], problem: str | None, as_json: bool) -> None:
+def _disclosure_problem(record: dict[str, Any], disclosures: list[Any]) -> str | None:
+    """Why a submission's disclosures are not those its record's digests name, or None."""
+    try:
+        records.match_disclosures(record, disclosures)
+    except RecordRejected as exc:
+        return f"disclosures: {exc.detail}"
+    return None
+
+
+def _finish(
+    results: list[proofs.ProofResult],
+    problem: str | None,
+    as_json: bool,
+    disclosures: list[Any] | None = None,
+) -> None:
     verified = problem is None and all(r.ok for r in results)
     if as_json:
         typer.echo(json.dumps(_report(results, problem, verified), indent=2))
@@ -96,7 +120,14 @@ def _finish(results: list[proofs.ProofResult], problem: str | None, as_json: boo
     if not verified:
         raise typer.Exit(FAILED)
     if not as_json:
-        report(f"verified {len(results)} proof{'s' if len(results) != 1 else ''}")
+        shown = _count(len(results), "proof")
+        if disclosures is not None:
+            shown += f" and {_count(len(disclosures), 'disclosure')}"
+        report(f"verified {shown}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _report(

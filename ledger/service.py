@@ -60,7 +60,7 @@ from ledger.log import PlannedAppend, State, TransparencyLog
 from ledger.log_proofs import InclusionProof
 from ledger.policy_store import KnownPolicy
 from ledger.rules import OPERATOR_KINDS, Effects, Head, check
-from signing import proofs
+from signing import json_input, proofs
 from signing.errors import SigningError
 from signing.keys import KeyPair
 
@@ -671,8 +671,9 @@ class Ledger:
             return [json.loads(row.data) for row in rows]
 
     def verify_chain(self, subject_id: str) -> Report:
-        """Re-check one chain: hashes, signatures, links, and inclusion of every record in
-        the tree of the latest signed checkpoint. Names the first bad record."""
+        """Re-check one chain: hashes, signatures, links, every stored disclosure against
+        its digest in its record, and inclusion of every record in the tree of the latest
+        signed checkpoint. Names the first bad record."""
         head_note = checkpoint.verify(self.log.checkpoint(), self.verifier_key, self.log.origin)
         with self.engine.connect() as connection:
             rows = connection.execute(
@@ -682,6 +683,16 @@ class Ledger:
                 ),
                 {"s": subject_id},
             ).all()
+            stored: dict[int, list[tuple[str, bytes]]] = {}
+            for disclosure in connection.execute(
+                sa.text(
+                    "SELECT d.leaf_index, d.grp, d.body FROM ledger_disclosures d JOIN "
+                    "ledger_records r ON r.leaf_index = d.leaf_index WHERE r.subject_id = :s"
+                ),
+                {"s": subject_id},
+            ):
+                entry = (str(disclosure.grp), bytes(disclosure.body))
+                stored.setdefault(int(disclosure.leaf_index), []).append(entry)
         head = self.head(subject_id)
         if not rows:
             return Report(False, 0, None, f"no records for {subject_id}")
@@ -692,6 +703,8 @@ class Ledger:
             problem = _record_problem(body, row.record_hash, subject_id, position, previous)
             if problem is None and row.sequence != position:
                 problem = f"its row puts it at sequence {row.sequence}"
+            if problem is None:
+                problem = _disclosure_problem(body, stored.get(int(row.leaf_index), []))
             if problem is None and inclusion.leaf_hash != merkle.leaf_hash(body):
                 problem = "its log leaf does not match the signed tree's leaf hash"
             if problem is None:
@@ -795,4 +808,22 @@ def _record_problem(
         proofs.verify(record)
     except SigningError as exc:
         return f"proof: {exc}"
+    return None
+
+
+def _disclosure_problem(body: bytes, stored: list[tuple[str, bytes]]) -> str | None:
+    """Why a stored record's stored disclosures (group label, bytes) are not those its
+    digests name, or None: each must match its digest, under its own group, in its
+    canonical bytes, and every digest needs its disclosure."""
+    try:
+        shown = [json_input.parse_object(text) for _, text in stored]
+        _, encoded = records.match_disclosures(json.loads(body), shown)
+    except (SigningError, RecordRejected) as exc:
+        return f"disclosure: {getattr(exc, 'detail', exc)}"
+    for (label, text), disclosure in zip(stored, shown, strict=True):
+        group = disclosure["group"]
+        if label != group:
+            return f"disclosure: its {group!r} disclosure is stored under group {label!r}"
+        if encoded[group] != text:
+            return f"disclosure: its {group!r} disclosure is not stored in its canonical bytes"
     return None

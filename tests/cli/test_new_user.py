@@ -187,3 +187,119 @@ def test_a_read_verb_on_an_empty_database_writes_nothing_to_it(
     finally:
         engine.dispose()
     assert "is empty" in result.stderr
+
+
+# --- 4: disclosures are verified --------------------------------------------------------
+
+PASSPORT = "urn:bpl:passport:5b0e6a1c-2f4d-4e8a-9c3b-7d1e2f3a4b5c"
+MODEL = {
+    "batteryId": "https://id.example.com/01/09506000134352/21/SN-0001",
+    "category": "EV",
+    "chemistry": "NMC811",
+    "manufacturedAt": "Gliwice, PL",
+    "manufacturedOn": "2024-03-14",
+    "mass": 450.0,
+    "status": "original",
+}
+TEST = (
+    "testedOn=2031-05-02",
+    "method=bms-readout",
+    "soce=84.5",
+    "damaged=false",
+    "accidents=0",
+    "overchargeEvents=0",
+    "cellSohSpread=2.0",
+)
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def save(path: Path, result: Any) -> Path:
+    path.write_text(ok(result).stdout)
+    return path
+
+
+class Session:
+    """A ledger (``home``) with a registered manufacturer and dismantler (``maker.json``)
+    that issued PASSPORT and tested it (SoCE 84.5): its submissions and receipts in ``work``."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.home = work / "home"
+        ok(bpl("init", "--data-dir", self.home))
+        save(work / "maker.pub.json", bpl("keys", "new", "--out", work / "maker.json", "--json"))
+        self.maker = json.loads((work / "maker.pub.json").read_text())["id"]
+        roles = ("--role", "manufacturer", "--role", "dismantler")
+        ok(self("actor", "add", "--did", self.maker, *roles, "--name", "Volta"))
+        (work / "model.json").write_text(json.dumps(MODEL))
+        self.issued = save(
+            work / "issued.json",
+            self.new(
+                "PassportIssued",
+                "--data",
+                work / "model.json",
+                "--set",
+                f"manufacturer={self.maker}",
+            ),
+        )
+        self.receipt = save(work / "receipt.json", self("submit", self.issued))
+        self.test = save(
+            work / "test.json", self.new("DiagnosticTest", *(f"--set={f}" for f in TEST))
+        )
+        save(work / "test-receipt.json", self("submit", self.test))
+
+    def __call__(self, *args: str | Path, input: str | None = None) -> Any:
+        return bpl(*args, "--data-dir", self.home, input=input)
+
+    def new(self, kind: str, *args: str | Path, key: str = "maker.json") -> Any:
+        return self("record", "new", kind, "--passport", PASSPORT, "--key", self.work / key, *args)
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Session:
+    return Session(tmp_path)
+
+
+def test_chain_verify_checks_every_stored_disclosure(session: Session) -> None:
+    """A stored SoCE changed from 84.5 to 94.5 in ledger_disclosures verified ok."""
+    assert json.loads(ok(session("chain", PASSPORT, "--verify")).stdout)["ok"] is True
+    engine = sa.create_engine(f"sqlite:///{session.home / 'ledger.db'}")
+    with engine.begin() as connection:
+        rows = connection.execute(sa.text("SELECT leaf_index, body FROM ledger_disclosures"))
+        [(leaf, body)] = [(leaf, body) for leaf, body in rows if b"84.5" in body]
+        connection.execute(
+            sa.text("UPDATE ledger_disclosures SET body = :b WHERE leaf_index = :l"),
+            {"b": bytes(body).replace(b"84.5", b"94.5"), "l": leaf},
+        )
+    engine.dispose()
+    tampered = session("chain", PASSPORT, "--verify")
+    assert tampered.exit_code == 1, tampered.output
+    reason = (
+        "disclosure: the 'legitimate-interest' disclosure does not match its digest in the record"
+    )
+    assert json.loads(tampered.stdout)["reason"] == reason
+    assert tampered.stderr == f"bpl: chain {PASSPORT}: record 1: {reason}\n"
+
+
+def test_verify_checks_a_submissions_disclosures(session: Session) -> None:
+    """`bpl verify` of a submission whose disclosure was altered said "verified"."""
+    checked = ok(bpl("verify", session.test))
+    assert checked.stderr == "bpl: verified 1 proof and 1 disclosure\n"
+    submission = json.loads(session.test.read_text())
+    submission["disclosures"][0]["soce"] = 94.5
+    altered = bpl("verify", "--json", "-", input=json.dumps(submission))
+    assert altered.exit_code == 1
+    reason = (
+        "disclosures: the 'legitimate-interest' disclosure does not match its digest in the record"
+    )
+    assert altered.stderr == f"bpl: {reason}\n"
+    report = json.loads(altered.stdout)
+    assert report["verified"] is False and report["error"] == reason
+    assert report["proofs"][0]["verified"] is True  # the record itself is intact
+    submission["disclosures"] = []
+    dropped = bpl("verify", "-", input=json.dumps(submission))
+    assert dropped.exit_code == 1
+    assert "no disclosure for group 'legitimate-interest'" in dropped.stderr
