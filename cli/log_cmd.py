@@ -19,11 +19,11 @@ import typer
 from cli.errors import FAILED, fail
 from cli.inputs import read_bytes
 from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
-from ledger import checkpoint, merkle
-from ledger.checkpoint import CheckpointError
 from ledger.defaults import DEFAULT_ORIGIN
 from ledger.errors import LedgerError
-from ledger.log_proofs import ConsistencyProof, InclusionProof
+from ledger.log import checkpoint, merkle
+from ledger.log.checkpoint import CheckpointError
+from ledger.log.proofs import ConsistencyProof, InclusionProof
 from signing import json_input
 from signing.errors import DocumentError, SigningError
 

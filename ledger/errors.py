@@ -18,7 +18,7 @@ class LogError(LedgerError):
 
 class ProofError(LedgerError):
     """A Merkle proof, root, hash or size does not verify; the message says what is wrong
-    (raised by :mod:`ledger.merkle`, which re-exports it)."""
+    (raised by :mod:`ledger.log.merkle`, which re-exports it)."""
 
 
 class LogIntegrityError(StoreError):

@@ -16,10 +16,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger import checkpoint, store
-from ledger.checkpoint import CheckpointError
+from ledger import store
 from ledger.errors import LedgerError
-from ledger.log import TransparencyLog
+from ledger.log import TransparencyLog, checkpoint
+from ledger.log.checkpoint import CheckpointError
 from ledger.tables import IDENTITY_ROW
 from signing import note, secret_files
 from signing.errors import SigningError

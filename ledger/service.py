@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from ledger import audit as auditing
-from ledger import checkpoint, collector, grading, identity, merkle, policy_store, records
+from ledger import collector, grading, identity, policy_store, records
 from ledger.admission import Checked, Policies, bundled_policies, check_submissions
 from ledger.audit import Report
 from ledger.bulk import pipelined
@@ -56,8 +56,8 @@ from ledger.ledger_store import (
     insert_records,
     is_chain_collision,
 )
-from ledger.log import PlannedAppend, State, TransparencyLog
-from ledger.log_proofs import InclusionProof
+from ledger.log import PlannedAppend, State, TransparencyLog, checkpoint, merkle
+from ledger.log.proofs import InclusionProof
 from ledger.policy_store import KnownPolicy
 from ledger.rules import OPERATOR_KINDS, Effects, Head, check
 from signing import json_input, proofs

@@ -3,7 +3,7 @@ the ledger's (``ledger_*``). The hot paths write plain driver SQL against them; 
 migrations must create exactly these (a test compares them); ``docs/ledger.md`` says for
 each column how the audit holds it to the log (another test keeps that list complete).
 
-The log's layout follows C2SP ``tlog-tiles`` (see :mod:`ledger.tiles`): full hash tiles of
+The log's layout follows C2SP ``tlog-tiles`` (see :mod:`ledger.log.tiles`): full hash tiles of
 16 node hashes, written once and never changed, and each leaf in a row of its own; the
 right edge of the tree lives in the state row. ``log_leaf_index`` finds a leaf by its hash
 (by the hash's first 8 bytes; candidates are checked in full).
@@ -85,7 +85,7 @@ class LogState(SQLModel, table=True):
     """The committed size, root and right edge of the log; the sequencer's lock row.
 
     ``frontier`` is the concatenated hashes of the complete subtrees that make up the tree
-    (largest first); ``edges`` the partial tiles (:func:`ledger.tiles.encode_edges`).
+    (largest first); ``edges`` the partial tiles (:func:`ledger.log.tiles.encode_edges`).
     """
 
     __tablename__ = "log_state"

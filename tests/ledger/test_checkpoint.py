@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import checkpoint
-from ledger.checkpoint import Checkpoint, CheckpointError
+from ledger.log import checkpoint
+from ledger.log.checkpoint import Checkpoint, CheckpointError
 from signing import note
 
 ORIGIN = "bpl.example/log"

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import admission, audit, checkpoint, ledger_store, merkle, records, service
+from ledger import admission, audit, ledger_store, records, service
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
+from ledger.log import checkpoint, merkle
 from ledger.service import Ledger
 from signing import keys, proofs
 from tests.ledger.world import (

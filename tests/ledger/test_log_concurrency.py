@@ -16,8 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ledger import checkpoint, merkle
-from ledger.log import TransparencyLog
+from ledger.log import TransparencyLog, checkpoint, merkle
 from tests.ledger.conftest import ORIGIN
 
 ROOT = Path(__file__).parents[2]

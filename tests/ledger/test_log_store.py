@@ -13,10 +13,10 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from ledger import checkpoint, merkle, store, tables
+from ledger import store, tables
 from ledger.errors import LogError, LogIntegrityError
-from ledger.log import TransparencyLog
-from ledger.log_proofs import ConsistencyProof, InclusionProof
+from ledger.log import TransparencyLog, checkpoint, merkle
+from ledger.log.proofs import ConsistencyProof, InclusionProof
 from signing import note
 from tests.ledger.conftest import ORIGIN
 

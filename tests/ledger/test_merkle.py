@@ -1,4 +1,4 @@
-"""ledger.merkle against the RFC 6962/9162 known answers, a naive recursive reference written
+"""ledger.log.merkle against the RFC 6962/9162 known answers, a naive recursive reference written
 straight from the RFC text, and hypothesis-driven tampering."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
-from ledger.merkle import (
+from ledger.log import merkle
+from ledger.log.merkle import (
     EMPTY_ROOT,
     NodeId,
     ProofError,

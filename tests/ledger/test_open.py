@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from ledger import checkpoint, identity, merkle, records, store
+from ledger import identity, records, store
 from ledger.datadir import DataDir
 from ledger.errors import LedgerError
-from ledger.log import TransparencyLog
+from ledger.log import TransparencyLog, checkpoint, merkle
 from ledger.service import Ledger
 from signing import keys, note, secret_files
 from tests.ledger.conftest import ORIGIN

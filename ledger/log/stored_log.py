@@ -1,7 +1,7 @@
 """The stored transparency log: durable, batched appends and O(log n) proofs.
 
 One global RFC 9162 tree over every accepted leaf, in acceptance order, stored as C2SP
-``tlog-tiles``-style hash tiles (:mod:`ledger.tiles`, ADR 0005) and a row per leaf
+``tlog-tiles``-style hash tiles (:mod:`ledger.log.tiles`, ADR 0005) and a row per leaf
 (ADR 0010).
 
 * **Sequencing.** An append takes the write lock first (``BEGIN IMMEDIATE`` on SQLite,
@@ -25,11 +25,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger import checkpoint, log_audit, merkle, store
+from ledger import store
 from ledger.bulk import pipelined
 from ledger.errors import LogError, LogIntegrityError
-from ledger.log_proofs import ConsistencyProof, InclusionProof
-from ledger.tile_store import Batch, State, TileStore
+from ledger.log import audit as log_audit
+from ledger.log import checkpoint, merkle
+from ledger.log.proofs import ConsistencyProof, InclusionProof
+from ledger.log.tile_store import Batch, State, TileStore
 
 __all__ = ["MAX_LEAF_BYTES", "AppendResult", "PlannedAppend", "State", "TransparencyLog"]
 
@@ -189,7 +191,7 @@ class TransparencyLog:
 
     def _sign(self, size: int, root: bytes, *, previous: int | None = None) -> str:
         """The signed checkpoint of ``size``, naming the ``previous`` one (the log's first
-        checkpoint names none): :data:`ledger.checkpoint.PREVIOUS`."""
+        checkpoint names none): :data:`ledger.log.checkpoint.PREVIOUS`."""
         assert self._signer_key is not None  # checked by append
         extensions = () if previous is None else (f"{checkpoint.PREVIOUS}{previous}",)
         head = checkpoint.Checkpoint(self.origin, size, root, extensions)
@@ -309,7 +311,7 @@ class TransparencyLog:
         """Re-derive every stored row of the log from the leaves and check it: leaf hashes,
         tiles, the right edge, the state's root, the leaf index row by row, and every
         stored checkpoint (signature, size, root, its link to the one before), the latest
-        first (:mod:`ledger.log_audit`). Returns the size; raises LogIntegrityError naming
+        first (:mod:`ledger.log.audit`). Returns the size; raises LogIntegrityError naming
         the first thing that does not match. O(n): for audits, not for serving.
         """
         with self.engine.connect() as connection:

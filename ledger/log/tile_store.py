@@ -1,4 +1,4 @@
-"""Reading and writing the tiled layout (:mod:`ledger.tiles`) in SQL, on one connection.
+"""Reading and writing the tiled layout (:mod:`ledger.log.tiles`) in SQL, on one connection.
 
 Hot paths use plain driver SQL (``exec_driver_sql``, tuples, ``executemany``): building
 statements with SQLAlchemy's expression language costs more here than the database work.
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ledger import merkle, tiles
 from ledger.bulk import Rows, fetch_binary
 from ledger.errors import LogIntegrityError
-from ledger.merkle import HASH_SIZE, NodeId
-from ledger.tiles import TILE_HEIGHT, TILE_WIDTH, TileId
+from ledger.log import merkle, tiles
+from ledger.log.merkle import HASH_SIZE, NodeId
+from ledger.log.tiles import TILE_HEIGHT, TILE_WIDTH, TileId
 
 _TILE_BYTES = TILE_WIDTH * HASH_SIZE
 INDEX_EPOCH_BITS = 16

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from ledger.merkle import HASH_SIZE, NodeId
+from ledger.log.merkle import HASH_SIZE, NodeId
 
 TILE_HEIGHT = 4
 TILE_WIDTH = 1 << TILE_HEIGHT

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import merkle
 from ledger.errors import LogError
+from ledger.log import merkle
 
 _HASH_SIZE = merkle.HASH_SIZE
 
@@ -26,7 +26,7 @@ class InclusionProof:
     hashes: tuple[bytes, ...]
 
     def verify(self, root: bytes) -> None:
-        """Raise :class:`ledger.merkle.ProofError` unless the proof leads to ``root``."""
+        """Raise :class:`ledger.log.merkle.ProofError` unless the proof leads to ``root``."""
         merkle.verify_inclusion(self.leaf_hash, self.index, self.size, self.hashes, root)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class ConsistencyProof:
     hashes: tuple[bytes, ...]
 
     def verify(self, old_root: bytes, new_root: bytes) -> None:
-        """Raise :class:`ledger.merkle.ProofError` unless the new tree extends the old."""
+        """Raise :class:`ledger.log.merkle.ProofError` unless the new tree extends the old."""
         merkle.verify_consistency(self.old_size, self.new_size, old_root, new_root, self.hashes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ holds it):
   (a wrong row makes lookups by hash miss the leaf);
 * every stored checkpoint, not only the latest: signed with the log's key for its origin,
   its row's size and root those of its note, its root the tree's at its size, and each
-  naming the checkpoint before it (:data:`ledger.checkpoint.PREVIOUS`), so that a deleted
+  naming the checkpoint before it (:data:`ledger.log.checkpoint.PREVIOUS`), so that a deleted
   one is missed (ADR 0015). Checkpoints signed before the link existed may only come
   before every linked one.
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ledger import checkpoint, merkle, tiles
 from ledger.errors import LogIntegrityError
-from ledger.tile_store import INDEX_EPOCH_BITS, State, TileStore, prefixes
+from ledger.log import checkpoint, merkle, tiles
+from ledger.log.tile_store import INDEX_EPOCH_BITS, State, TileStore, prefixes
 
 
 @dataclass
