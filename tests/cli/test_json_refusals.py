@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from ledger.core import records
 
 runner = CliRunner()
 PASSPORT = "urn:bpl:passport:7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -83,20 +84,24 @@ def test_a_submission_whose_disclosure_holds_a_lone_surrogate(key_file: Path) ->
     """The report: sign printed "internal error (UnicodeEncodeError)" (it signs the record,
     then could not print the disclosure), and verify passed it (disclosures are not
     signed). A surrogate pair, one character, is still accepted."""
-    made = bpl("sign", "--key", key_file, "-", input='{"id": "urn:x:1"}')
+    disclosure = {"group": "legitimate-interest", "r": "\U0001f600"}
+    digest = records.digest(records.canonical(disclosure))
+    record = {"id": "urn:x:1", "credentialSubject": {"disclosures": {disclosure["group"]: digest}}}
+    made = bpl("sign", "--key", key_file, "-", input=json.dumps(record))
     assert made.exit_code == 0, made.stderr
-    text = json.dumps({"record": json.loads(made.stdout), "disclosures": [{"r": "x"}]}, indent=1)
+    sent = [{"group": disclosure["group"], "r": "x"}]
+    text = json.dumps({"record": json.loads(made.stdout), "disclosures": sent}, indent=1)
     broken = text.replace('"x"', '"\\udfff \\ud83d\\ude00"')  # a lone low half, then a pair
     for args in (("sign", "--key", key_file, "-"), ("verify", "-")):
         assert_refused(
             bpl(*args, input=broken),
-            f"stdin: lone surrogate escape \\udfff at line 15 column 10{NOT_TEXT}",
+            f"stdin: lone surrogate escape \\udfff at line 21 column 10{NOT_TEXT}",
         )
     paired = text.replace('"x"', '"\\ud83d\\ude00"')
     assert bpl("verify", "-", input=paired).exit_code == 0
     countersigned = bpl("sign", "--key", key_file, "-", input=paired)
     assert countersigned.exit_code == 0, countersigned.stderr
-    assert json.loads(countersigned.stdout)["disclosures"] == [{"r": "\U0001f600"}]
+    assert json.loads(countersigned.stdout)["disclosures"] == [disclosure]
 
 
 def test_record_new_refuses_a_lone_surrogate_in_its_data_file(
