@@ -117,6 +117,38 @@ def actor_add(
     typer.echo(json.dumps(receipt.to_dict(), indent=2))
 
 
+@actor_app.command("add-key")
+def actor_add_key(
+    did: Annotated[str, typer.Option("--did", help="The actor's DID.")],
+    key: Annotated[
+        str,
+        typer.Option(
+            "--key",
+            metavar="DID_KEY",
+            help="The new key: its did:key (bpl keys show), or its verification method "
+            "(did:key:z...#z...).",
+        ),
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a signing key to an actor (signed by the operator); prints the receipt. Records
+    signed with it name the actor as their issuer: bpl record new --issuer DID."""
+    ledger = _ledger(data_dir)
+    try:
+        receipt = ledger.add_key(_operator(data_dir), did, key_method(key))
+    except RecordRejected as exc:
+        fail(str(exc), FAILED)
+    typer.echo(json.dumps(receipt.to_dict(), indent=2))
+
+
+def key_method(key: str) -> str:
+    """A did:key as the verification method the ledger registers (``did:key:z..#z..``);
+    a method URL, or anything else, as given (the schema judges it)."""
+    if key.startswith("did:key:") and "#" not in key:
+        return f"{key}#{key.removeprefix('did:key:')}"
+    return key
+
+
 @actor_app.command("revoke-key")
 def actor_revoke_key(
     did: Annotated[str, typer.Option("--did", help="The actor's DID.")],

@@ -67,9 +67,21 @@ def new(
             help="DiagnosticTest: the grading policy file to grade under (bpl policy show).",
         ),
     ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--issuer",
+            metavar="DID",
+            help="The actor the record is from, when the key is not the actor's first one "
+            "(a key added with bpl actor add-key). Default: the key's own did:key.",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Build a record of KIND for a passport, sign it, print the submission."""
+    """Build a record of KIND for a passport, sign it, print the submission.
+
+    The record's issuer is the actor who makes the statement (--issuer, by default the
+    key's did:key); its proof names the key that signed it (its verification method)."""
     if kind not in schemas.KINDS:
         fail(f"unknown kind {kind!r} (known: {', '.join(schemas.KINDS)})")
     fields = _fields(data, sets or [])
@@ -80,8 +92,10 @@ def new(
     public, restricted = _split(kind, fields, disclose_as)
     signer = load_key(key)
     position = _position(subject, sequence, previous, data_dir)
+    if issuer is not None and not issuer.startswith("did:"):
+        fail(f"--issuer takes the actor's DID (did:...), got {issuer!r}")
     record, disclosures = records.build(
-        kind, subject, position[0], position[1], signer.did, public, restricted
+        kind, subject, position[0], position[1], issuer or signer.did, public, restricted
     )
     try:
         signed = proofs.sign(record, signer)

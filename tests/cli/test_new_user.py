@@ -303,3 +303,47 @@ def test_verify_checks_a_submissions_disclosures(session: Session) -> None:
     dropped = bpl("verify", "-", input=json.dumps(submission))
     assert dropped.exit_code == 1
     assert "no disclosure for group 'legitimate-interest'" in dropped.stderr
+
+
+# --- 5: records signed with an added key ----------------------------------------------------
+
+
+def test_a_rotated_key_signs_for_its_actor_with_issuer(session: Session) -> None:
+    """After `bpl actor add-key` and the old key's revocation, `bpl record new --key
+    new.json` made the new key's did:key the issuer, and the ledger refused the record."""
+    work = session.work
+    new = json.loads(ok(bpl("keys", "new", "--out", work / "new.json", "--json")).stdout)
+    added = session("actor", "add-key", "--did", session.maker, "--key", new["id"])
+    assert json.loads(ok(added).stdout)["subject"] == session.maker
+    revoked = session(
+        "actor",
+        "revoke-key",
+        "--did",
+        session.maker,
+        "--key",
+        session.maker + "#" + session.maker[8:],
+        "--reason",
+        "superseded",
+    )
+    ok(revoked)
+    old = save(work / "old.json", session.new("StatusChange", "--set", "status=waste"))
+    assert "revoked" in session("submit", old).stderr
+    own = save(
+        work / "own.json", session.new("StatusChange", "--set", "status=waste", key="new.json")
+    )
+    refused = session("submit", own)
+    assert refused.exit_code == 1
+    assert f"not of the issuer {new['id']}" in refused.stderr
+    rotated = session.new(
+        "StatusChange", "--set", "status=waste", "--issuer", session.maker, key="new.json"
+    )
+    record = json.loads(ok(rotated).stdout)["record"]
+    assert record["issuer"] == session.maker
+    assert record["proof"]["verificationMethod"] == new["verificationMethod"]
+    path = save(work / "rotated.json", rotated)
+    assert json.loads(ok(session("submit", path)).stdout)["sequence"] == 2
+    not_a_did = session.new(
+        "StatusChange", "--set", "status=waste", "--issuer", "Volta", key="new.json"
+    )
+    assert not_a_did.exit_code == 2
+    assert "--issuer takes the actor's DID" in not_a_did.stderr
