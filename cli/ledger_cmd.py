@@ -4,6 +4,7 @@ the ledger from the command line (what an operator, a dismantler and an auditor 
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -149,17 +150,37 @@ def key_method(key: str) -> str:
     return key
 
 
+class RevocationReason(StrEnum):
+    """Why a key is revoked: the values KeyRevoked's schema allows."""
+
+    compromised = "compromised"
+    superseded = "superseded"
+    retired = "retired"
+    unspecified = "unspecified"
+
+
 @actor_app.command("revoke-key")
 def actor_revoke_key(
     did: Annotated[str, typer.Option("--did", help="The actor's DID.")],
-    key: Annotated[str, typer.Option("--key", help="The did:key to revoke.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the log).")],
+    key: Annotated[
+        str,
+        typer.Option(
+            "--key",
+            metavar="DID_KEY",
+            help="The key to revoke: its did:key, or its verification method "
+            "(did:key:z...#z..., as the actor's records list it).",
+        ),
+    ],
+    reason: Annotated[
+        RevocationReason,
+        typer.Option("--reason", help="Why (kept in the log)."),
+    ],
     data_dir: DataDirOption = None,
 ) -> None:
     """Revoke an actor's key: nothing signed with it is accepted after this record."""
     ledger = _ledger(data_dir)
     try:
-        receipt = ledger.revoke_key(_operator(data_dir), did, key, reason)
+        receipt = ledger.revoke_key(_operator(data_dir), did, key_method(key), reason.value)
     except RecordRejected as exc:
         fail(str(exc), FAILED)
     typer.echo(json.dumps(receipt.to_dict(), indent=2))

@@ -206,6 +206,12 @@ def _explain(kind: str, error: jsonschema_rs.ValidationError) -> SchemaError:
     if isinstance(detail, jsonschema_rs.ValidationErrorKind.Required):
         name = detail.property
         return SchemaError(kind, json_path([*path, name]), f"{name!r} is required")
+    if isinstance(detail, jsonschema_rs.ValidationErrorKind.Enum):
+        # The validator's message names two values "or N other candidates": name them all.
+        *others, last = [json.dumps(option, ensure_ascii=False) for option in detail.options]
+        allowed = f"{', '.join(others)} or {last}" if others else last
+        shown = json.dumps(error.instance, ensure_ascii=False)
+        return SchemaError(kind, json_path(path), f"{shown} is not one of {allowed}")
     return SchemaError(kind, json_path(path), error.message)
 
 

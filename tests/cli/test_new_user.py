@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,8 +21,8 @@ from tests.ledger.conftest import POSTGRES_ADMIN_URL
 runner = CliRunner()
 
 
-def bpl(*args: str | Path, input: str | None = None) -> Any:
-    return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+def bpl(*args: str | Path, input: str | None = None, env: dict[str, str] | None = None) -> Any:
+    return runner.invoke(app, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
 
 
 @pytest.fixture(autouse=True)
@@ -347,3 +348,44 @@ def test_a_rotated_key_signs_for_its_actor_with_issuer(session: Session) -> None
     )
     assert not_a_did.exit_code == 2
     assert "--issuer takes the actor's DID" in not_a_did.stderr
+
+
+# --- 6: help and schema errors say every allowed value --------------------------------------
+
+
+def test_revoke_key_help_names_the_key_form_and_every_reason(session: Session) -> None:
+    shown = ok(bpl("actor", "revoke-key", "--help", env={"COLUMNS": "200"})).stdout
+    assert "its did:key, or its verification method" in shown
+    assert "compromised|superseded|retired|unspecified" in shown
+    wrong = session(
+        "actor", "revoke-key", "--did", session.maker, "--key", session.maker, "--reason", "lost"
+    )
+    assert wrong.exit_code == 2
+    assert "'lost' is not one of 'compromised', 'superseded', 'retired', 'unspecified'" in " ".join(
+        wrong.stderr.replace("│", " ").split()
+    )
+    # The did:key itself is taken (it was refused by the schema: a method URL was needed).
+    revoked = session(
+        "actor", "revoke-key", "--did", session.maker, "--key", session.maker, "--reason", "retired"
+    )
+    assert json.loads(ok(revoked).stdout)["subject"] == session.maker
+
+
+def test_a_schema_refusal_names_every_allowed_value(session: Session) -> None:
+    """The validator's message stopped at two values "or 3 other candidates"."""
+    made = json.loads(ok(session.new("StatusChange", "--set", "status=waste")).stdout)
+    record, [disclosure] = made["record"], made["disclosures"]
+    disclosure["status"] = "bogus"  # then digested and signed again, as a careless client would
+    canonical = json.dumps(disclosure, sort_keys=True, separators=(",", ":")).encode()
+    digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
+    record["credentialSubject"]["disclosures"]["legitimate-interest"] = digest
+    del record["proof"]
+    path = session.work / "bogus.json"
+    path.write_text(json.dumps({"record": record, "disclosures": [disclosure]}))
+    save(path, bpl("sign", "--key", session.work / "maker.json", path))
+    refused = session("submit", path)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        'bpl: refused: schema: StatusChange: $.status: "bogus" is not one of "original", '
+        '"repurposed", "re-used", "remanufactured" or "waste"\n'
+    )
