@@ -23,7 +23,7 @@ run in one process inherited the first's heap and fork server. The storage code 
 ledger service, psycopg) is imported where it is used, not when this script starts, as
 ``bpl`` does (when the audit's fork server still imported the main program, this script
 importing it all first made the first audit of a process run at 10,300-10,400 records/s,
-against 14,100-14,300; since ADR 0015 the workers import ``ledger.admission`` alone).
+against 14,100-14,300; since ADR 0015 the workers import ``ledger.core.admission`` alone).
 
 Run: ``.venv/bin/python bench/bench_ledger.py [--records 12000] [--postgres URL]
 [--database both|sqlite|postgresql]``.
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 import nacl.signing
 import orjson
 
-from ledger import admission, grading, records
+from ledger.core import admission, grading, records
 from signing import keys, proofs
 from signing.keys import KeyPair
 

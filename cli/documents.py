@@ -9,7 +9,7 @@ import typer
 
 from cli.errors import FAILED, fail, report
 from cli.inputs import load_key, loader_with, read_document
-from ledger import records
+from ledger.core import records
 from ledger.errors import RecordRejected
 from signing import proofs, suites
 from signing.errors import DocumentError, NoProofError, SigningError

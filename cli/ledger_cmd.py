@@ -20,9 +20,9 @@ from cli.location import (
     ledger_service,
     read_location,
 )
+from ledger.core.grading import GradingError
 from ledger.defaults import DEFAULT_ORIGIN
 from ledger.errors import LedgerError, PolicyConflictError, RecordRejected
-from ledger.grading import GradingError
 from signing import keys
 from signing.errors import SigningError
 

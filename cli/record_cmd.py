@@ -19,10 +19,10 @@ import schemas
 from cli.errors import fail, report
 from cli.inputs import load_key, read_document
 from cli.location import DataDirOption, data_directory, ledger_service
-from ledger import grading, records
-from ledger.admission import bundled_policies
+from ledger.core import grading, records
+from ledger.core.admission import bundled_policies
+from ledger.core.grading import GradingError
 from ledger.errors import LedgerError
-from ledger.grading import GradingError
 from signing import json_input, proofs
 from signing.errors import DocumentError, MalformedJSONError, SigningError
 

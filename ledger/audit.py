@@ -1,7 +1,7 @@
 """The audit: re-derive the whole ledger from its log, and name the first bad record.
 
 Every stored record must be its log leaf byte for byte and hash to its record hash; it is
-admitted again (:func:`ledger.admission.check_submission`: schema, disclosures, grade,
+admitted again (:func:`ledger.core.admission.check_submission`: schema, disclosures, grade,
 every proof) and replayed through the append rules in log order, from an empty state; the
 chain heads, actors and keys the replay ends with must be exactly the stored ones. The
 log's own audit (tiles and root against the latest signed checkpoint) comes first.
@@ -28,13 +28,14 @@ import orjson
 import sqlalchemy as sa
 
 import schemas
-from ledger import admission, collector, policy_store, records, worker_pool
-from ledger.admission import Checked, Policies, admit_stored, bundled_policies
+from ledger import policy_store, worker_pool
 from ledger.bulk import fetch_binary
+from ledger.core import admission, collector, records
+from ledger.core.admission import Checked, Policies, admit_stored, bundled_policies
+from ledger.core.rules import Actor, Effects, Head, Key, Registration, check
 from ledger.errors import LedgerError, RecordRejected
 from ledger.ledger_store import HEAD_COLUMNS, Sql, actor_row, hash_key, head_row
 from ledger.log import TransparencyLog
-from ledger.rules import Actor, Effects, Head, Key, Registration, check
 
 CHUNK = 1024
 """Records read, admitted and replayed per step."""
@@ -154,7 +155,7 @@ class _Inline(Executor):
 def _admission_pool(workers: int) -> Executor:
     if workers <= 1:
         return _Inline()
-    # Workers that import ledger.admission alone, never the caller's __main__ (ADR 0015).
+    # Workers that import ledger.core.admission alone, never the caller's __main__ (ADR 0015).
     return ProcessPoolExecutor(workers, mp_context=worker_pool.context([admission.__name__]))
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ledger import grading, records
+from ledger.core import grading, records
 from ledger.service import Ledger
 from signing import keys, proofs
 from signing.keys import KeyPair

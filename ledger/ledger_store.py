@@ -21,10 +21,10 @@ import psycopg
 import sqlalchemy as sa
 
 from ledger import policy_store
-from ledger.admission import Checked
 from ledger.bulk import Rows
+from ledger.core.admission import Checked
+from ledger.core.rules import Actor, Effects, Head, Key, Registration
 from ledger.errors import LedgerError
-from ledger.rules import Actor, Effects, Head, Key, Registration
 
 _CHUNK = 900  # parameters per IN list, under every driver's limit
 

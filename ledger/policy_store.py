@@ -21,11 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger import grading
-from ledger.admission import bundled_policies
+from ledger.core import grading
+from ledger.core.admission import bundled_policies
+from ledger.core.grading import GradingError, GradingPolicy
+from ledger.core.rules import Registration
 from ledger.errors import PolicyConflictError
-from ledger.grading import GradingError, GradingPolicy
-from ledger.rules import Registration
 
 _COLUMNS = "policy_id, version, digest, document, registered_at, record_hash"
 _DATETIME = sa.DateTime(timezone=True)

@@ -3,7 +3,7 @@
 ``Ledger.append_many`` takes signed records (with their disclosures) and, in this order:
 parses and bounds them, validates each against its kind's schema, matches every
 disclosure to its digest, verifies every proof, then, holding the log's sequencer lock,
-applies the append rules (:mod:`ledger.rules`) against the chain heads, stores the
+applies the append rules (:mod:`ledger.core.rules`) against the chain heads, stores the
 records, disclosures and new heads, and appends the records' canonical bytes to the
 transparency log: all in ONE transaction. In ``append_many`` a refused record refuses its
 batch, and nothing of it is stored; concurrent single ``append`` calls share a transaction
@@ -32,10 +32,13 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from ledger import audit as auditing
-from ledger import collector, grading, identity, policy_store, records
-from ledger.admission import Checked, Policies, bundled_policies, check_submissions
+from ledger import identity, policy_store
 from ledger.audit import Report
 from ledger.bulk import pipelined
+from ledger.core import collector, grading, records
+from ledger.core.admission import Checked, Policies, bundled_policies, check_submissions
+from ledger.core.grading import GradingPolicy
+from ledger.core.rules import OPERATOR_KINDS, Effects, Head, check
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
 from ledger.errors import (
     LedgerError,
@@ -44,7 +47,6 @@ from ledger.errors import (
     StoreError,
     UnknownGradingPolicy,
 )
-from ledger.grading import GradingPolicy
 from ledger.ledger_store import (
     HEAD_COLUMNS,
     RECORD_LEAVES,
@@ -59,7 +61,6 @@ from ledger.ledger_store import (
 from ledger.log import PlannedAppend, State, TransparencyLog, checkpoint, merkle
 from ledger.log.proofs import InclusionProof
 from ledger.policy_store import KnownPolicy
-from ledger.rules import OPERATOR_KINDS, Effects, Head, check
 from signing import json_input, proofs
 from signing.errors import SigningError
 from signing.keys import KeyPair
@@ -270,7 +271,7 @@ class Ledger:
 
     def add_grading_policy(self, operator: KeyPair, source: Path | str) -> GradingPolicy:
         """Register the grading policy in file ``source`` (loaded and validated by
-        :func:`ledger.grading.read_policy`), so that DiagnosticTest records may name it: a
+        :func:`ledger.core.grading.read_policy`), so that DiagnosticTest records may name it: a
         GradingPolicyRegistered record signed with the operator's key, on the log (ADR 0013).
 
         Idempotent for the same content (a bundled policy is known already: nothing is

@@ -8,7 +8,7 @@ processes are launched as if the main module had no file.
 
 Standard library only: the worker processes unpickle :class:`_WorkerProcess` by importing
 this module, and anything it imported would slow every worker's start (ADR 0008: the
-audit's workers import :mod:`ledger.admission` alone).
+audit's workers import :mod:`ledger.core.admission` alone).
 """
 
 from __future__ import annotations

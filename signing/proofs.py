@@ -149,7 +149,7 @@ def verify_many(documents: Sequence[dict[str, Any]]) -> list[SigningError | None
 
     Stage by stage: first the hash data of every usual proof (see :func:`_verified_usual`),
     then every Ed25519 signature, so that each stage's code stays in the CPU's caches
-    across the batch (a ledger batch: see ``ledger.admission.check_submissions``).
+    across the batch (a ledger batch: see ``ledger.core.admission.check_submissions``).
     Anything else, and any failure, takes :func:`verify`, which words the error."""
     signed = [_usual_signed_message(document) for document in documents]
     outcomes: list[SigningError | None] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import sys
 
-from ledger import records
+from ledger.core import records
 from ledger.errors import StaleRecord
 from ledger.service import Ledger
 from signing import keys, proofs

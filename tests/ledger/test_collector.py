@@ -1,4 +1,4 @@
-"""ledger.collector: the cyclic collector is paused inside, restored after, across threads."""
+"""ledger.core.collector: the cyclic collector is paused inside, restored after, across threads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger import collector
+from ledger.core import collector
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger import grading, records
+from ledger.core import grading, records
+from ledger.core.rules import KIND_ROLES
 from ledger.demo import DemoSummary, gtin_check_digit, run_demo
-from ledger.rules import KIND_ROLES
 from ledger.service import Ledger
 from signing import keys
 

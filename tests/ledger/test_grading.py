@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import grading
-from ledger.grading import (
+from ledger.core import grading
+from ledger.core.grading import (
     GRADES,
     MEASURES,
     Grade,

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import admission, audit, ledger_store, records, service
+from ledger import audit, ledger_store, service
+from ledger.core import admission, records
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
 from ledger.log import checkpoint, merkle
 from ledger.service import Ledger

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from ledger import identity, records, store
+from ledger import identity, store
+from ledger.core import records
 from ledger.datadir import DataDir
 from ledger.errors import LedgerError
 from ledger.log import TransparencyLog, checkpoint, merkle

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ledger import audit, grading, records
-from ledger.admission import bundled_policies, check_submission
+from ledger import audit
+from ledger.core import grading, records
+from ledger.core.admission import bundled_policies, check_submission
+from ledger.core.grading import GradingError
 from ledger.errors import PolicyConflictError, RecordRejected, UnknownGradingPolicy
-from ledger.grading import GradingError
 from ledger.service import Ledger
 from signing import keys, proofs
 from tests.ledger.world import (

@@ -1,13 +1,13 @@
-"""The append rules (ledger/rules.py, docs/ledger.md "Append rules") as a pure core: each
+"""The append rules (ledger/core/rules.py, docs/ledger.md "Append rules") as a pure core: each
 rule's refusal, and what it accepts, over an in-memory view (``ledger.audit.ReplayView``),
 with no database and no signatures.
 
-Records are built unsigned with ``ledger.records.build`` (the signer keys are passed to
+Records are built unsigned with ``ledger.core.records.build`` (the signer keys are passed to
 ``check`` as a list, as the service passes them once the proofs verified); accepted effects
 are applied to the view, so the state is built by the rules themselves: the operator's
 bootstrap ActorRegistered, the cast's registrations, then passports.
 
-Every ``raise`` in ledger/rules.py is reached. Two of them are marked ``pragma: no cover``
+Every ``raise`` in ledger/core/rules.py is reached. Two of them are marked ``pragma: no cover``
 there and are reached only with input the service never hands to ``check``:
 
 * ``signer``: "{key} belongs to no registered actor" (``_key_owner``) needs a view holding a
@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 
-from ledger import records, rules
 from ledger.audit import ReplayView
+from ledger.core import records, rules
+from ledger.core.rules import Actor, Effects, Head, Key, Registration
 from ledger.errors import RecordRejected, StaleRecord
-from ledger.rules import Actor, Effects, Head, Key, Registration
 from signing import jcs
 
 PASSPORT = "urn:bpl:passport:0b6f2a8e-3c1d-4f5e-8a9b-1c2d3e4f5a6b"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger import grading, records
+from ledger.core import grading, records
 from ledger.service import Ledger, Receipt
 from signing import keys, proofs
 

@@ -3,7 +3,7 @@
 Parse and bound the submission, validate the record against its kind's schema, match each
 disclosure to the digest the record carries and validate it, re-grade a DiagnosticTest
 under its grading policy (one of those given: the ledger's), and verify every proof. What
-passes is a :class:`Checked` record, ready for the append rules (:mod:`ledger.rules`),
+passes is a :class:`Checked` record, ready for the append rules (:mod:`ledger.core.rules`),
 which need the ledger's state. Appends run it before taking any lock; audits run it again
 on every stored record, possibly in worker processes (so it is pure: the same bytes and
 policies in, the same verdict out). A batch is checked stage by stage
@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import schemas
-from ledger import collector, grading, records
+from ledger.core import collector, grading, records
 from ledger.errors import RecordRejected, UnknownGradingPolicy
 from signing import json_input, proofs
 from signing.errors import SigningError
