@@ -389,3 +389,54 @@ def test_a_schema_refusal_names_every_allowed_value(session: Session) -> None:
         'bpl: refused: schema: StatusChange: $.status: "bogus" is not one of "original", '
         '"repurposed", "re-used", "remanufactured" or "waste"\n'
     )
+
+
+# --- 7: record new validates against the kind's schema before signing ------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "message"),
+    [
+        (
+            "StatusChange",
+            ("status=bogus",),
+            'StatusChange: status: "bogus" is not one of "original", "repurposed", "re-used", '
+            '"remanufactured" or "waste"',
+        ),
+        (
+            "DiagnosticTest",
+            (*(f.replace("2031-05-02", "yesterday") for f in TEST), "grade=reuse"),
+            'DiagnosticTest: testedOn: "yesterday" does not match "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"',
+        ),
+        ("StatusChange", (), "StatusChange: 'status' is required"),
+        ("Recycled", ("process=hydrometallurgical",), "Recycled: 'recovered' is required"),
+        (
+            "CustodyTransfer",
+            ("from=Volta", "to=did:key:z6Mk", "reason=sale"),
+            'CustodyTransfer: from: "Volta" does not match '
+            '"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]$"',
+        ),
+    ],
+)
+def test_record_new_refuses_what_the_schema_refuses_before_signing(
+    tmp_path: Path, kind: str, fields: tuple[str, ...], message: str
+) -> None:
+    """An offline dismantler learnt of `--set status=bogus` only at submit."""
+    ok(bpl("keys", "new", "--out", tmp_path / "key.json"))
+    made = bpl(
+        "record",
+        "new",
+        kind,
+        "--passport",
+        PASSPORT,
+        "--key",
+        tmp_path / "key.json",
+        "--sequence",
+        "1",
+        "--previous",
+        "sha256:" + "a" * 64,
+        *(f"--set={field}" for field in fields),
+    )
+    assert made.exit_code == 2, made.output
+    assert made.stdout == ""
+    assert made.stderr.splitlines()[-1] == f"bpl: {message}"
