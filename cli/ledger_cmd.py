@@ -263,20 +263,30 @@ def submit(
 def chain(
     subject: Annotated[str, typer.Argument(help="A passport id (or an actor's DID).")],
     verify: Annotated[
-        bool, typer.Option("--verify", help="Re-check hashes, signatures, links, inclusion.")
+        bool,
+        typer.Option(
+            "--verify", help="Re-check hashes, signatures, links, disclosures, inclusion."
+        ),
     ] = False,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Print a chain's records (public parts), or with --verify its verification report."""
+    """Print a chain's records (public parts), or with --verify its verification report.
+    Exit 1 if the chain has no records (no such passport), or does not verify."""
     ledger = _reader(data_dir, database_url)
+    unknown = f"no such passport or chain: {subject} has no records here"
     if verify:
         result = ledger.verify_chain(subject)
         typer.echo(json.dumps(result.to_dict(), indent=2))
+        if not result.ok and result.records == 0 and result.record_hash is None:
+            fail(unknown, FAILED)
         if not result.ok:
             fail(f"chain {subject}: record {result.records}: {result.reason}", FAILED)
         return
-    typer.echo(json.dumps(ledger.chain(subject), indent=2))
+    found = ledger.chain(subject)
+    if not found:
+        fail(unknown, FAILED)
+    typer.echo(json.dumps(found, indent=2))
 
 
 def audit(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:

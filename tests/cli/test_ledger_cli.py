@@ -166,7 +166,7 @@ def test_offline_signing_and_countersigning_a_submission(home: Path, tmp_path: P
 def test_chain_and_audit(home: Path) -> None:
     missing = bpl("chain", PASSPORT, "--verify", "--data-dir", home)
     assert missing.exit_code == 1
-    assert f"no records for {PASSPORT}" in missing.stderr
+    assert f"no such passport or chain: {PASSPORT} has no records" in missing.stderr
     audit = bpl("audit", "--data-dir", home)
     assert audit.exit_code == 0, audit.output
     assert json.loads(audit.stdout)["ok"] is True

@@ -440,3 +440,17 @@ def test_record_new_refuses_what_the_schema_refuses_before_signing(
     assert made.exit_code == 2, made.output
     assert made.stdout == ""
     assert made.stderr.splitlines()[-1] == f"bpl: {message}"
+
+
+# --- 8: an unknown chain is no empty chain ----------------------------------------------------
+
+
+def test_chain_of_an_unknown_passport_exits_1(session: Session) -> None:
+    """`bpl chain UNKNOWN` printed [] and exited 0."""
+    unknown = "urn:bpl:passport:00000000-0000-4000-8000-000000000000"
+    for args in ((), ("--verify",)):
+        result = session("chain", unknown, *args)
+        assert result.exit_code == 1, result.output
+        assert f"{unknown} has no records" in result.stderr
+    listed = json.loads(ok(session("chain", PASSPORT)).stdout)
+    assert [r["credentialSubject"]["sequence"] for r in listed] == [0, 1]
