@@ -34,7 +34,14 @@ from ledger.core import admission, collector, records
 from ledger.core.admission import Checked, Policies, admit_stored, bundled_policies
 from ledger.core.rules import Actor, Effects, Head, Key, Registration, check
 from ledger.errors import LedgerError, RecordRejected
-from ledger.ledger_store import HEAD_COLUMNS, Sql, actor_row, hash_key, head_row
+from ledger.ledger_store import (
+    HEAD_COLUMNS,
+    Sql,
+    actor_row,
+    hash_key,
+    head_row,
+    passport_row,
+)
 from ledger.log import TransparencyLog
 
 CHUNK = 1024
@@ -119,6 +126,9 @@ def _audit(
                 if problem is None:
                     item = _admitted(row[0], *submission)
                     problem = _row_problem(row, submission[1], item) or _replay(item, view)
+                    if item.kind == "PassportIssued":
+                        passport = passport_row(item.record, start + offset)
+                        view.passports[passport[0]] = passport
                 if problem is not None:
                     return Report(False, start + offset, row[0], problem)
     problem = _compare_heads(engine, view)
@@ -351,10 +361,17 @@ def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
         keys = {
             row[0]: tuple(row) for row in execute("SELECT key, actor, revoked FROM ledger_keys")
         }
+        passports = {
+            row[0]: tuple(row)
+            for row in execute(
+                "SELECT subject_id, battery_id, manufacturer, issued_leaf FROM ledger_passports"
+            )
+        }
     comparisons = (
         (heads, {s: head_row(h) for s, h in view.heads.items()}, "the stored head of {}"),
         (actors, {d: actor_row(a) for d, a in view.actors.items()}, "the stored actor {}"),
         (keys, {k: (k, v.actor, v.revoked) for k, v in view.keys.items()}, "the stored key {}"),
+        (passports, view.passports, "the stored lookup row of passport {}"),
     )
     for stored, expected, name in comparisons:
         different = _first_different_row(stored, expected)
@@ -408,6 +425,8 @@ class ReplayView:
         self.actors: dict[str, Actor] = {}
         self.keys: dict[str, Key] = {}
         self.policies: dict[tuple[str, str], Registration] = {}
+        self.passports: dict[str, tuple[str, str, str, int]] = {}
+        """The ``ledger_passports`` rows the PassportIssued records make."""
 
     def head(self, subject_id: str) -> Head | None:
         return self.heads.get(subject_id)

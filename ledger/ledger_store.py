@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -454,15 +454,25 @@ _HEADS = Rows(
         ("state", "text"),
     ),
 )
+_PASSPORTS = Rows(
+    "ledger_passports",
+    (
+        ("subject_id", "text"),
+        ("battery_id", "text"),
+        ("manufacturer", "text"),
+        ("issued_leaf", "bigint"),
+    ),
+)
 _ACTORS = Rows("ledger_actors", (("did", "text"), ("roles", "text")))
 _KEYS = Rows("ledger_keys", (("key", "text"), ("actor", "text"), ("revoked", "boolean")))
 
 
 def insert_records(connection: sa.Connection, first_leaf: int, accepted: Sequence[Checked]) -> None:
     """Insert accepted records, the first at leaf ``first_leaf`` and the others after it,
-    with their disclosures."""
+    with their disclosures, and a lookup row for each new passport."""
     rows: list[tuple[Any, ...]] = []
     disclosures: list[tuple[int, str, bytes]] = []
+    passports: list[tuple[str, str, str, int]] = []
     for leaf_index, item in enumerate(accepted, first_leaf):
         subject = item.record["credentialSubject"]
         rows.append(
@@ -479,5 +489,15 @@ def insert_records(connection: sa.Connection, first_leaf: int, accepted: Sequenc
         disclosures += (
             (leaf_index, group, encoded) for group, encoded in item.disclosure_bytes.items()
         )
+        if item.kind == "PassportIssued":
+            passports.append(passport_row(item.record, leaf_index))
     _RECORDS.insert(connection, rows)
     _DISCLOSURES.insert(connection, disclosures)
+    _PASSPORTS.insert(connection, passports)
+
+
+def passport_row(record: Mapping[str, Any], leaf_index: int) -> tuple[str, str, str, int]:
+    """The ``ledger_passports`` row of a PassportIssued record at ``leaf_index``: what the
+    audit expects stored, value for value."""
+    subject = record["credentialSubject"]
+    return (subject["id"], subject["batteryId"], subject["manufacturer"], leaf_index)

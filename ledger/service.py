@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from ledger import audit as auditing
-from ledger import identity, policy_store
+from ledger import identity, lookups, policy_store
 from ledger.audit import Report
 from ledger.bulk import pipelined
 from ledger.core import collector, grading, records
@@ -670,6 +670,58 @@ class Ledger:
                 {"s": subject_id},
             )
             return [json.loads(row.data) for row in rows]
+
+    # -- lookups (ledger.lookups): what the service and the pages read ---------------
+
+    def passports_by_battery(self, battery_id: str) -> list[lookups.Passport]:
+        """Every passport of a battery id (its original and any successor issued under
+        the same id), oldest first, with each chain's current head."""
+        with self.engine.connect() as connection:
+            return lookups.passports_by_battery(connection, battery_id)
+
+    def passports_by_manufacturer(
+        self, did: str, *, after: str | None = None, limit: int = 100
+    ) -> list[lookups.Passport]:
+        """A page of the passports manufacturer ``did`` issued, by id, after ``after``."""
+        with self.engine.connect() as connection:
+            return lookups.passports_by_manufacturer(connection, did, after, limit)
+
+    def passports_by_custodian(
+        self, did: str, *, after: str | None = None, limit: int = 100
+    ) -> list[lookups.Passport]:
+        """A page of the passports actor ``did`` holds now, by id, after ``after``."""
+        with self.engine.connect() as connection:
+            return lookups.passports_by_custodian(connection, did, after, limit)
+
+    def chain_page(
+        self, subject_id: str, *, after: int = -1, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """A page of a chain's signed records (public parts), from sequence ``after + 1``."""
+        with self.engine.connect() as connection:
+            return lookups.chain_page(connection, subject_id, after, limit)
+
+    def record(self, record_hash: str) -> lookups.StoredRecord | None:
+        """The record with this hash, its leaf index, and its inclusion proof in the tree of
+        the latest signed checkpoint; None if the ledger holds no such record."""
+        with self.engine.connect() as connection:
+            found = lookups.record_by_hash(connection, record_hash)
+        if found is None:
+            return None
+        leaf_index, body = found
+        size, note = self.log.latest()
+        inclusion = self.log.inclusion_proofs([leaf_index], size)[0]
+        return lookups.StoredRecord(json.loads(body), leaf_index, note, inclusion)
+
+    def actors(self) -> list[lookups.ActorKeys]:
+        """The registered actors, by DID, with their roles and keys."""
+        with self.engine.connect() as connection:
+            return lookups.actors(connection)
+
+    def actor(self, did: str) -> lookups.ActorKeys | None:
+        """One registered actor with its roles and keys, or None."""
+        with self.engine.connect() as connection:
+            found = lookups.actors(connection, did)
+        return found[0] if found else None
 
     def verify_chain(self, subject_id: str) -> Report:
         """Re-check one chain: hashes, signatures, links, every stored disclosure against

@@ -161,10 +161,30 @@ class LedgerDisclosure(SQLModel, table=True):
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class LedgerPassport(SQLModel, table=True):
+    """A passport found by its battery and its manufacturer: the public identity its
+    ``PassportIssued`` record states (lookups for the verification service and the QR
+    resolver; the audit derives every row from those records)."""
+
+    __tablename__ = "ledger_passports"
+    __table_args__ = (
+        Index("ix_ledger_passports_battery_id", "battery_id"),
+        Index("ix_ledger_passports_manufacturer", "manufacturer", "subject_id"),
+    )
+
+    subject_id: str = Field(sa_column=Column(Text, primary_key=True))
+    battery_id: str = Field(sa_column=Column(Text, nullable=False))
+    manufacturer: str = Field(sa_column=Column(Text, nullable=False))
+    issued_leaf: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """The leaf index of its PassportIssued record."""
+
+
 class LedgerHead(SQLModel, table=True):
-    """The latest state of a chain (a passport or an actor), for the append rules."""
+    """The latest state of a chain (a passport or an actor), for the append rules; indexed
+    by custodian, for the passports an actor holds."""
 
     __tablename__ = "ledger_heads"
+    __table_args__ = (Index("ix_ledger_heads_custodian", "custodian", "subject_id"),)
 
     subject_id: str = Field(sa_column=Column(Text, primary_key=True))
     sequence: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -1,0 +1,188 @@
+"""The reads the verification service and the passport pages need: passports by battery,
+manufacturer and custodian, a chain a page at a time, a record by hash where the log holds
+it, and the actors with their keys (the facade, :class:`ledger.service.Ledger`, opens the
+connection; these write the SQL).
+
+Pages are keyset pages (``after`` the last key seen, at most ``limit`` rows), so a page
+costs one index seek whatever its position, and a passport page of a chain with a million
+records is as quick as the first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger.core.rules import Head
+from ledger.errors import LedgerError
+from ledger.ledger_store import HEAD_COLUMNS, RECORD_LEAVES, Sql, find_record, head_from_row
+from ledger.log.proofs import InclusionProof
+
+MAX_PAGE = 1000
+"""The most rows one page holds."""
+
+
+@dataclass(frozen=True)
+class Passport:
+    """A passport as the lookups give it: its identity (from its PassportIssued record)
+    and its chain's current head (status, custodian, whether it is closed)."""
+
+    subject_id: str
+    battery_id: str
+    manufacturer: str
+    issued_leaf: int
+    head: Head
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.subject_id,
+            "batteryId": self.battery_id,
+            "manufacturer": self.manufacturer,
+            "issuedLeaf": self.issued_leaf,
+            "sequence": self.head.sequence,
+            "custodian": self.head.custodian,
+            "status": self.head.status,
+            "closed": self.head.closed,
+        }
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record where the log holds it: its leaf, and its inclusion proof in the tree of
+    the latest signed checkpoint (which a client checks with the log's key alone)."""
+
+    record: dict[str, Any]
+    leaf_index: int
+    checkpoint: str
+    inclusion: InclusionProof
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record": self.record,
+            "leafIndex": self.leaf_index,
+            "treeSize": self.inclusion.size,
+            "checkpoint": self.checkpoint,
+            "inclusionProof": [digest.hex() for digest in self.inclusion.hashes],
+        }
+
+
+@dataclass(frozen=True)
+class ActorKeys:
+    """A registered actor, its roles and its keys (with whether each is revoked)."""
+
+    did: str
+    roles: tuple[str, ...]
+    keys: tuple[tuple[str, bool], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.did,
+            "roles": list(self.roles),
+            "keys": [{"id": key, "revoked": revoked} for key, revoked in self.keys],
+        }
+
+
+def check_page(limit: int) -> None:
+    """Refuse a page size outside ``1..MAX_PAGE`` (a LedgerError naming the bounds)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise LedgerError(f"a page holds 1 to {MAX_PAGE} rows, not {limit!r}")
+
+
+_PASSPORT = (
+    "p.subject_id, p.battery_id, p.manufacturer, p.issued_leaf, "
+    + ", ".join(f"h.{column}" for column in HEAD_COLUMNS.split(", "))
+)
+_PASSPORTS = "ledger_passports p JOIN ledger_heads h ON h.subject_id = p.subject_id"
+
+
+def _passports(
+    connection: sa.Connection, where: str, parameters: tuple[Any, ...]
+) -> list[Passport]:
+    rows = connection.exec_driver_sql(
+        Sql(connection.dialect)(f"SELECT {_PASSPORT} FROM {_PASSPORTS} WHERE {where}"),  # noqa: S608
+        parameters,
+    )
+    return [Passport(row[0], row[1], row[2], int(row[3]), head_from_row(row[4:])) for row in rows]
+
+
+def passports_by_battery(connection: sa.Connection, battery_id: str) -> list[Passport]:
+    """Every passport of one battery id, oldest first (a battery has one live passport;
+    repurposed or remanufactured, it gets successors with their own ids)."""
+    return _passports(connection, "p.battery_id = ? ORDER BY p.issued_leaf", (battery_id,))
+
+
+def passports_by_manufacturer(
+    connection: sa.Connection, did: str, after: str | None, limit: int
+) -> list[Passport]:
+    """A page of the passports a manufacturer issued, by passport id."""
+    check_page(limit)
+    return _passports(
+        connection,
+        "p.manufacturer = ? AND p.subject_id > ? ORDER BY p.subject_id LIMIT ?",
+        (did, after or "", limit),
+    )
+
+
+def passports_by_custodian(
+    connection: sa.Connection, did: str, after: str | None, limit: int
+) -> list[Passport]:
+    """A page of the passports an actor holds now (its chain's head names it custodian)."""
+    check_page(limit)
+    return _passports(
+        connection,
+        "h.custodian = ? AND h.subject_id > ? ORDER BY h.subject_id LIMIT ?",
+        (did, after or "", limit),
+    )
+
+
+def chain_page(
+    connection: sa.Connection, subject_id: str, after: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of a chain's signed records (public parts), from sequence ``after + 1``."""
+    check_page(limit)
+    rows = connection.exec_driver_sql(
+        Sql(connection.dialect)(
+            f"SELECT l.data FROM {RECORD_LEAVES} WHERE r.subject_id = ? "  # noqa: S608
+            "AND r.sequence > ? ORDER BY r.sequence LIMIT ?"
+        ),
+        (subject_id, after, limit),
+    )
+    return [json.loads(row[0]) for row in rows]
+
+
+def record_by_hash(connection: sa.Connection, record_hash: str) -> tuple[int, bytes] | None:
+    """The leaf index and bytes of the record with this hash, or None."""
+    found = find_record(connection, "leaf_index", record_hash)
+    if found is None:
+        return None
+    data = connection.exec_driver_sql(
+        Sql(connection.dialect)("SELECT data FROM log_leaves WHERE idx = ?"), (found[0],)
+    ).scalar_one()
+    return int(found[0]), bytes(data)
+
+
+def actors(connection: sa.Connection, did: str | None = None) -> list[ActorKeys]:
+    """The registered actors (or the one ``did``), by DID, with their keys."""
+    sql = Sql(connection.dialect)
+    where, parameters = ("WHERE did = ?", (did,)) if did is not None else ("", ())
+    found = {
+        row[0]: json.loads(row[1])
+        for row in connection.exec_driver_sql(
+            sql(f"SELECT did, roles FROM ledger_actors {where} ORDER BY did"),  # noqa: S608
+            parameters,
+        )
+    }
+    keys: dict[str, list[tuple[str, bool]]] = {}
+    key_where = "WHERE actor = ?" if did is not None else ""
+    for key, actor, revoked in connection.exec_driver_sql(
+        sql(f"SELECT key, actor, revoked FROM ledger_keys {key_where} ORDER BY key"),  # noqa: S608
+        parameters,
+    ):
+        keys.setdefault(actor, []).append((key, bool(revoked)))
+    return [
+        ActorKeys(actor, tuple(sorted(roles)), tuple(keys.get(actor, ())))
+        for actor, roles in found.items()
+    ]
