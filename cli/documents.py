@@ -9,6 +9,7 @@ import typer
 
 from cli.errors import FAILED, fail, report
 from cli.inputs import load_key, loader_with, read_document
+from cli.receipts import is_receipt, verify_receipt
 from ledger.core import records
 from ledger.errors import RecordRejected
 from signing import proofs, suites
@@ -70,13 +71,42 @@ def _is_submission(doc: dict[str, Any]) -> bool:
 def verify(
     document: InputArgument,
     context: ContextOption = None,
+    log_key: Annotated[
+        str | None,
+        typer.Option(
+            "--log-key",
+            metavar="KEY|FILE",
+            help="INPUT is a receipt of bpl submit: check its checkpoint with this log "
+            "verifier key (or the file holding it, log.pub) and its inclusion proof "
+            "against the checkpoint's root.",
+        ),
+    ] = None,
+    record: Annotated[
+        str | None,
+        typer.Option(
+            "--record",
+            metavar="FILE",
+            help="With --log-key: the record (or submission) the receipt is for; its hash "
+            "must be the receipt's and its leaf hash the proof's.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Verify every proof on INPUT: exit 0 if all verify, 1 if any does not. For a ledger
     submission ({"record", "disclosures"}), also every disclosure against its digest in
-    the record (and every digest needs its disclosure)."""
-    loader = loader_with(context)
+    the record (and every digest needs its disclosure). For a receipt of bpl submit, with
+    --log-key: its signed checkpoint and inclusion proof, offline."""
     doc = read_document(document)
+    if log_key is not None or is_receipt(doc):
+        if log_key is None:
+            fail(f"{document} is a receipt: verify it with the log's key, --log-key KEY|FILE")
+        if not is_receipt(doc):
+            fail(f"--log-key verifies a receipt of bpl submit, and {document} is none")
+        verify_receipt(doc, document, log_key, record, as_json)
+        return
+    if record is not None:
+        fail("--record goes with --log-key, to verify a receipt")
+    loader = loader_with(context)
     problem = None
     disclosures = None
     if _is_submission(doc):

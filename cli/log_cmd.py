@@ -261,12 +261,13 @@ def _verified_checkpoint(
     except UnicodeDecodeError:
         fail(f"{source}: a checkpoint is UTF-8 text")
     try:
-        return checkpoint.verify(text, _verifier_key(log_key), origin)
+        return checkpoint.verify(text, read_verifier_key(log_key), origin)
     except (CheckpointError, SigningError) as exc:
         fail(f"{source}: {exc}", FAILED)
 
 
-def _verifier_key(value: str) -> str:
+def read_verifier_key(value: str) -> str:
+    """``--log-key``: the verifier key itself, or the file (log.pub) that holds it."""
     path = Path(value)
     if path.is_file():
         try:

@@ -84,6 +84,7 @@ class Receipt(NamedTuple):
             "sequence": self.sequence,
             "leafIndex": self.leaf_index,
             "treeSize": self.inclusion.size,
+            "leafHash": self.inclusion.leaf_hash.hex(),
             "checkpoint": self.checkpoint,
             "inclusionProof": [h.hex() for h in self.inclusion.hashes],
         }

@@ -454,3 +454,63 @@ def test_chain_of_an_unknown_passport_exits_1(session: Session) -> None:
         assert f"{unknown} has no records" in result.stderr
     listed = json.loads(ok(session("chain", PASSPORT)).stdout)
     assert [r["credentialSubject"]["sequence"] for r in listed] == [0, 1]
+
+
+# --- 9: a receipt verified offline ----------------------------------------------------------
+
+
+def test_verify_a_receipt_offline_with_the_log_key(session: Session, tmp_path: Path) -> None:
+    """No verb verified the receipt `bpl submit` prints."""
+    log_key = session.home / "log.pub"
+    receipt = session.receipt
+    verified = ok(bpl("verify", receipt, "--log-key", log_key, "--record", session.issued))
+    origin = "bpl.localhost/log"
+    shown = json.loads(receipt.read_text())
+    assert verified.stderr == (
+        f"bpl: receipt verified: record {shown['recordHash']} is leaf {shown['leafIndex']} of "
+        f"{origin} at size {shown['treeSize']}\n"
+    )
+    key_text = log_key.read_text().strip()
+    report = json.loads(ok(bpl("verify", "--json", receipt, "--log-key", key_text)).stdout)
+    assert report == {
+        "verified": True,
+        "error": None,
+        "recordHash": shown["recordHash"],
+        "leafIndex": shown["leafIndex"],
+        "treeSize": shown["treeSize"],
+        "origin": origin,
+        "recordChecked": False,
+    }
+
+    def refused(changed: dict[str, Any], *args: str | Path) -> str:
+        path = tmp_path / "changed.json"
+        path.write_text(json.dumps(changed))
+        result = bpl("verify", path, "--log-key", log_key, *args)
+        assert result.exit_code == 1, result.output
+        return str(result.stderr)
+
+    other = session.work / "test.json"  # another record of the ledger
+    assert "the record is not the receipt's" in refused(shown, "--record", other)
+    proof = [("0" if h[0] != "0" else "1") + h[1:] for h in shown["inclusionProof"]]
+    assert "inclusion proof does not verify" in refused({**shown, "inclusionProof": proof})
+    assert "inclusion proof does not verify" in refused({**shown, "leafIndex": 0})
+    size = shown["treeSize"]
+    forged = shown["checkpoint"].replace(f"\n{size}\n", f"\n{size + 1}\n", 1)
+    assert forged != shown["checkpoint"]
+    assert "checkpoint does not verify" in refused({**shown, "checkpoint": forged})
+    elsewhere = tmp_path / "elsewhere"
+    ok(bpl("init", "--data-dir", elsewhere))
+    result = bpl("verify", receipt, "--log-key", elsewhere / "log.pub")
+    assert result.exit_code == 1
+    assert "checkpoint does not verify with the log key" in result.stderr
+
+    older = {k: v for k, v in shown.items() if k != "leafHash"}  # a receipt of an older bpl
+    path = tmp_path / "older.json"
+    path.write_text(json.dumps(older))
+    needs = bpl("verify", path, "--log-key", log_key)
+    assert needs.exit_code == 2
+    assert "no leafHash (an older bpl's): give --record FILE" in needs.stderr
+    ok(bpl("verify", path, "--log-key", log_key, "--record", session.issued))
+    no_key = bpl("verify", receipt)
+    assert no_key.exit_code == 2
+    assert "is a receipt: verify it with the log's key, --log-key" in no_key.stderr
