@@ -28,13 +28,14 @@ import orjson
 import sqlalchemy as sa
 
 import schemas
-from ledger import policy_store, worker_pool
-from ledger.bulk import fetch_binary
+from ledger import worker_pool
 from ledger.core import admission, collector, records
 from ledger.core.admission import Checked, Policies, admit_stored, bundled_policies
 from ledger.core.rules import Actor, Effects, Head, Key, Registration, check
 from ledger.errors import LedgerError, RecordRejected
-from ledger.ledger_store import (
+from ledger.log import TransparencyLog
+from ledger.storage import policy_rows as policy_store
+from ledger.storage.ledger_rows import (
     HEAD_COLUMNS,
     Sql,
     actor_row,
@@ -42,7 +43,7 @@ from ledger.ledger_store import (
     head_row,
     passport_row,
 )
-from ledger.log import TransparencyLog
+from ledger.storage.rows import fetch_binary
 
 CHUNK = 1024
 """Records read, admitted and replayed per step."""

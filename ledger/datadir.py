@@ -30,10 +30,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from ledger import identity, store
+from ledger import identity
 from ledger.defaults import DATA_DIR_ENV, DEFAULT_ORIGIN, default_data_dir
 from ledger.errors import LedgerError, StoreError
 from ledger.log import TransparencyLog
+from ledger.storage import database as store
 from signing import note, secret_files
 from signing.errors import KeyFileError
 

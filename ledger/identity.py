@@ -16,11 +16,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger import store
 from ledger.errors import LedgerError
 from ledger.log import TransparencyLog, checkpoint
 from ledger.log.checkpoint import CheckpointError
-from ledger.tables import IDENTITY_ROW
+from ledger.storage import database as store
+from ledger.storage.tables import IDENTITY_ROW
 from signing import note, secret_files
 from signing.errors import SigningError
 

@@ -32,9 +32,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from ledger import audit as auditing
-from ledger import identity, lookups, policy_store
+from ledger import identity
 from ledger.audit import Report
-from ledger.bulk import pipelined
 from ledger.core import collector, grading, records
 from ledger.core.admission import Checked, Policies, bundled_policies, check_submissions
 from ledger.core.grading import GradingPolicy
@@ -47,7 +46,11 @@ from ledger.errors import (
     StoreError,
     UnknownGradingPolicy,
 )
-from ledger.ledger_store import (
+from ledger.log import PlannedAppend, State, TransparencyLog, checkpoint, merkle
+from ledger.log.proofs import InclusionProof
+from ledger.storage import lookups
+from ledger.storage import policy_rows as policy_store
+from ledger.storage.ledger_rows import (
     HEAD_COLUMNS,
     RECORD_LEAVES,
     Known,
@@ -58,9 +61,8 @@ from ledger.ledger_store import (
     insert_records,
     is_chain_collision,
 )
-from ledger.log import PlannedAppend, State, TransparencyLog, checkpoint, merkle
-from ledger.log.proofs import InclusionProof
-from ledger.policy_store import KnownPolicy
+from ledger.storage.policy_rows import KnownPolicy
+from ledger.storage.rows import pipelined
 from signing import json_input, proofs
 from signing.errors import SigningError
 from signing.keys import KeyPair
@@ -672,7 +674,7 @@ class Ledger:
             )
             return [json.loads(row.data) for row in rows]
 
-    # -- lookups (ledger.lookups): what the service and the pages read ---------------
+    # -- lookups (ledger.storage.lookups): what the service and the pages read ---------------
 
     def passports_by_battery(self, battery_id: str) -> list[lookups.Passport]:
         """Every passport of a battery id (its original and any successor issued under

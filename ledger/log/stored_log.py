@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger import store
-from ledger.bulk import pipelined
 from ledger.errors import LogError, LogIntegrityError
 from ledger.log import audit as log_audit
 from ledger.log import checkpoint, merkle
 from ledger.log.proofs import ConsistencyProof, InclusionProof
 from ledger.log.tile_store import Batch, State, TileStore
+from ledger.storage import database as store
+from ledger.storage.rows import pipelined
 
 __all__ = ["MAX_LEAF_BYTES", "AppendResult", "PlannedAppend", "State", "TransparencyLog"]
 
@@ -159,7 +159,7 @@ class TransparencyLog:
 
     def write_append(self, connection: sa.Connection, planned: PlannedAppend) -> AppendResult:
         """The writes of :meth:`append_locked` (writes only: it may run in a pipeline,
-        :func:`ledger.bulk.pipelined`), and the signed checkpoint and proofs, made while
+        :func:`ledger.storage.rows.pipelined`), and the signed checkpoint and proofs, made while
         the server writes: :meth:`write_rows`, then :meth:`write_checkpoint`."""
         self.write_rows(connection, planned)
         return self.write_checkpoint(connection, planned)

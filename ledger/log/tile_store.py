@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ledger.bulk import Rows, fetch_binary
 from ledger.errors import LogIntegrityError
 from ledger.log import merkle, tiles
 from ledger.log.merkle import HASH_SIZE, NodeId
 from ledger.log.tiles import TILE_HEIGHT, TILE_WIDTH, TileId
+from ledger.storage.rows import Rows, fetch_binary
 
 _TILE_BYTES = TILE_WIDTH * HASH_SIZE
 INDEX_EPOCH_BITS = 16

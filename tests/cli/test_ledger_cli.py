@@ -401,7 +401,7 @@ def test_a_lab_grades_offline_under_the_policy_the_ledger_shows(home: Path, tmp_
     assert "--policy is for DiagnosticTest records" in not_a_test.stderr
 
 
-STORAGE_MODULES = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "ledger.store")
+STORAGE_MODULES = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "ledger.storage.database")
 
 OFFLINE_SESSION = """
 import json, sys

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger import store
 from ledger.datadir import DataDir
 from ledger.errors import LedgerError
 from ledger.log import merkle
+from ledger.storage import database as store
 
 runner = CliRunner()
 ORIGIN = "cli.bpl.example/log"

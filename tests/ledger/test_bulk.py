@@ -1,4 +1,4 @@
-"""Bulk writes (``ledger.bulk``) on each database: upserts, pipelined writes that fail, and
+"""Bulk writes (``ledger.storage.rows``) on each database: upserts, pipelined writes that fail, and
 the binary arrays that carry a batch's columns to PostgreSQL."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import store
-from ledger.bulk import Rows, binary_array, pipelined
-from ledger.ledger_store import Sql
+from ledger.storage import database as store
+from ledger.storage.ledger_rows import Sql
+from ledger.storage.rows import Rows, binary_array, pipelined
 from tests.ledger.conftest import POSTGRES_ADMIN_URL
 
 ACTORS = Rows("ledger_actors", (("did", "text"), ("roles", "text")))
@@ -83,7 +83,7 @@ def test_records_are_found_by_chain_position_in_any_number(database_url: str) ->
     engine.dispose()
 
 
-# -- the arrays sent to PostgreSQL (ledger.bulk.binary_array) ---------------------------------
+# -- the arrays sent to PostgreSQL (ledger.storage.rows.binary_array) --------------------
 
 KINDS_OF_ELEMENTS = {
     "bigint": st.integers(-(2**63), 2**63 - 1),

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger import store
 from ledger.datadir import DataDir
 from ledger.errors import LedgerError
 from ledger.service import Ledger
+from ledger.storage import database as store
 from signing import keys
 from tests.ledger.conftest import ORIGIN
 

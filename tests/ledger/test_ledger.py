@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import audit, ledger_store, service
+from ledger import audit, service
 from ledger.core import admission, records
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
 from ledger.log import checkpoint, merkle
 from ledger.service import Ledger
+from ledger.storage import ledger_rows as ledger_store
 from signing import keys, proofs
 from tests.ledger.world import (
     MANUFACTURED,

@@ -13,10 +13,11 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from ledger import store, tables
 from ledger.errors import LogError, LogIntegrityError
 from ledger.log import TransparencyLog, checkpoint, merkle
 from ledger.log.proofs import ConsistencyProof, InclusionProof
+from ledger.storage import database as store
+from ledger.storage import tables
 from signing import note
 from tests.ledger.conftest import ORIGIN
 

@@ -1,4 +1,4 @@
-"""The facade's reads for the service and the pages (``ledger.lookups``): passports by
+"""The facade's reads for the service and the pages (``ledger.storage.lookups``): passports by
 battery, manufacturer and custodian, chains and lists in keyset pages, a record by hash
 with a proof a client checks with the log's key alone, actors with their keys; and the
 lookup table the audit holds to the log. On SQLite and PostgreSQL."""

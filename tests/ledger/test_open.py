@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from ledger import identity, store
+from ledger import identity
 from ledger.core import records
 from ledger.datadir import DataDir
 from ledger.errors import LedgerError
 from ledger.log import TransparencyLog, checkpoint, merkle
 from ledger.service import Ledger
+from ledger.storage import database as store
 from signing import keys, note, secret_files
 from tests.ledger.conftest import ORIGIN
 from tests.ledger.world import World

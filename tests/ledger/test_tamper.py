@@ -27,10 +27,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from ledger import tables  # noqa: F401 (the models register their tables)
 from ledger.demo import run_demo
 from ledger.errors import LedgerError
 from ledger.service import Ledger
+from ledger.storage import tables  # noqa: F401 (the models register their tables
 from signing import keys
 from tests.ledger.conftest import POSTGRES_ADMIN_URL
 from tests.ledger.world import STRICT_POLICY, policy_file

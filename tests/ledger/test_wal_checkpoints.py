@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import store, wal_checkpoints
 from ledger.log import TransparencyLog
+from ledger.storage import database as store
+from ledger.storage import sqlite_wal as wal_checkpoints
 from tests.ledger.conftest import ORIGIN
 
 

@@ -19,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 _CHUNK = 10_000
-_EPOCH_BITS = 16  # as ledger.ledger_store.hash_key: a migration keeps its own copy
+_EPOCH_BITS = 16  # as ledger.storage.ledger_rows.hash_key: a migration keeps its own copy
 _PREFIX_BITS = 40
 
 

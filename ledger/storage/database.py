@@ -5,12 +5,12 @@ and ``-shm`` files the same mode). SQLite runs in WAL mode with ``synchronous=FU
 an acknowledged append survives a crash of the process and of the machine. New files get
 16 KiB pages (measured on ``bench/bench_ledger.py``: 4 and 64 KiB pages were slower, 8
 and 32 KiB no faster). A thread checkpoints the WAL after every write transaction
-(:mod:`ledger.wal_checkpoints`); the commits' own automatic checkpoint, every 16,384
+(:mod:`ledger.storage.sqlite_wal`); the commits' own automatic checkpoint, every 16,384
 pages, is only the backstop. Its write transactions start with ``BEGIN IMMEDIATE``: the
 write lock is taken before anything is read, which is what makes
 one sequencer out of many appending processes (on PostgreSQL a row lock does that, see
 :mod:`ledger.log`). The schema is managed by the Alembic migrations in
-``ledger/migrations``; :func:`open_engine` brings a database to the current revision.
+``ledger/storage/migrations``; :func:`open_engine` brings a database to the current revision.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 
 from ledger.errors import StoreError
-from ledger.wal_checkpoints import WalCheckpointer
+from ledger.storage.sqlite_wal import WalCheckpointer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DATABASE_FILE = "ledger.db"

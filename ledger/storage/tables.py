@@ -128,7 +128,7 @@ class LedgerRecord(SQLModel, table=True):
 
     Keyed by leaf index, so that a batch's rows go to the end of the table, as its leaves
     do: keyed by record hash, every batch dirtied pages all over an index as large as the
-    ledger (ADR 0010). A hash is found through ``hash_key`` (:func:`ledger.ledger_store.
+    ledger (ADR 0010). A hash is found through ``hash_key`` (:func:`ledger.storage.ledger_rows.
     hash_key`), whose index stays as local as the log's leaf index. The unique (subject,
     sequence) pair is the database's own guard against a fork, and the way a resubmitted
     record is recognised: equal hashes mean equal bytes, so equal positions.

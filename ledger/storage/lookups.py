@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from ledger.core.rules import Head
 from ledger.errors import LedgerError
-from ledger.ledger_store import HEAD_COLUMNS, RECORD_LEAVES, Sql, find_record, head_from_row
 from ledger.log.proofs import InclusionProof
+from ledger.storage.ledger_rows import HEAD_COLUMNS, RECORD_LEAVES, Sql, find_record, head_from_row
 
 MAX_PAGE = 1000
 """The most rows one page holds."""

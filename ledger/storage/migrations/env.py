@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection :mod:`ledger.store` hands over."""
+"""Alembic environment: runs on the connection :mod:`ledger.storage.database` hands over."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alembic import context
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through ledger.store.upgrade_schema")
+    raise RuntimeError("run migrations through ledger.storage.database.upgrade_schema")
 context.configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
 with context.begin_transaction():
     context.run_migrations()

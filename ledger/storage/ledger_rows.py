@@ -20,11 +20,11 @@ import orjson
 import psycopg
 import sqlalchemy as sa
 
-from ledger import policy_store
-from ledger.bulk import Rows
 from ledger.core.admission import Checked
 from ledger.core.rules import Actor, Effects, Head, Key, Registration
 from ledger.errors import LedgerError
+from ledger.storage import policy_rows as policy_store
+from ledger.storage.rows import Rows
 
 _CHUNK = 900  # parameters per IN list, under every driver's limit
 
