@@ -20,10 +20,11 @@ real log's."""
 def demo(
     data_dir: DataDirOption = None,
     batteries: Annotated[
-        int, typer.Option("--batteries", min=0, help="How many batteries get a life.")
+        int, typer.Option("--batteries", min=0, metavar="N", help="How many batteries get a life.")
     ] = 300,
     seed: Annotated[
-        int, typer.Option("--seed", help="Same seed, same actors, batteries and lives.")
+        int,
+        typer.Option("--seed", metavar="N", help="Same seed, same actors, batteries and lives."),
     ] = 2027,
 ) -> None:
     """Create a NEW demo ledger in the data directory: actors of a battery value chain and

@@ -28,18 +28,22 @@ InputArgument = Annotated[str, typer.Argument(metavar="INPUT|-", help="JSON file
 
 def sign(
     document: InputArgument,
-    key: Annotated[str, typer.Option("--key", "-k", help="Key file.")],
+    key: Annotated[str, typer.Option("--key", "-k", metavar="FILE", help="Key file.")],
     suite: Annotated[
         str,
-        typer.Option(help=f"Cryptosuite: {suites.JCS} (default) or {suites.RDFC}."),
+        typer.Option(metavar="|".join(suites.SUITES), help="The cryptosuite."),
     ] = suites.JCS,
     created: Annotated[
         str | None,
-        typer.Option(help="Proof creation time, ISO 8601 with zone (default: now)."),
+        typer.Option(
+            metavar="TIME", help="Proof creation time, ISO 8601 with zone (default: now)."
+        ),
     ] = None,
     verification_method: Annotated[
         str | None,
-        typer.Option(help="Verification method URL (default: the key's did:key URL)."),
+        typer.Option(
+            metavar="URL", help="Verification method URL (default: the key's did:key URL)."
+        ),
     ] = None,
     context: ContextOption = None,
 ) -> None:

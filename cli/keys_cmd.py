@@ -9,16 +9,24 @@ from typing import Annotated
 import typer
 
 from cli.errors import fail
+from cli.help import Command
 from cli.inputs import passphrase_for, read_bytes
 from signing import did_key, key_import, keys
 from signing.errors import PassphraseRequiredError, SigningError
 
-app = typer.Typer(help="Create and inspect Ed25519 key files (did:key).", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, import and inspect Ed25519 key files (did:key).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+OutOption = Annotated[
+    str, typer.Option("--out", "-o", metavar="FILE", help="Key file to write (mode 0600).")
+]
 
 
-@app.command("new")
+@app.command("new", cls=Command, short_help="Generate a key file; print its did:key.")
 def new(
-    out: Annotated[str, typer.Option("--out", "-o", help="Key file to write (mode 0600).")],
+    out: OutOption,
     encrypt: Annotated[
         bool,
         typer.Option(
@@ -43,16 +51,23 @@ IMPORT_PASSPHRASE_ENV = "BPL_IMPORT_PASSPHRASE"  # noqa: S105 (a variable's name
 """The passphrase of an encrypted key being imported (not of the key file written)."""
 
 
-@app.command("import")
+@app.command("import", cls=Command, short_help="Import an existing Ed25519 private key.")
 def import_(
     source: Annotated[
         str,
-        typer.Argument(help="The existing key: PEM (PKCS#8), DER, OpenSSH or JWK; - for stdin."),
+        typer.Argument(
+            metavar="FILE|-",
+            help="The existing key: PEM (PKCS#8), DER, OpenSSH or JWK; - for stdin.",
+        ),
     ],
-    out: Annotated[str, typer.Option("--out", "-o", help="Key file to write (mode 0600).")],
+    out: OutOption,
     fmt: Annotated[
         str,
-        typer.Option("--format", help=f"One of: {', '.join(key_import.FORMATS)}."),
+        typer.Option(
+            "--format",
+            metavar="|".join(key_import.FORMATS),
+            help="The source's format (auto: found from its content).",
+        ),
     ] = "auto",
     encrypt: Annotated[
         bool,
@@ -87,9 +102,9 @@ def import_(
     _print_public(key.public_key, as_json)
 
 
-@app.command("show")
+@app.command("show", cls=Command, short_help="Print a key file's did:key and public key.")
 def show(
-    file: Annotated[str, typer.Argument(help="Key file.")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="Key file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Print a key file's did:key and public key (never its secret; no passphrase needed)."""

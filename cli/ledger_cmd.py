@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.errors import FAILED, fail, report
+from cli.help import Command
 from cli.inputs import read_bytes
 from cli.location import (
     DatabaseUrlOption,
@@ -34,11 +35,20 @@ OPERATOR_KEY = "operator.json"
 """The operator's key file in the data directory (0600): it signs actor records."""
 
 actor_app = typer.Typer(
-    help="Register actors and manage their keys (operator).", no_args_is_help=True
+    help="Register actors and manage their keys (operator).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 policy_app = typer.Typer(
-    help="Grading policies DiagnosticTest records may name (operator).", no_args_is_help=True
+    help="Grading policies DiagnosticTest records may name (operator).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
+DidOption = Annotated[str, typer.Option("--did", metavar="DID", help="The actor's DID.")]
+OriginOption = Annotated[
+    str,
+    typer.Option("--origin", metavar="NAME", help="The log's name: first line of its checkpoints."),
+]
 
 
 def _ledger(path: Path | None, *, writable: bool = True) -> Ledger:
@@ -69,10 +79,10 @@ def _operator(path: Path | None) -> keys.KeyPair:
 
 def init(
     data_dir: DataDirOption = None,
-    origin: Annotated[
-        str, typer.Option("--origin", help="The log's name: first line of its checkpoints.")
-    ] = DEFAULT_ORIGIN,
-    name: Annotated[str, typer.Option("--name", help="The operator's name.")] = "Ledger operator",
+    origin: OriginOption = DEFAULT_ORIGIN,
+    name: Annotated[
+        str, typer.Option("--name", metavar="NAME", help="The operator's name.")
+    ] = "Ledger operator",
 ) -> None:
     """Create a ledger: its log key, its operator key (both 0600 in the data directory),
     its database (SQLite, or $DATABASE_URL) and the operator's registration. A failed init
@@ -99,11 +109,13 @@ def create_ledger(directory: DataDir, origin: str, name: str) -> tuple[keys.KeyP
         fail(str(exc))
 
 
-@actor_app.command("add")
+@actor_app.command("add", cls=Command, short_help="Register an actor.")
 def actor_add(
-    did: Annotated[str, typer.Option("--did", help="The actor's DID (did:key:...).")],
-    role: Annotated[list[str], typer.Option("--role", help="A role (repeatable).")],
-    name: Annotated[str, typer.Option("--name", help="The organisation's name.")],
+    did: Annotated[
+        str, typer.Option("--did", metavar="DID", help="The actor's DID (did:key:...).")
+    ],
+    role: Annotated[list[str], typer.Option("--role", metavar="ROLE", help="A role (repeatable).")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="The organisation's name.")],
     public: Annotated[
         bool, typer.Option("--public", help="Name and address may be shown to anyone.")
     ] = False,
@@ -118,9 +130,9 @@ def actor_add(
     typer.echo(json.dumps(receipt.to_dict(), indent=2))
 
 
-@actor_app.command("add-key")
+@actor_app.command("add-key", cls=Command, short_help="Add a signing key to an actor.")
 def actor_add_key(
-    did: Annotated[str, typer.Option("--did", help="The actor's DID.")],
+    did: DidOption,
     key: Annotated[
         str,
         typer.Option(
@@ -159,9 +171,9 @@ class RevocationReason(StrEnum):
     unspecified = "unspecified"
 
 
-@actor_app.command("revoke-key")
+@actor_app.command("revoke-key", cls=Command, short_help="Revoke one of an actor's keys.")
 def actor_revoke_key(
-    did: Annotated[str, typer.Option("--did", help="The actor's DID.")],
+    did: DidOption,
     key: Annotated[
         str,
         typer.Option(
@@ -173,7 +185,7 @@ def actor_revoke_key(
     ],
     reason: Annotated[
         RevocationReason,
-        typer.Option("--reason", help="Why (kept in the log)."),
+        typer.Option("--reason", metavar="|".join(RevocationReason), help="Why (kept in the log)."),
     ],
     data_dir: DataDirOption = None,
 ) -> None:
@@ -186,7 +198,7 @@ def actor_revoke_key(
     typer.echo(json.dumps(receipt.to_dict(), indent=2))
 
 
-@policy_app.command("add")
+@policy_app.command("add", cls=Command, short_help="Register a grading policy.")
 def policy_add(
     file: Annotated[
         Path, typer.Argument(metavar="FILE", help="A grading policy file (docs/grading.md).")
@@ -213,7 +225,7 @@ def policy_add(
     )
 
 
-@policy_app.command("list")
+@policy_app.command("list", cls=Command, short_help="List the policies records may name.")
 def policy_list(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
     """The grading policies records may name: bundled with bpl, and registered."""
     ledger = _reader(data_dir, database_url)
@@ -224,7 +236,7 @@ def policy_list(data_dir: DataDirOption = None, database_url: DatabaseUrlOption 
     typer.echo(json.dumps(known, indent=2))
 
 
-@policy_app.command("show")
+@policy_app.command("show", cls=Command, short_help="Print a grading policy's document.")
 def policy_show(
     policy_id: Annotated[str, typer.Argument(metavar="ID", help="The policy's id.")],
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Its version.")],
@@ -261,7 +273,9 @@ def submit(
 
 
 def chain(
-    subject: Annotated[str, typer.Argument(help="A passport id (or an actor's DID).")],
+    subject: Annotated[
+        str, typer.Argument(metavar="ID", help="A passport id (or an actor's DID).")
+    ],
     verify: Annotated[
         bool,
         typer.Option(

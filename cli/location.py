@@ -30,6 +30,7 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
+        metavar="DIR",
         help="The ledger's data directory (default $BPL_DATA_DIR or ~/.local/share/bpl).",
     ),
 ]

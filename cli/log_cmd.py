@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.errors import FAILED, fail
+from cli.help import Command
 from cli.inputs import read_bytes
 from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
 from ledger.defaults import DEFAULT_ORIGIN
@@ -33,12 +34,14 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="The transparency log: checkpoints, inclusion and consistency proofs.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 LogKeyOption = Annotated[
     str,
     typer.Option(
         "--log-key",
+        metavar="KEY|FILE",
         help="The log's verifier key (NAME+KEYID+KEY), or a file holding it (log.pub).",
     ),
 ]
@@ -68,11 +71,14 @@ def _reading(
         log.engine.dispose()
 
 
-@app.command("init")
+@app.command("init", cls=Command, short_help="Create a bare transparency log.")
 def init(
     data_dir: DataDirOption = None,
     origin: Annotated[
-        str, typer.Option("--origin", help="The log's name: first line of its checkpoints.")
+        str,
+        typer.Option(
+            "--origin", metavar="NAME", help="The log's name: first line of its checkpoints."
+        ),
     ] = DEFAULT_ORIGIN,
 ) -> None:
     """Create a log: its key pair (the secret stays in the data directory, 0600), its
@@ -86,11 +92,12 @@ def init(
     typer.echo(verifier)
 
 
-@app.command("checkpoint")
+@app.command("checkpoint", cls=Command, short_help="Print a signed checkpoint.")
 def show_checkpoint(
     data_dir: DataDirOption = None,
     size: Annotated[
-        int | None, typer.Option("--size", help="The checkpoint of this size (default: latest).")
+        int | None,
+        typer.Option("--size", metavar="N", help="The checkpoint of this size (default: latest)."),
     ] = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
@@ -108,18 +115,22 @@ def show_checkpoint(
     typer.echo(signed, nl=False)
 
 
-@app.command("prove-inclusion")
+@app.command("prove-inclusion", cls=Command, short_help="Print an inclusion proof.")
 def prove_inclusion(
     data_dir: DataDirOption = None,
-    index: Annotated[int | None, typer.Option("--index", help="The leaf's index.")] = None,
+    index: Annotated[
+        int | None, typer.Option("--index", metavar="N", help="The leaf's index.")
+    ] = None,
     leaf_hash: Annotated[
-        str | None, typer.Option("--leaf-hash", help="The leaf's RFC 9162 hash, in hex.")
+        str | None,
+        typer.Option("--leaf-hash", metavar="HEX", help="The leaf's RFC 9162 hash, in hex."),
     ] = None,
     leaf: Annotated[
-        str | None, typer.Option("--leaf", help="A file holding the leaf's bytes.")
+        str | None, typer.Option("--leaf", metavar="FILE", help="A file holding the leaf's bytes.")
     ] = None,
     size: Annotated[
-        int | None, typer.Option("--size", help="Tree size (default: the latest checkpoint's).")
+        int | None,
+        typer.Option("--size", metavar="N", help="Tree size (default: the latest checkpoint's)."),
     ] = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
@@ -138,11 +149,12 @@ def prove_inclusion(
     _print_json(proof.to_dict())
 
 
-@app.command("prove-consistency")
+@app.command("prove-consistency", cls=Command, short_help="Print a consistency proof.")
 def prove_consistency(
-    old: Annotated[int, typer.Option("--old", help="The older tree size.")],
+    old: Annotated[int, typer.Option("--old", metavar="N", help="The older tree size.")],
     new: Annotated[
-        int | None, typer.Option("--new", help="The newer tree size (default: latest).")
+        int | None,
+        typer.Option("--new", metavar="N", help="The newer tree size (default: latest)."),
     ] = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
@@ -156,16 +168,25 @@ def prove_consistency(
     _print_json(proof.to_dict())
 
 
-@app.command("verify-inclusion")
+@app.command("verify-inclusion", cls=Command, short_help="Check an inclusion proof offline.")
 def verify_inclusion(
-    proof_file: Annotated[str, typer.Argument(help="Inclusion proof JSON (or - for stdin).")],
+    proof_file: Annotated[
+        str, typer.Argument(metavar="PROOF|-", help="Inclusion proof JSON (or - for stdin).")
+    ],
     checkpoint_file: Annotated[
-        str, typer.Option("--checkpoint", help="The signed checkpoint of the proof's size.")
+        str,
+        typer.Option(
+            "--checkpoint", metavar="FILE", help="The signed checkpoint of the proof's size."
+        ),
     ],
     log_key: LogKeyOption,
     leaf: Annotated[
         str | None,
-        typer.Option("--leaf", help="The leaf's bytes: checked against the proof's leaf hash."),
+        typer.Option(
+            "--leaf",
+            metavar="FILE",
+            help="The leaf's bytes: checked against the proof's leaf hash.",
+        ),
     ] = None,
 ) -> None:
     """Exit 0 if the leaf is in the tree the signed checkpoint commits to, 1 if not."""
@@ -182,14 +203,22 @@ def verify_inclusion(
     typer.echo(f"leaf {proof.index} is in {signed.origin} at size {signed.size}")
 
 
-@app.command("verify-consistency")
+@app.command("verify-consistency", cls=Command, short_help="Check a consistency proof offline.")
 def verify_consistency(
-    proof_file: Annotated[str, typer.Argument(help="Consistency proof JSON (or - for stdin).")],
+    proof_file: Annotated[
+        str, typer.Argument(metavar="PROOF|-", help="Consistency proof JSON (or - for stdin).")
+    ],
     old_checkpoint: Annotated[
-        str, typer.Option("--old-checkpoint", help="The signed checkpoint of the older size.")
+        str,
+        typer.Option(
+            "--old-checkpoint", metavar="FILE", help="The signed checkpoint of the older size."
+        ),
     ],
     new_checkpoint: Annotated[
-        str, typer.Option("--new-checkpoint", help="The signed checkpoint of the newer size.")
+        str,
+        typer.Option(
+            "--new-checkpoint", metavar="FILE", help="The signed checkpoint of the newer size."
+        ),
     ],
     log_key: LogKeyOption,
 ) -> None:
@@ -210,7 +239,7 @@ def verify_consistency(
     typer.echo(f"{new.origin}: size {new.size} extends size {old.size}")
 
 
-@app.command("audit")
+@app.command("audit", cls=Command, short_help="Recompute the log from its leaves.")
 def audit(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
     """Recompute every leaf hash, stored node and the root; check the latest checkpoint
     with the log's verifier key. Exit 1 naming the first thing that does not match."""

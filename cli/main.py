@@ -11,27 +11,38 @@ import typer
 
 from cli import demo_cmd, documents, keys_cmd, ledger_cmd, log_cmd, record_cmd
 from cli.errors import UNUSABLE, report
+from cli.help import Command
 
 app = typer.Typer(
     name="bpl",
     help="Battery-passport ledger: keys, signed records and their verification.",
     no_args_is_help=True,
+    # Plain help: rich markup read "did:key:" as an emoji code and boxed every line.
+    rich_markup_mode=None,
     # Pretty tracebacks would print local variables, key material among them.
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(keys_cmd.app, name="keys")
-app.add_typer(log_cmd.app, name="log")
-app.add_typer(ledger_cmd.actor_app, name="actor")
-app.add_typer(ledger_cmd.policy_app, name="policy")
-app.add_typer(record_cmd.app, name="record")
-app.command("init")(ledger_cmd.init)
-app.command("submit")(ledger_cmd.submit)
-app.command("chain")(ledger_cmd.chain)
-app.command("audit")(ledger_cmd.audit)
-app.command("sign")(documents.sign)
-app.command("verify")(documents.verify)
-app.command("demo")(demo_cmd.demo)
+app.add_typer(keys_cmd.app, name="keys", short_help="Create, import and inspect key files.")
+app.add_typer(log_cmd.app, name="log", short_help="The transparency log and its proofs.")
+app.add_typer(ledger_cmd.actor_app, name="actor", short_help="Register actors, manage keys.")
+app.add_typer(ledger_cmd.policy_app, name="policy", short_help="Grading policies.")
+app.add_typer(record_cmd.app, name="record", short_help="Build and sign records.")
+app.command("init", cls=Command, short_help="Create a ledger in the data directory.")(
+    ledger_cmd.init
+)
+app.command("submit", cls=Command, short_help="Append a signed record; print its receipt.")(
+    ledger_cmd.submit
+)
+app.command("chain", cls=Command, short_help="Print or verify a passport's records.")(
+    ledger_cmd.chain
+)
+app.command("audit", cls=Command, short_help="Re-verify the whole ledger.")(ledger_cmd.audit)
+app.command("sign", cls=Command, short_help="Add a proof to a document.")(documents.sign)
+app.command("verify", cls=Command, short_help="Verify a document's proofs, or a receipt.")(
+    documents.verify
+)
+app.command("demo", cls=Command, short_help="Create a demo ledger of battery lives.")(demo_cmd.demo)
 
 
 def _version(value: bool) -> None:

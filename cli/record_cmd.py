@@ -17,6 +17,7 @@ import typer
 
 import schemas
 from cli.errors import fail, report
+from cli.help import Command
 from cli.inputs import load_key, read_document
 from cli.location import DataDirOption, data_directory, ledger_service
 from ledger.core import grading, records
@@ -26,20 +27,27 @@ from ledger.errors import LedgerError
 from signing import json_input, proofs
 from signing.errors import DocumentError, MalformedJSONError, SigningError
 
-app = typer.Typer(help="Build and sign records (offline-friendly).", no_args_is_help=True)
+app = typer.Typer(
+    help="Build and sign records (offline-friendly).", no_args_is_help=True, rich_markup_mode=None
+)
 
 _BOOKKEEPING = {"id", "sequence", "previous", "disclosures"}
 
 
-@app.command("new")
+@app.command("new", cls=Command, short_help="Build and sign a record; print the submission.")
 def new(
-    kind: Annotated[str, typer.Argument(help=f"Record kind: {', '.join(schemas.KINDS)}.")],
-    subject: Annotated[
-        str, typer.Option("--passport", "--subject", help="Passport id (or actor DID).")
+    kind: Annotated[
+        str,
+        typer.Argument(metavar="KIND", help=f"Record kind: {', '.join(schemas.KINDS)}."),
     ],
-    key: Annotated[str, typer.Option("--key", "-k", help="The signer's key file.")],
+    subject: Annotated[
+        str,
+        typer.Option("--passport", "--subject", metavar="ID", help="Passport id (or actor DID)."),
+    ],
+    key: Annotated[str, typer.Option("--key", "-k", metavar="FILE", help="The signer's key file.")],
     data: Annotated[
-        str | None, typer.Option("--data", help="JSON file of the record's fields.")
+        str | None,
+        typer.Option("--data", metavar="FILE", help="JSON file of the record's fields."),
     ] = None,
     sets: Annotated[
         list[str] | None,
@@ -50,14 +58,20 @@ def new(
         ),
     ] = None,
     sequence: Annotated[
-        int | None, typer.Option("--sequence", help="Chain position, for offline signing.")
+        int | None,
+        typer.Option("--sequence", metavar="N", help="Chain position, for offline signing."),
     ] = None,
     previous: Annotated[
-        str | None, typer.Option("--previous", help="Hash of the record before (offline).")
+        str | None,
+        typer.Option("--previous", metavar="HASH", help="Hash of the record before (offline)."),
     ] = None,
     disclose_as: Annotated[
         str | None,
-        typer.Option("--disclose-as", help="Put every restricted field in this group."),
+        typer.Option(
+            "--disclose-as",
+            metavar="|".join(records.RESTRICTED_GROUPS),
+            help="Put every restricted field in this group.",
+        ),
     ] = None,
     policy_file: Annotated[
         Path | None,

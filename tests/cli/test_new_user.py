@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import typer.main
+from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -151,7 +154,9 @@ def log_files_only(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("verb", READ_VERBS)
-def test_a_read_verb_without_a_database_creates_none(log_files_only: Path, verb: tuple[str, ...]):
+def test_a_read_verb_without_a_database_creates_none(
+    log_files_only: Path, verb: tuple[str, ...]
+) -> None:
     """It created an empty ledger.db (schema and all), and `bpl audit` then reported "the
     log issued no checkpoint for size 0", which reads like tampering."""
     result = bpl(*verb, "--data-dir", log_files_only)
@@ -354,7 +359,9 @@ def test_a_rotated_key_signs_for_its_actor_with_issuer(session: Session) -> None
 
 
 def test_revoke_key_help_names_the_key_form_and_every_reason(session: Session) -> None:
-    shown = ok(bpl("actor", "revoke-key", "--help", env={"COLUMNS": "200"})).stdout
+    shown = " ".join(
+        ok(bpl("actor", "revoke-key", "--help", env={"COLUMNS": "200"})).stdout.split()
+    )
     assert "its did:key, or its verification method" in shown
     assert "compromised|superseded|retired|unspecified" in shown
     wrong = session(
@@ -514,3 +521,54 @@ def test_verify_a_receipt_offline_with_the_log_key(session: Session, tmp_path: P
     no_key = bpl("verify", receipt)
     assert no_key.exit_code == 2
     assert "is a receipt: verify it with the log's key, --log-key" in no_key.stderr
+
+
+# --- 10: every verb's help reads cleanly -----------------------------------------------------
+
+
+def verbs(group: TyperGroup, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path under ``group``, groups included."""
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, TyperGroup):
+            found += verbs(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+ROOT = typer.main.get_command(app)
+assert isinstance(ROOT, TyperGroup)
+VALUE = re.compile(r"[A-Z][A-Z_]*(=[A-Z]+)?(\|[A-Z-]+)?|[a-z0-9-]+(\|[a-z0-9-]+)+")
+"""A value's metavar: FILE, URL=FILE, KEY|FILE, INPUT|-, or choices (a|b|c)."""
+
+
+@pytest.mark.parametrize("path", verbs(ROOT), ids=lambda p: " ".join(p) or "bpl")
+def test_every_verbs_help_reads_cleanly(path: tuple[str, ...]) -> None:
+    """`did:key:` showed as an emoji (rich markup), flags as `--verify <bool>`, usage lines
+    mixed {subject}, <str> and FILE, and command lists broke off mid-sentence ("...")."""
+    shown = bpl(*path, "--help", env={"COLUMNS": "80"})
+    assert shown.exit_code == 0, shown.output
+    text = shown.stdout
+    assert text.isascii(), text  # no emoji, no box drawing
+    assert not re.search(r"<\w+[^>]*>", text), text  # <bool>, <str>, <path>
+    usage = text.splitlines()[0]
+    assert usage.startswith("Usage: bpl" + "".join(f" {p}" for p in path)), usage
+    for token in usage.split()[2 + len(path) :]:
+        assert token in ("[OPTIONS]", "COMMAND", "[ARGS]...") or VALUE.fullmatch(token), usage
+    for line in text.splitlines()[1:]:
+        assert not line.rstrip().endswith("..."), line  # a short help cut off
+        assert len(line) <= 80, line
+    command = ROOT
+    for name in path:
+        assert isinstance(command, TyperGroup)
+        command = command.commands[name]
+    for param in command.params:
+        if isinstance(param, TyperOption) and param.is_flag:
+            continue
+        assert param.metavar and VALUE.fullmatch(param.metavar), (param.name, param.metavar)
+
+
+def test_did_key_shows_as_text_in_help() -> None:
+    shown = bpl("actor", "revoke-key", "--help", env={"COLUMNS": "80"}).stdout
+    assert "did:key:z...#z..." in " ".join(shown.split())
