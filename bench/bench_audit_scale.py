@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from bench_ledger import BareVerify, issued, new_ledger, tested
 
-from ledger.service import Ledger
+from ledger.facade import Ledger
 
 AUDIT_TARGET = 10_000
 CHUNK = 5_000

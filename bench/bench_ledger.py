@@ -54,7 +54,7 @@ from signing import keys, proofs
 from signing.keys import KeyPair
 
 if TYPE_CHECKING:
-    from ledger.service import Ledger
+    from ledger.facade import Ledger
 
 APPEND_TARGET = 0.40
 SINGLE_TARGET = 2_000
@@ -114,7 +114,7 @@ class BareVerify:
 def new_ledger(location: Path) -> tuple[Ledger, KeyPair, KeyPair]:
     """A ledger with a manufacturer and a test lab registered; their keys."""
     operator, maker, lab = keys.generate(), keys.generate(), keys.generate()
-    from ledger.service import Ledger  # noqa: PLC0415 (see the module doc)
+    from ledger.facade import Ledger  # noqa: PLC0415 (see the module doc)
 
     ledger = Ledger.init(location, operator, origin="bench.bpl.example/log")
     ledger.register_actor(operator, maker.did, ["manufacturer"], name="Maker")

@@ -29,7 +29,7 @@ from signing.errors import SigningError
 
 if TYPE_CHECKING:
     from ledger.datadir import DataDir
-    from ledger.service import Ledger
+    from ledger.facade import Ledger
 
 OPERATOR_KEY = "operator.json"
 """The operator's key file in the data directory (0600): it signs actor records."""

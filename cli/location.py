@@ -24,7 +24,7 @@ from ledger.defaults import default_data_dir
 
 if TYPE_CHECKING:
     from ledger.datadir import DataDir
-    from ledger.service import Ledger
+    from ledger.facade import Ledger
 
 DataDirOption = Annotated[
     Path | None,
@@ -64,8 +64,8 @@ class _Report(logging.Handler):
 
 
 def ledger_service() -> type[Ledger]:
-    """The :class:`ledger.service.Ledger` class, imported when a verb opens a ledger."""
-    from ledger.service import Ledger  # noqa: PLC0415 (the storage code, on demand)
+    """The :class:`ledger.facade.Ledger` class, imported when a verb opens a ledger."""
+    from ledger.facade import Ledger  # noqa: PLC0415 (the storage code, on demand)
 
     return Ledger
 

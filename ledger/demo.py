@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ledger.core import grading, records
-from ledger.service import Ledger
+from ledger.facade import Ledger
 from signing import keys, proofs
 from signing.keys import KeyPair
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.service import Ledger
+from ledger.facade import Ledger
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ refusal is a :class:`~ledger.errors.RecordRejected` whose ``rule`` names the rul
                or ``PassportSucceeded``; ``successor``: links point at existing passports;
 ``policy``     a grading policy version is registered once, by the operator (ADR 0013).
 
-Signatures, schemas and disclosures are checked before (:mod:`ledger.service`); here the
+Signatures, schemas and disclosures are checked before (:mod:`ledger.facade`); here the
 record is known to be well formed and authentic.
 """
 

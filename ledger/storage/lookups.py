@@ -1,6 +1,6 @@
 """The reads the verification service and the passport pages need: passports by battery,
 manufacturer and custodian, a chain a page at a time, a record by hash where the log holds
-it, and the actors with their keys (the facade, :class:`ledger.service.Ledger`, opens the
+it, and the actors with their keys (the facade, :class:`ledger.facade.Ledger`, opens the
 connection; these write the SQL).
 
 Pages are keyset pages (``after`` the last key seen, at most ``limit`` rows), so a page

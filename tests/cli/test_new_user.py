@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from ledger import demo
 from ledger.errors import StoreError
-from ledger.service import Ledger
+from ledger.facade import Ledger
 from tests.ledger.conftest import POSTGRES_ADMIN_URL
 
 runner = CliRunner()

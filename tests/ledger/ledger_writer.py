@@ -12,7 +12,7 @@ import sys
 
 from ledger.core import records
 from ledger.errors import StaleRecord
-from ledger.service import Ledger
+from ledger.facade import Ledger
 from signing import keys, proofs
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from ledger.datadir import DataDir
 from ledger.errors import LedgerError
-from ledger.service import Ledger
+from ledger.facade import Ledger
 from ledger.storage import database as store
 from signing import keys
 from tests.ledger.conftest import ORIGIN

@@ -18,7 +18,7 @@ from cli.main import app
 from ledger.core import grading, records
 from ledger.core.rules import KIND_ROLES
 from ledger.demo import DemoSummary, gtin_check_digit, run_demo
-from ledger.service import Ledger
+from ledger.facade import Ledger
 from signing import keys
 
 BATTERIES = 20

@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import audit, service
+from ledger import audit
+from ledger import facade as service
 from ledger.core import admission, records
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
+from ledger.facade import Ledger
 from ledger.log import checkpoint, merkle
-from ledger.service import Ledger
 from ledger.storage import ledger_rows as ledger_store
 from signing import keys, proofs
 from tests.ledger.world import (
@@ -1544,7 +1545,7 @@ def test_a_disclosure_is_never_served_under_another_group(world: World, tmp_path
 
 AUDIT_FROM_ANOTHER_PROGRAM = """
 import sys
-from ledger.service import Ledger
+from ledger.facade import Ledger
 print("program body ran", flush=True)
 ledger = Ledger.open({directory!r}, writable=False)
 print(ledger.audit(workers=2).ok, flush=True)

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from ledger.core import records
 from ledger.errors import LedgerError
+from ledger.facade import Ledger
 from ledger.log import checkpoint
-from ledger.service import Ledger
 from signing import keys
 from tests.ledger.world import MANUFACTURED, World
 

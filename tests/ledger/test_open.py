@@ -17,8 +17,8 @@ from ledger import identity
 from ledger.core import records
 from ledger.datadir import DataDir
 from ledger.errors import LedgerError
+from ledger.facade import Ledger
 from ledger.log import TransparencyLog, checkpoint, merkle
-from ledger.service import Ledger
 from ledger.storage import database as store
 from signing import keys, note, secret_files
 from tests.ledger.conftest import ORIGIN

@@ -21,7 +21,7 @@ from ledger.core import grading, records
 from ledger.core.admission import bundled_policies, check_submission
 from ledger.core.grading import GradingError
 from ledger.errors import PolicyConflictError, RecordRejected, UnknownGradingPolicy
-from ledger.service import Ledger
+from ledger.facade import Ledger
 from signing import keys, proofs
 from tests.ledger.world import (
     STRICT_MEASURES,

@@ -29,7 +29,7 @@ from sqlmodel import SQLModel
 
 from ledger.demo import run_demo
 from ledger.errors import LedgerError
-from ledger.service import Ledger
+from ledger.facade import Ledger
 from ledger.storage import tables  # noqa: F401 (the models register their tables
 from signing import keys
 from tests.ledger.conftest import POSTGRES_ADMIN_URL

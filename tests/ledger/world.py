@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core import grading, records
-from ledger.service import Ledger, Receipt
+from ledger.facade import Ledger, Receipt
 from signing import keys, proofs
 
 MANUFACTURED = {
