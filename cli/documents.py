@@ -9,6 +9,7 @@ import typer
 
 from cli.errors import FAILED, fail, report
 from cli.inputs import load_key, loader_with, read_document
+from cli.output import emit
 from cli.receipts import is_receipt, verify_receipt
 from ledger.core import records
 from ledger.errors import RecordRejected
@@ -46,6 +47,16 @@ def sign(
         ),
     ] = None,
     context: ContextOption = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="Write the signed document to FILE (whole, or not at all) instead of "
+            "stdout; FILE may be INPUT itself.",
+        ),
+    ] = None,
 ) -> None:
     """Add a Data Integrity proof to INPUT and print the signed document.
 
@@ -65,7 +76,7 @@ def sign(
     except SigningError as exc:
         fail(str(exc))
     output = {**doc, "record": signed} if target is not doc else signed
-    typer.echo(json.dumps(output, indent=2, ensure_ascii=False))
+    emit(json.dumps(output, indent=2, ensure_ascii=False), out)
 
 
 def _is_submission(doc: dict[str, Any]) -> bool:

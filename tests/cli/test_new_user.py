@@ -572,3 +572,38 @@ def test_every_verbs_help_reads_cleanly(path: tuple[str, ...]) -> None:
 def test_did_key_shows_as_text_in_help() -> None:
     shown = bpl("actor", "revoke-key", "--help", env={"COLUMNS": "80"}).stdout
     assert "did:key:z...#z..." in " ".join(shown.split())
+
+
+# --- 11: output a script can rely on ---------------------------------------------------------
+
+
+def test_sign_out_writes_whole_or_not_at_all(tmp_path: Path) -> None:
+    """`bpl sign ... > out.json` left an empty out.json when signing failed."""
+    ok(bpl("keys", "new", "--out", tmp_path / "key.json"))
+    doc = tmp_path / "doc.json"
+    doc.write_text(json.dumps({"id": "urn:x:1"}))
+    out = tmp_path / "signed.json"
+    failed = bpl(
+        "sign", "--key", tmp_path / "key.json", "--suite", "eddsa-rdfc-2022", doc, "--out", out
+    )
+    assert failed.exit_code == 2  # nothing the document's @context defines: nothing to sign
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.json", "key.json"]  # no temporary
+    signed = ok(bpl("sign", "--key", tmp_path / "key.json", doc, "--out", out))
+    assert signed.stdout == ""
+    assert json.loads(out.read_text())["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    assert out.stat().st_mode & 0o777 == 0o666 & ~current_umask()
+    ok(bpl("keys", "new", "--out", tmp_path / "other.json"))
+    ok(bpl("sign", "--key", tmp_path / "other.json", out, "--out", out))  # in place
+    assert len(json.loads(out.read_text())["proof"]) == 2
+    unwritable = bpl(
+        "sign", "--key", tmp_path / "key.json", doc, "--out", tmp_path / "no" / "x.json"
+    )
+    assert unwritable.exit_code == 2
+    assert "cannot write" in unwritable.stderr
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
