@@ -6,23 +6,44 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cli.errors import fail
 from signing import json_input, keys
 from signing.contexts import DocumentLoader, default_loader
 from signing.errors import DocumentError, PassphraseRequiredError, SigningError
 
+_COUNTED_BYTES = 64 * 1024 * 1024
+"""How far standard input is read, past the limit, to say how large it is."""
 
-def read_bytes(source: str) -> bytes:
-    """The bytes of file ``source``, or of standard input for ``-``."""
+
+def read_bytes(source: str, limit: int = json_input.MAX_DOCUMENT_BYTES) -> bytes:
+    """The bytes of file ``source``, or of standard input for ``-``; exit 2 if there are
+    more than ``limit``, saying how many (never a prefix, parsed as if it were all)."""
     try:
         if source == "-":
-            return sys.stdin.buffer.read(json_input.MAX_DOCUMENT_BYTES + 1)
+            data = sys.stdin.buffer.read(limit + 1)
+            if len(data) > limit:
+                size = len(data) + _count(sys.stdin.buffer)
+                shown = f"{size}" if size < _COUNTED_BYTES else f"more than {_COUNTED_BYTES}"
+                fail(f"stdin is {shown} bytes; the limit is {limit}")
+            return data
         with Path(source).open("rb") as handle:
-            return handle.read(json_input.MAX_DOCUMENT_BYTES + 1)
+            data = handle.read(limit + 1)
+            if len(data) > limit:
+                size = os.fstat(handle.fileno()).st_size
+                fail(f"{source} is {max(size, len(data))} bytes; the limit is {limit}")
+            return data
     except OSError as exc:
         fail(f"cannot read {source}: {exc.strerror}")
+
+
+def _count(stream: BinaryIO) -> int:
+    """The bytes left in ``stream``, read and dropped (at most :data:`_COUNTED_BYTES`)."""
+    counted = 0
+    while counted < _COUNTED_BYTES and (chunk := stream.read(1024 * 1024)):
+        counted += len(chunk)
+    return counted
 
 
 def read_document(source: str) -> dict[str, Any]:

@@ -264,9 +264,10 @@ def submit(
 ) -> None:
     """Append a signed record to the ledger; prints its receipt (record hash, leaf index,
     signed checkpoint, inclusion proof). Exit 1 with the rule that refused it."""
+    data = read_bytes(submission)  # unusable input stops the verb before the ledger opens
     ledger = _ledger(data_dir)
     try:
-        receipt = ledger.append(read_bytes(submission))
+        receipt = ledger.append(data)
     except RecordRejected as exc:
         fail(f"refused: {exc}", FAILED)
     typer.echo(json.dumps(receipt.to_dict(), indent=2))

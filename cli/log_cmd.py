@@ -192,7 +192,7 @@ def verify_inclusion(
     """Exit 0 if the leaf is in the tree the signed checkpoint commits to, 1 if not."""
     proof = InclusionProof.from_dict(_read_proof(proof_file, InclusionProof))
     signed = _verified_checkpoint(checkpoint_file, log_key)
-    if leaf is not None and merkle.leaf_hash(read_bytes(leaf)) != proof.leaf_hash:
+    if leaf is not None and merkle.leaf_hash(read_leaf(leaf)) != proof.leaf_hash:
         fail(f"{leaf} is not the leaf the proof is about (its hash differs)", FAILED)
     if signed.size != proof.size:
         fail(f"the proof is for tree size {proof.size}, the checkpoint for {signed.size}", FAILED)
@@ -263,7 +263,7 @@ def _check_checkpoint(signed: str, size: int, verifier_key: str, origin: str) ->
 
 def _leaf_hash_of(leaf_hash: str | None, leaf: str | None) -> bytes:
     if leaf is not None:
-        return merkle.leaf_hash(read_bytes(leaf))
+        return merkle.leaf_hash(read_leaf(leaf))
     try:
         digest = bytes.fromhex(leaf_hash or "")
     except ValueError:
@@ -271,6 +271,16 @@ def _leaf_hash_of(leaf_hash: str | None, leaf: str | None) -> bytes:
     if len(digest) != 32:
         fail("--leaf-hash must be 64 hex characters")
     return digest
+
+
+LEAF_LIMIT = 4 * 1024 * 1024
+"""The largest leaf the log takes (``ledger.log.MAX_LEAF_BYTES``, which imports the
+storage code): a larger file is no leaf of it."""
+
+
+def read_leaf(source: str) -> bytes:
+    """A leaf's bytes, from a file (``-``: stdin): up to a leaf's largest size, whole."""
+    return read_bytes(source, LEAF_LIMIT)
 
 
 def _read_proof(source: str, kind: type[InclusionProof | ConsistencyProof]) -> object:

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger import demo
+from ledger.datadir import DataDir
 from ledger.errors import StoreError
 from ledger.facade import Ledger
 from tests.ledger.conftest import POSTGRES_ADMIN_URL
@@ -607,3 +608,35 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("verb", [("verify",), ("submit", "--data-dir", "unused")])
+def test_a_size_error_names_the_real_size(tmp_path: Path, verb: tuple[str, ...]) -> None:
+    """It said "document is 1048577 bytes" of a 3,000,000-byte file: what was read."""
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 3_000_000)
+    result = bpl(*verb, big)
+    assert result.exit_code == 2
+    assert result.stderr == f"bpl: {big} is 3000000 bytes; the limit is 1048576\n"
+    piped = bpl(*verb, "-", input=" " * 2_000_000)
+    assert piped.exit_code == 2
+    assert piped.stderr == "bpl: stdin is 2000000 bytes; the limit is 1048576\n"
+
+
+def test_a_leaf_larger_than_a_document_is_read_whole(tmp_path: Path) -> None:
+    """A 2 MiB leaf (the log takes up to 4 MiB) was read as its first 1 MiB and 1 byte:
+    its hash was not the leaf's."""
+    home = tmp_path / "log"
+    ok(bpl("log", "init", "--data-dir", home))
+    leaf = tmp_path / "leaf.bin"
+    leaf.write_bytes(b"x" * (2 * 1024 * 1024))
+    log = DataDir(home).open_log(writable=True)
+    log.append([leaf.read_bytes()])
+    log.engine.dispose()
+    proof = json.loads(ok(bpl("log", "prove-inclusion", "--leaf", leaf, "--data-dir", home)).stdout)
+    assert proof["leafIndex"] == 0
+    huge = tmp_path / "huge.bin"
+    huge.write_bytes(b"x" * (5 * 1024 * 1024))
+    refused = bpl("log", "prove-inclusion", "--leaf", huge, "--data-dir", home)
+    assert refused.exit_code == 2
+    assert refused.stderr == f"bpl: {huge} is 5242880 bytes; the limit is 4194304\n"
