@@ -13,7 +13,7 @@ from cli.output import emit
 from cli.receipts import is_receipt, verify_receipt
 from ledger.core import records
 from ledger.errors import RecordRejected
-from signing import proofs, suites
+from signing import did_key, proofs, suites
 from signing.errors import DocumentError, NoProofError, SigningError
 
 ContextOption = Annotated[
@@ -71,12 +71,37 @@ def sign(
     # A ledger submission ({"record": ..., "disclosures": [...]}): sign its record, so a
     # receiving party can countersign a custody transfer as it travels.
     target = doc["record"] if _is_submission(doc) else doc
+    method = verification_method or did_key.verification_method_id(signer.public_key)
+    if any(_same_key(given, method) for given in _signers(target)):
+        fail(
+            f"{'stdin' if document == '-' else document} already carries a proof by this key "
+            f"({method}): a proof set takes each signer once"
+        )
     try:
         signed = proofs.sign(target, signer, suite, created, verification_method, loader=loader)
     except SigningError as exc:
         fail(str(exc))
     output = {**doc, "record": signed} if target is not doc else signed
     emit(json.dumps(output, indent=2, ensure_ascii=False), out)
+
+
+def _signers(document: dict[str, Any]) -> list[str]:
+    """The verification methods of the proofs a document carries."""
+    found = document.get("proof")
+    items = found if isinstance(found, list) else [found]
+    return [
+        item["verificationMethod"]
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("verificationMethod"), str)
+    ]
+
+
+def _same_key(one: str, other: str) -> bool:
+    """Whether two verification methods are one key: equal, or one did:key (the DID names
+    the key, whatever the fragment)."""
+    if one.startswith("did:key:") and other.startswith("did:key:"):
+        return one.split("#", 1)[0] == other.split("#", 1)[0]
+    return one == other
 
 
 def _is_submission(doc: dict[str, Any]) -> bool:

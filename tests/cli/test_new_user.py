@@ -640,3 +640,20 @@ def test_a_leaf_larger_than_a_document_is_read_whole(tmp_path: Path) -> None:
     refused = bpl("log", "prove-inclusion", "--leaf", huge, "--data-dir", home)
     assert refused.exit_code == 2
     assert refused.stderr == f"bpl: {huge} is 5242880 bytes; the limit is 4194304\n"
+
+
+def test_sign_refuses_a_key_that_signed_the_document_already(tmp_path: Path) -> None:
+    """A proof set with the same key twice was made, and verified."""
+    ok(bpl("keys", "new", "--out", tmp_path / "key.json"))
+    once = ok(bpl("sign", "--key", tmp_path / "key.json", "-", input='{"id": "urn:x:1"}'))
+    twice = bpl("sign", "--key", tmp_path / "key.json", "-", input=once.stdout)
+    assert twice.exit_code == 2
+    method = json.loads(once.stdout)["proof"]["verificationMethod"]
+    assert twice.stderr == (
+        f"bpl: stdin already carries a proof by this key ({method}): a proof set takes each "
+        "signer once\n"
+    )
+    submission = json.dumps({"record": json.loads(once.stdout), "disclosures": []})
+    again = bpl("sign", "--key", tmp_path / "key.json", "-", input=submission)
+    assert again.exit_code == 2
+    assert "already carries a proof by this key" in again.stderr
