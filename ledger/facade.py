@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from ledger import audit as auditing
 from ledger import identity
 from ledger.audit import Report
+from ledger.committer import GroupCommitter
 from ledger.core import collector, grading, records
 from ledger.core.admission import Checked, Policies, bundled_policies, check_submissions
 from ledger.core.grading import GradingPolicy
@@ -93,16 +94,6 @@ class Receipt(NamedTuple):
 
 
 @dataclass
-class _Slot:
-    """One caller's record waiting for a group commit, and its outcome."""
-
-    submission: Mapping[str, Any] | bytes
-    finished: threading.Event = field(default_factory=threading.Event)
-    receipt: Receipt | None = None
-    error: BaseException | None = None
-
-
-@dataclass
 class _Batch:
     """What one commit's steps share: its transaction, the log state it started from,
     the admitted records and their chain positions, the rules' view, and the receipts
@@ -116,17 +107,8 @@ class _Batch:
     fresh: dict[str, Receipt]
 
 
-def _finish(batch: list[_Slot], error: BaseException | None) -> None:
-    """Release the callers of ``batch``; ``error`` for all when the batch failed."""
-    for waiting in batch:
-        if error is not None:
-            waiting.error = error
-        waiting.finished.set()
-
-
-_COMMITTER_IDLE_SECONDS = 0.5
-"""How long the group-commit thread waits for work before it ends (a new one starts on
-the next append)."""
+_NOT_YET = RuntimeError("internal: a record of the group was given no outcome")
+"""A group outcome's placeholder until its commit decides (never left in place)."""
 _REGISTRATION_ATTEMPTS = 3
 """Tries of a grading policy registration, which another process's registration under the
 same id can make stale."""
@@ -145,9 +127,9 @@ class Ledger:
         self.verifier_key = verifier_key
         """The log's note verifier key: what checkpoints are checked with."""
         self._commit_lock = threading.Lock()  # one transaction at a time per Ledger
-        self._queue_changed = threading.Condition()
-        self._queue: list[_Slot] = []
-        self._committer: threading.Thread | None = None
+        self._committer: GroupCommitter[Mapping[str, Any] | bytes, Receipt] = GroupCommitter(
+            self._commit_queued, name="bpl-group-commit"
+        )
         self._known: Known | None = None  # heads, actors, keys after our last commit
         self._policies: Policies = bundled_policies()
         """The grading policies records may name: bundled, and registered (loaded by
@@ -362,97 +344,54 @@ class Ledger:
         threads they contended for the GIL with the committer, whose many short waits on
         the database then each cost a GIL hand-over (measured: 2,700 against 3,200/s).
         """
-        slot = _Slot(submission)
-        with self._queue_changed:
-            self._queue.append(slot)
-            if self._committer is None:
-                self._committer = threading.Thread(
-                    target=self._serve_queue, name="bpl-group-commit", daemon=True
-                )
-                self._committer.start()
-            else:
-                self._queue_changed.notify()
-        slot.finished.wait()
-        if slot.error is not None:
-            raise slot.error
-        assert slot.receipt is not None
-        return slot.receipt
+        return self._committer.submit(submission)
 
-    def _serve_queue(self) -> None:
-        """The committer thread: commit whatever is queued, group after group, and end
-        after an idle spell. It never raises: every failure goes to the waiting callers."""
-        batch: list[_Slot] = []
-        try:
-            while True:
-                with self._queue_changed:
-                    if not self._queue:
-                        self._queue_changed.wait(_COMMITTER_IDLE_SECONDS)
-                    if not self._queue:
-                        self._committer = None
-                        return
-                    batch, self._queue = self._queue, []
-                with collector.paused():
-                    self._commit_group(batch)
-                batch = []
-        except BaseException as exc:  # pragma: no cover - _commit_group catches Exception
-            with self._queue_changed:
-                self._committer = None
-                batch += self._queue
-                self._queue = []
-            _finish(batch, exc)
-
-    def _commit_group(self, queued: list[_Slot]) -> None:
-        """Check and commit one group of single appends (each record its own outcome)."""
-        batch: list[_Slot] = []
+    def _commit_queued(
+        self, submissions: Sequence[Mapping[str, Any] | bytes]
+    ) -> list[Receipt | BaseException]:
+        """The committer's work for one group of single appends: check them, commit what
+        passes in one transaction, and give each its receipt or its own refusal."""
+        outcomes: list[Receipt | BaseException] = []
         checked: list[Checked] = []
-        for waiting, outcome in zip(queued, self._admit_queued(queued), strict=True):
-            if isinstance(outcome, Exception):  # refused alone: only its caller hears
-                _finish([waiting], outcome)
-                continue
-            checked.append(outcome)
-            batch.append(waiting)
-        if not batch:
-            return
+        pending: list[int] = []  # the positions in the group of the records in checked
+        for position, outcome in enumerate(self._admit_queued(submissions)):
+            outcomes.append(outcome if isinstance(outcome, Exception) else _NOT_YET)
+            if not isinstance(outcome, Exception):  # refused alone: only its caller hears
+                checked.append(outcome)
+                pending.append(position)
+        if not checked:
+            return outcomes
         try:
             with self._commit_lock:
-                outcomes, fresh = self._commit(checked, atomic=False)
-        except Exception as exc:  # the commit failed: every waiting caller hears it
-            _finish(batch, exc)
-            return
-        self._hand_out(batch, checked, outcomes, fresh)
+                refusals, fresh = self._commit(checked, atomic=False)
+            accepted = [n for n, refusal in enumerate(refusals) if refusal is None]
+            receipts = self._receipts([checked[n] for n in accepted], fresh)
+        except Exception as exc:  # the commit failed: every caller in it hears
+            for position in pending:
+                outcomes[position] = exc
+            return outcomes
+        for n, receipt in zip(accepted, receipts, strict=True):
+            outcomes[pending[n]] = receipt
+        for n, refusal in enumerate(refusals):
+            if refusal is not None:
+                outcomes[pending[n]] = refusal
+        return outcomes
 
-    def _admit_queued(self, queued: list[_Slot]) -> list[Checked | Exception]:
+    def _admit_queued(
+        self, submissions: Sequence[Mapping[str, Any] | bytes]
+    ) -> list[Checked | Exception]:
         """The queued records admitted together; should a check fail unexpectedly (not a
         refusal), each record alone, so that only the callers whose records fail hear."""
         try:
-            return list(self._admit([waiting.submission for waiting in queued]))
+            return list(self._admit(submissions))
         except Exception:
             outcomes: list[Checked | Exception] = []
-            for waiting in queued:
+            for submission in submissions:
                 try:
-                    outcomes.extend(self._admit([waiting.submission]))
+                    outcomes.extend(self._admit([submission]))
                 except Exception as exc:
                     outcomes.append(exc)
             return outcomes
-
-    def _hand_out(
-        self,
-        batch: list[_Slot],
-        checked: list[Checked],
-        outcomes: list[RecordRejected | None],
-        fresh: Mapping[str, Receipt],
-    ) -> None:
-        try:
-            accepted = [n for n, outcome in enumerate(outcomes) if outcome is None]
-            receipts = self._receipts([checked[n] for n in accepted], fresh)
-            for n, receipt in zip(accepted, receipts, strict=True):
-                batch[n].receipt = receipt
-            for waiting, outcome in zip(batch, outcomes, strict=True):
-                waiting.error = outcome
-        except Exception as exc:
-            _finish(batch, exc)
-            return
-        _finish(batch, None)
 
     def append_many(self, submissions: Sequence[Mapping[str, Any] | bytes]) -> list[Receipt]:
         """Append records in order, in one transaction; a receipt for each.
