@@ -58,13 +58,9 @@ from ledger.log.proofs import InclusionProof
 from ledger.storage import lookups
 from ledger.storage import policy_rows as policy_store
 from ledger.storage.ledger_rows import (
-    HEAD_COLUMNS,
-    RECORD_LEAVES,
     Known,
     LedgerView,
     Sql,
-    find_record,
-    head_from_row,
     insert_records,
     is_chain_collision,
 )
@@ -598,25 +594,12 @@ class Ledger:
     def head(self, subject_id: str) -> Head | None:
         """The latest state of a passport or actor chain, None if it has no records."""
         with self.engine.connect() as connection:
-            row = connection.exec_driver_sql(
-                Sql(connection.dialect)(
-                    f"SELECT {HEAD_COLUMNS} FROM ledger_heads WHERE subject_id = ?"  # noqa: S608
-                ),
-                (subject_id,),
-            ).first()
-        return None if row is None else head_from_row(row)
+            return lookups.head(connection, subject_id)
 
     def chain(self, subject_id: str) -> list[dict[str, Any]]:
         """The signed records of a chain, in order (public parts only)."""
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    f"SELECT l.data FROM {RECORD_LEAVES} WHERE r.subject_id = :s "  # noqa: S608
-                    "ORDER BY r.sequence"
-                ),
-                {"s": subject_id},
-            )
-            return [json.loads(row.data) for row in rows]
+            return lookups.chain(connection, subject_id)
 
     # -- lookups (ledger.storage.lookups): what the service and the pages read ---------------
 
@@ -676,45 +659,25 @@ class Ledger:
         signed checkpoint. Names the first bad record."""
         head_note = checkpoint.verify(self.log.checkpoint(), self.verifier_key, self.log.origin)
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT r.record_hash, r.sequence, r.leaf_index, l.data AS body "  # noqa: S608
-                    f"FROM {RECORD_LEAVES} WHERE r.subject_id = :s ORDER BY r.sequence"
-                ),
-                {"s": subject_id},
-            ).all()
-            stored: dict[int, list[tuple[str, bytes]]] = {}
-            for disclosure in connection.execute(
-                sa.text(
-                    "SELECT d.leaf_index, d.grp, d.body FROM ledger_disclosures d JOIN "
-                    "ledger_records r ON r.leaf_index = d.leaf_index WHERE r.subject_id = :s"
-                ),
-                {"s": subject_id},
-            ):
-                entry = (str(disclosure.grp), bytes(disclosure.body))
-                stored.setdefault(int(disclosure.leaf_index), []).append(entry)
+            rows = lookups.stored_chain(connection, subject_id)
         head = self.head(subject_id)
         if not rows:
             return Report(False, 0, None, f"no records for {subject_id}")
-        proofs_ = self.log.inclusion_proofs([int(r.leaf_index) for r in rows], head_note.size)
-        shown = [stored.get(int(row.leaf_index), []) for row in rows]
+        proofs_ = self.log.inclusion_proofs([row.leaf_index for row in rows], head_note.size)
         # The audit's own admission (schema, disclosures, grade, every proof, canonical
         # bytes): one verifier of stored records, not two.
         refusals = admit_stored(
-            [
-                (bytes(row.body), [text for _, text in disclosures])
-                for row, disclosures in zip(rows, shown, strict=True)
-            ],
+            [(row.body, [text for _, text in row.disclosures]) for row in rows],
             self._policies,
         )
         previous = None
         for position, (row, inclusion) in enumerate(zip(rows, proofs_, strict=True)):
-            body = bytes(row.body)
+            body = row.body
             problem = _record_problem(body, row.record_hash, subject_id, position, previous)
             if problem is None and row.sequence != position:
                 problem = f"its row puts it at sequence {row.sequence}"
             if problem is None:
-                problem = refusals[position] or _label_problem(shown[position])
+                problem = refusals[position] or _label_problem(row.disclosures)
             if problem is None and inclusion.leaf_hash != merkle.leaf_hash(body):
                 problem = "its log leaf does not match the signed tree's leaf hash"
             if problem is None:
@@ -751,24 +714,20 @@ class Ledger:
         A disclosure is served under the group its own (digested) body names: a row stored
         under another group label is refused (StoreError), never served to that group."""
         with self.engine.connect() as connection:
-            found = find_record(connection, "leaf_index", record_hash)
-            if found is None:
-                return {}
-            rows = connection.execute(
-                sa.text("SELECT grp, body FROM ledger_disclosures WHERE leaf_index = :l"),
-                {"l": found[0]},
-            )
-            shown = {}
-            for row in rows:
-                disclosure = json.loads(row.body)
-                group = disclosure.get("group") if isinstance(disclosure, dict) else None
-                if group != row.grp:
-                    raise StoreError(
-                        f"a disclosure of record {record_hash} is stored under group "
-                        f"{row.grp!r} but is the {group!r} disclosure: run bpl audit"
-                    )
-                shown[group] = disclosure
-            return shown
+            rows = lookups.disclosure_rows(connection, record_hash)
+        if rows is None:
+            return {}
+        shown = {}
+        for label, body in rows:
+            disclosure = json.loads(body)
+            group = disclosure.get("group") if isinstance(disclosure, dict) else None
+            if group != label:
+                raise StoreError(
+                    f"a disclosure of record {record_hash} is stored under group "
+                    f"{label!r} but is the {group!r} disclosure: run bpl audit"
+                )
+            shown[group] = disclosure
+        return shown
 
 
 def _apply_rules(item: Checked, view: LedgerView) -> Effects:

@@ -186,3 +186,78 @@ def actors(connection: sa.Connection, did: str | None = None) -> list[ActorKeys]
         ActorKeys(actor, tuple(sorted(roles)), tuple(keys.get(actor, ())))
         for actor, roles in found.items()
     ]
+
+
+def head(connection: sa.Connection, subject_id: str) -> Head | None:
+    """The latest state of a passport or actor chain, None if it has no records."""
+    row = connection.exec_driver_sql(
+        Sql(connection.dialect)(
+            f"SELECT {HEAD_COLUMNS} FROM ledger_heads WHERE subject_id = ?"  # noqa: S608
+        ),
+        (subject_id,),
+    ).first()
+    return None if row is None else head_from_row(row)
+
+
+def chain(connection: sa.Connection, subject_id: str) -> list[dict[str, Any]]:
+    """A chain's signed records, in order (public parts only)."""
+    rows = connection.exec_driver_sql(
+        Sql(connection.dialect)(
+            f"SELECT l.data FROM {RECORD_LEAVES} WHERE r.subject_id = ? "  # noqa: S608
+            "ORDER BY r.sequence"
+        ),
+        (subject_id,),
+    )
+    return [json.loads(row[0]) for row in rows]
+
+
+@dataclass(frozen=True)
+class StoredChainRecord:
+    """A chain's record as stored: hash, position, leaf, bytes, and its disclosures as
+    stored (group label, bytes), for :meth:`ledger.facade.Ledger.verify_chain`."""
+
+    record_hash: str
+    sequence: int
+    leaf_index: int
+    body: bytes
+    disclosures: list[tuple[str, bytes]]
+
+
+def stored_chain(connection: sa.Connection, subject_id: str) -> list[StoredChainRecord]:
+    """Every stored record of a chain, by sequence, with its stored disclosures."""
+    sql = Sql(connection.dialect)
+    stored: dict[int, list[tuple[str, bytes]]] = {}
+    for leaf_index, group, body in connection.exec_driver_sql(
+        sql(
+            "SELECT d.leaf_index, d.grp, d.body FROM ledger_disclosures d JOIN "
+            "ledger_records r ON r.leaf_index = d.leaf_index WHERE r.subject_id = ?"
+        ),
+        (subject_id,),
+    ):
+        stored.setdefault(int(leaf_index), []).append((str(group), bytes(body)))
+    rows = connection.exec_driver_sql(
+        sql(
+            "SELECT r.record_hash, r.sequence, r.leaf_index, l.data "  # noqa: S608
+            f"FROM {RECORD_LEAVES} WHERE r.subject_id = ? ORDER BY r.sequence"
+        ),
+        (subject_id,),
+    )
+    return [
+        StoredChainRecord(
+            record_hash, sequence, int(leaf_index), bytes(data), stored.get(int(leaf_index), [])
+        )
+        for record_hash, sequence, leaf_index, data in rows
+    ]
+
+
+def disclosure_rows(connection: sa.Connection, record_hash: str) -> list[tuple[str, bytes]] | None:
+    """The stored disclosures (group label, bytes) of the record with this hash, or None
+    if there is no such record."""
+    found = find_record(connection, "leaf_index", record_hash)
+    if found is None:
+        return None
+    rows = connection.exec_driver_sql(
+        Sql(connection.dialect)("SELECT grp, body FROM ledger_disclosures WHERE leaf_index = ?"),
+        (found[0],),
+    )
+    return [(str(group), bytes(body)) for group, body in rows]
