@@ -34,16 +34,14 @@ from ledger.core.admission import Checked, Policies, admit_stored, bundled_polic
 from ledger.core.rules import Actor, Effects, Head, Key, Registration, check
 from ledger.errors import LedgerError, RecordRejected
 from ledger.log import TransparencyLog
+from ledger.storage import audit_reads
 from ledger.storage import policy_rows as policy_store
 from ledger.storage.ledger_rows import (
-    HEAD_COLUMNS,
-    Sql,
     actor_row,
     hash_key,
     head_row,
     passport_row,
 )
-from ledger.storage.rows import fetch_binary
 
 CHUNK = 1024
 """Records read, admitted and replayed per step."""
@@ -140,15 +138,9 @@ def _audit(
 
 def _counts_problem(connection: sa.Connection, size: int) -> str | None:
     """A record for each of the ``size`` leaves, and no disclosure beside them."""
-    count = connection.exec_driver_sql("SELECT count(*) FROM ledger_records").scalar_one()
+    count, stray = audit_reads.counts(connection, size)
     if count != size:
         return f"the log has {size} leaves, the ledger {count} records"
-    stray = connection.exec_driver_sql(
-        Sql(connection.dialect)(
-            "SELECT count(*) FROM ledger_disclosures WHERE leaf_index < 0 OR leaf_index >= ?"
-        ),
-        (size,),
-    ).scalar_one()
     if stray:
         return f"{stray} disclosures belong to no leaf of the log"
     return None
@@ -215,30 +207,15 @@ def _admitted_chunks(
 def _read_chunk(
     engine: sa.Engine, log: TransparencyLog, start: int, end: int
 ) -> tuple[list[Any], list[str | None], list[Submission]]:
-    """Records ``[start, end)``: their rows (:data:`_RECORD_COLUMNS`, then the groups their
-    disclosures are stored under), checked against their leaves (their bytes), and the
-    leaves with their disclosures."""
+    """Records ``[start, end)``: their rows (``audit_reads.RECORD_COLUMNS``, then the
+    groups their disclosures are stored under), checked against their leaves (their
+    bytes), and the leaves with their disclosures."""
     leaves = log.leaves(start, end)
     with engine.connect() as connection:
-        sql = Sql(connection.dialect)
-        rows: list[Any] = fetch_binary(
-            connection,
-            sql(
-                f"SELECT {_RECORD_COLUMNS} FROM ledger_records "  # noqa: S608
-                "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
-            ),
-            (start, end),
-        )
+        rows = audit_reads.records_between(connection, start, end)
         groups: dict[int, list[str]] = {}
         bodies: dict[int, list[bytes]] = {}
-        for leaf_index, group, body in fetch_binary(
-            connection,
-            sql(
-                "SELECT leaf_index, grp, body FROM ledger_disclosures "
-                "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index, grp"
-            ),
-            (start, end),
-        ):
+        for leaf_index, group, body in audit_reads.disclosures_between(connection, start, end):
             if leaf_index in groups:
                 groups[leaf_index].append(group)
                 bodies[leaf_index].append(bytes(body))
@@ -271,11 +248,8 @@ def _stored_problem(row: Any, leaf_index: int, leaf: bytes) -> str | None:
     return None
 
 
-_RECORD_COLUMNS = "record_hash, leaf_index, hash_key, subject_id, sequence, kind, issuer"
-
-
 def _row_problem(row: Any, disclosures: list[bytes], item: Checked) -> str | None:
-    """Why a stored record row (:data:`_RECORD_COLUMNS`, then the groups its
+    """Why a stored record row (:data:`audit_reads.RECORD_COLUMNS`, then the groups its
     ``disclosures`` are stored under) does not say what its admitted record says, or None:
     a row under another chain or position hides the record from its chain, and a
     disclosure under another group is served to that group's readers."""
@@ -353,21 +327,7 @@ def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
     the replay's ends would be written as (a stored value is compared, never parsed: a
     malformed one is a difference like any other)."""
     with engine.connect() as connection:
-        execute = connection.exec_driver_sql
-        heads = {
-            row[0]: tuple(row)
-            for row in execute(f"SELECT {HEAD_COLUMNS} FROM ledger_heads")  # noqa: S608
-        }
-        actors = {row[0]: tuple(row) for row in execute("SELECT did, roles FROM ledger_actors")}
-        keys = {
-            row[0]: tuple(row) for row in execute("SELECT key, actor, revoked FROM ledger_keys")
-        }
-        passports = {
-            row[0]: tuple(row)
-            for row in execute(
-                "SELECT subject_id, battery_id, manufacturer, issued_leaf FROM ledger_passports"
-            )
-        }
+        heads, actors, keys, passports = audit_reads.derived_tables(connection)
     comparisons = (
         (heads, {s: head_row(h) for s, h in view.heads.items()}, "the stored head of {}"),
         (actors, {d: actor_row(a) for d, a in view.actors.items()}, "the stored actor {}"),
