@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.errors import FAILED, fail, report
+from cli.errors import FAILED, JsonOption, fail, json_output, report
 from cli.inputs import load_key, loader_with, read_document
 from cli.output import emit
 from cli.receipts import is_receipt, verify_receipt
@@ -57,12 +57,15 @@ def sign(
             "stdout; FILE may be INPUT itself.",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Add a Data Integrity proof to INPUT and print the signed document.
 
     A document that already has proofs gets one more (a proof set); the others are kept
     as they are. For a ledger submission ({"record", "disclosures"}) the record is signed.
+    --json: a refusal as JSON too (the signed document is JSON already).
     """
+    json_output(as_json)
     if suite not in suites.SUITES:
         fail(f"unknown --suite {suite!r} (known: {', '.join(suites.SUITES)})")
     loader = loader_with(context)
@@ -130,12 +133,13 @@ def verify(
             "must be the receipt's and its leaf hash the proof's.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Verify every proof on INPUT: exit 0 if all verify, 1 if any does not. For a ledger
     submission ({"record", "disclosures"}), also every disclosure against its digest in
     the record (and every digest needs its disclosure). For a receipt of bpl submit, with
     --log-key: its signed checkpoint and inclusion proof, offline."""
+    json_output(as_json)
     doc = read_document(document)
     if log_key is not None or is_receipt(doc):
         if log_key is None:

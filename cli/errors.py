@@ -1,14 +1,31 @@
-"""Exit codes and the one-line error report every verb uses."""
+"""Exit codes and the one-line error report every verb uses; with ``--json``, a refusal is
+also a JSON object on stdout (the shape a script reads)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+import json
+from typing import Annotated, Any, NoReturn
 
 import typer
+
+from ledger.errors import RecordRejected, StaleRecord
 
 OK = 0
 FAILED = 1  # verification or domain failure
 UNUSABLE = 2  # usage error or unusable input
+
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print JSON, refusals too: the shape scripts read."),
+]
+
+_json = {"on": False}
+
+
+def json_output(on: bool) -> None:
+    """Whether this invocation's refusals are also printed as JSON on stdout (``--json``);
+    the root command resets it to False for every invocation."""
+    _json["on"] = on
 
 
 def report(message: str) -> None:
@@ -16,7 +33,36 @@ def report(message: str) -> None:
     typer.echo(f"bpl: {message}", err=True)
 
 
-def fail(message: str, code: int = UNUSABLE) -> NoReturn:
-    """Stop the command: one line on stderr, then exit with ``code``."""
+def fail(
+    message: str,
+    code: int = UNUSABLE,
+    *,
+    rule: str | None = None,
+    head: dict[str, Any] | None = None,
+) -> NoReturn:
+    """Stop the command: one line on stderr, then exit with ``code``. With ``--json``,
+    first ``{"ok": false, "error": {"exitCode", "rule", "message", "head"}}`` on stdout."""
+    if _json["on"]:
+        error = {"exitCode": code, "rule": rule, "message": message, "head": head}
+        typer.echo(json.dumps({"ok": False, "error": error}, indent=2, ensure_ascii=False))
     report(message)
     raise typer.Exit(code)
+
+
+def refuse(exc: RecordRejected) -> NoReturn:
+    """Exit 1 for a record the ledger refused: ``refused: RULE: reason``; in JSON its rule,
+    its reason and, for a stale record, the chain's current head (what to build on)."""
+    head = None
+    if isinstance(exc, StaleRecord) and exc.head_sequence is not None:
+        head = {"sequence": exc.head_sequence, "recordHash": exc.head_hash}
+    if _json["on"]:
+        error = {
+            "exitCode": FAILED,
+            "rule": exc.rule,
+            "message": exc.detail,
+            "index": exc.index,
+            "head": head,
+        }
+        typer.echo(json.dumps({"ok": False, "error": error}, indent=2, ensure_ascii=False))
+    report(f"refused: {exc}")
+    raise typer.Exit(FAILED)

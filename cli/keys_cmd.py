@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.errors import fail
+from cli.errors import fail, json_output
 from cli.help import Command
 from cli.inputs import passphrase_for, read_bytes
 from signing import did_key, key_import, keys
@@ -38,6 +38,7 @@ def new(
     as_json: Annotated[bool, typer.Option("--json", help="Print the public part as JSON.")] = False,
 ) -> None:
     """Generate a new Ed25519 key and write it to a key file; print its did:key."""
+    json_output(as_json)
     passphrase = passphrase_for(out, confirm=True) if encrypt else None
     key = keys.generate()
     try:
@@ -83,6 +84,7 @@ def import_(
 
     An encrypted source asks for its passphrase ($BPL_IMPORT_PASSPHRASE, or the terminal).
     """
+    json_output(as_json)
     data = read_bytes(source)
     try:
         try:
@@ -108,6 +110,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Print a key file's did:key and public key (never its secret; no passphrase needed)."""
+    json_output(as_json)
     try:
         public_key = keys.public_key_of(file)
     except SigningError as exc:

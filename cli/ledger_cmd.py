@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.errors import FAILED, fail, report
+from cli.errors import FAILED, JsonOption, fail, json_output, refuse, report
 from cli.help import Command
 from cli.inputs import read_bytes
 from cli.location import (
@@ -21,6 +21,7 @@ from cli.location import (
     ledger_service,
     read_location,
 )
+from cli.output import progress
 from ledger.core.grading import GradingError
 from ledger.defaults import DEFAULT_ORIGIN
 from ledger.errors import LedgerError, PolicyConflictError, RecordRejected
@@ -28,8 +29,9 @@ from signing import keys
 from signing.errors import SigningError
 
 if TYPE_CHECKING:
+    from ledger.audit import Report
     from ledger.datadir import DataDir
-    from ledger.facade import Ledger
+    from ledger.facade import Ledger, Receipt
 
 OPERATOR_KEY = "operator.json"
 """The operator's key file in the data directory (0600): it signs actor records."""
@@ -83,16 +85,28 @@ def init(
     name: Annotated[
         str, typer.Option("--name", metavar="NAME", help="The operator's name.")
     ] = "Ledger operator",
+    as_json: JsonOption = False,
 ) -> None:
     """Create a ledger: its log key, its operator key (both 0600 in the data directory),
-    its database (SQLite, or $DATABASE_URL) and the operator's registration. A failed init
-    leaves nothing it created behind: run it again once the cause is fixed."""
+    its database (SQLite, or $DATABASE_URL) and the operator's registration. Prints the
+    operator's DID and the log's verifier key. A failed init leaves nothing it created
+    behind: run it again once the cause is fixed."""
+    json_output(as_json)
     directory = data_directory(data_dir)
     with creating(directory):
         operator, ledger = create_ledger(directory, origin, name)
         ledger.engine.dispose()
     report(f"ledger {origin!r} created in {directory.path}")
-    typer.echo(json.dumps({"operator": operator.did, "logKey": ledger.verifier_key}, indent=2))
+    made = {
+        "dataDir": str(directory.path),
+        "origin": origin,
+        "operator": operator.did,
+        "logKey": ledger.verifier_key,
+    }
+    if as_json:
+        typer.echo(json.dumps(made, indent=2))
+    else:
+        typer.echo(f"operator: {operator.did}\nlog key:  {ledger.verifier_key}")
 
 
 def create_ledger(directory: DataDir, origin: str, name: str) -> tuple[keys.KeyPair, Ledger]:
@@ -120,14 +134,17 @@ def actor_add(
         bool, typer.Option("--public", help="Name and address may be shown to anyone.")
     ] = False,
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Register an actor (signed by the operator); prints the receipt."""
+    """Register an actor (signed by the operator); says where its record is on the log
+    (--json: the receipt)."""
+    json_output(as_json)
     ledger = _ledger(data_dir)
     try:
         receipt = ledger.register_actor(_operator(data_dir), did, role, name=name, public=public)
     except RecordRejected as exc:
-        fail(str(exc), FAILED)
-    typer.echo(json.dumps(receipt.to_dict(), indent=2))
+        refuse(exc)
+    _done(receipt, as_json, f"registered {did} ({', '.join(role)})")
 
 
 @actor_app.command("add-key", cls=Command, short_help="Add a signing key to an actor.")
@@ -143,15 +160,25 @@ def actor_add_key(
         ),
     ],
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Add a signing key to an actor (signed by the operator); prints the receipt. Records
-    signed with it name the actor as their issuer: bpl record new --issuer DID."""
+    """Add a signing key to an actor (signed by the operator; --json: the receipt).
+    Records signed with it name the actor as their issuer: bpl record new --issuer DID."""
+    json_output(as_json)
     ledger = _ledger(data_dir)
     try:
         receipt = ledger.add_key(_operator(data_dir), did, key_method(key))
     except RecordRejected as exc:
-        fail(str(exc), FAILED)
-    typer.echo(json.dumps(receipt.to_dict(), indent=2))
+        refuse(exc)
+    _done(receipt, as_json, f"added key {key_method(key)} to {did}")
+
+
+def _done(receipt: Receipt, as_json: bool, what: str) -> None:
+    """An operator record appended: its receipt as JSON, or a line saying where it is."""
+    if as_json:
+        typer.echo(json.dumps(receipt.to_dict(), indent=2))
+    else:
+        typer.echo(f"{what}: record {receipt.record_hash}, leaf {receipt.leaf_index} of the log")
 
 
 def key_method(key: str) -> str:
@@ -188,14 +215,17 @@ def actor_revoke_key(
         typer.Option("--reason", metavar="|".join(RevocationReason), help="Why (kept in the log)."),
     ],
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Revoke an actor's key: nothing signed with it is accepted after this record."""
+    """Revoke an actor's key: nothing signed with it is accepted after this record
+    (--json: the receipt)."""
+    json_output(as_json)
     ledger = _ledger(data_dir)
     try:
         receipt = ledger.revoke_key(_operator(data_dir), did, key_method(key), reason.value)
     except RecordRejected as exc:
-        fail(str(exc), FAILED)
-    typer.echo(json.dumps(receipt.to_dict(), indent=2))
+        refuse(exc)
+    _done(receipt, as_json, f"revoked key {key_method(key)} of {did} ({reason.value})")
 
 
 @policy_app.command("add", cls=Command, short_help="Register a grading policy.")
@@ -204,36 +234,53 @@ def policy_add(
         Path, typer.Argument(metavar="FILE", help="A grading policy file (docs/grading.md).")
     ],
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Register a grading policy with the ledger (a record on the log, signed by the
     operator); prints its id, version and digest. The same content again changes nothing;
     other content under a registered id and version is refused (exit 1): a released version
     never changes."""
+    json_output(as_json)
     ledger = _ledger(data_dir)
     try:
         policy = ledger.add_grading_policy(_operator(data_dir), file)
     except GradingError as exc:
         fail(str(exc))
-    except (PolicyConflictError, RecordRejected) as exc:
-        fail(f"refused: {exc}", FAILED)
+    except RecordRejected as exc:
+        refuse(exc)
+    except PolicyConflictError as exc:
+        fail(f"refused: {exc}", FAILED, rule="policy")
     except LedgerError as exc:
         fail(str(exc))
     finally:
         ledger.engine.dispose()
-    typer.echo(
-        json.dumps({"id": policy.id, "version": policy.version, "digest": policy.digest}, indent=2)
-    )
+    shown = {"id": policy.id, "version": policy.version, "digest": policy.digest}
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+    else:
+        typer.echo(f"grading policy {policy.id} version {policy.version}: {policy.digest}")
 
 
 @policy_app.command("list", cls=Command, short_help="List the policies records may name.")
-def policy_list(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
-    """The grading policies records may name: bundled with bpl, and registered."""
+def policy_list(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The grading policies records may name: bundled with bpl, and registered (a line
+    each: id, version, digest, and bundled or when registered)."""
+    json_output(as_json)
     ledger = _reader(data_dir, database_url)
     try:
         known = [entry.to_dict() for entry in ledger.grading_policies()]
     finally:
         ledger.engine.dispose()
-    typer.echo(json.dumps(known, indent=2))
+    if as_json:
+        typer.echo(json.dumps(known, indent=2))
+        return
+    for entry in known:
+        origin = "bundled" if entry["bundled"] else f"registered {entry['registeredAt']}"
+        typer.echo(f"{entry['id']} {entry['version']} {entry['digest']} {origin}")
 
 
 @policy_app.command("show", cls=Command, short_help="Print a grading policy's document.")
@@ -242,10 +289,12 @@ def policy_show(
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Its version.")],
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a grading policy's document (bundled or registered): the file a test lab
     grades under, offline too (bpl record new --policy FILE). Its digest is that of the
     JCS form, whatever the layout. Exit 1 if the ledger knows no such policy."""
+    json_output(as_json)
     ledger = _reader(data_dir, database_url)
     try:
         document = ledger.grading_policy_document(policy_id, version)
@@ -261,15 +310,18 @@ def submit(
         str, typer.Argument(metavar="FILE|-", help="A signed record, or {record, disclosures}.")
     ],
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Append a signed record to the ledger; prints its receipt (record hash, leaf index,
-    signed checkpoint, inclusion proof). Exit 1 with the rule that refused it."""
+    signed checkpoint, inclusion proof: JSON, for bpl verify). Exit 1 with the rule that
+    refused it (--json: the rule, the reason and, for a stale record, the chain's head)."""
+    json_output(as_json)
     data = read_bytes(submission)  # unusable input stops the verb before the ledger opens
     ledger = _ledger(data_dir)
     try:
         receipt = ledger.append(data)
     except RecordRejected as exc:
-        fail(f"refused: {exc}", FAILED)
+        refuse(exc)
     typer.echo(json.dumps(receipt.to_dict(), indent=2))
 
 
@@ -285,18 +337,25 @@ def chain(
     ] = False,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print a chain's records (public parts), or with --verify its verification report.
-    Exit 1 if the chain has no records (no such passport), or does not verify."""
+    """Print a chain's records (public parts, JSON), or with --verify whether it verifies
+    (--json: the report). Exit 1 if the chain has no records (no such passport), or does
+    not verify."""
+    json_output(as_json)
     ledger = _reader(data_dir, database_url)
     unknown = f"no such passport or chain: {subject} has no records here"
     if verify:
         result = ledger.verify_chain(subject)
-        typer.echo(json.dumps(result.to_dict(), indent=2))
         if not result.ok and result.records == 0 and result.record_hash is None:
             fail(unknown, FAILED)
-        if not result.ok:
-            fail(f"chain {subject}: record {result.records}: {result.reason}", FAILED)
+        _verdict(
+            result,
+            as_json,
+            f"chain {subject}: {result.records} records verified (hashes, signatures, links, "
+            "disclosures, inclusion in the latest signed checkpoint)",
+            f"chain {subject}: record {result.records}: {result.reason}",
+        )
         return
     found = ledger.chain(subject)
     if not found:
@@ -304,10 +363,31 @@ def chain(
     typer.echo(json.dumps(found, indent=2))
 
 
-def audit(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
-    """Re-verify everything against the latest signed checkpoint; exit 1 naming the first
-    bad record."""
-    result = _reader(data_dir, database_url).audit()
-    typer.echo(json.dumps(result.to_dict(), indent=2))
+def _verdict(result: Report, as_json: bool, verified: str, failed: str) -> None:
+    """A verification's outcome: its report as JSON, or a line; exit 1 if it failed."""
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    elif result.ok:
+        typer.echo(verified)
     if not result.ok:
-        fail(f"audit failed at record {result.records}: {result.reason}", FAILED)
+        report(failed)
+        raise typer.Exit(FAILED)
+
+
+def audit(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-verify everything against the latest signed checkpoint (--json: the report);
+    exit 1 naming the first bad record. A long audit says so on stderr."""
+    json_output(as_json)
+    ledger = _reader(data_dir, database_url)
+    with progress(f"auditing {ledger.log.size():,} log entries and every stored row"):
+        result = ledger.audit()
+    _verdict(
+        result,
+        as_json,
+        f"audit ok: {result.records} records; the log, its checkpoints and every stored row match",
+        f"audit failed at record {result.records}: {result.reason}",
+    )

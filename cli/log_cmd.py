@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.errors import FAILED, fail
+from cli.errors import FAILED, JsonOption, fail, json_output, report
 from cli.help import Command
 from cli.inputs import read_bytes
 from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
@@ -80,16 +80,19 @@ def init(
             "--origin", metavar="NAME", help="The log's name: first line of its checkpoints."
         ),
     ] = DEFAULT_ORIGIN,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a log: its key pair (the secret stays in the data directory, 0600), its
     database and the first checkpoint. Prints the verifier key to give to auditors."""
+    json_output(as_json)
     directory = data_directory(data_dir)
     try:
         verifier = directory.init(origin)
     except (LedgerError, SigningError) as exc:
         fail(str(exc))
-    typer.echo(f"bpl: log {origin!r} created in {directory.path}", err=True)
-    typer.echo(verifier)
+    report(f"log {origin!r} created in {directory.path}")
+    made = {"dataDir": str(directory.path), "origin": origin, "logKey": verifier}
+    typer.echo(json.dumps(made, indent=2) if as_json else verifier)
 
 
 @app.command("checkpoint", cls=Command, short_help="Print a signed checkpoint.")
@@ -188,8 +191,10 @@ def verify_inclusion(
             help="The leaf's bytes: checked against the proof's leaf hash.",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Exit 0 if the leaf is in the tree the signed checkpoint commits to, 1 if not."""
+    json_output(as_json)
     proof = InclusionProof.from_dict(_read_proof(proof_file, InclusionProof))
     signed = _verified_checkpoint(checkpoint_file, log_key)
     if leaf is not None and merkle.leaf_hash(read_leaf(leaf)) != proof.leaf_hash:
@@ -200,7 +205,18 @@ def verify_inclusion(
         proof.verify(signed.root)
     except merkle.ProofError as exc:
         fail(f"inclusion proof does not verify: {exc}", FAILED)
-    typer.echo(f"leaf {proof.index} is in {signed.origin} at size {signed.size}")
+    _verified(
+        as_json,
+        f"leaf {proof.index} is in {signed.origin} at size {signed.size}",
+        origin=signed.origin,
+        leafIndex=proof.index,
+        treeSize=signed.size,
+    )
+
+
+def _verified(as_json: bool, line: str, **shown: Any) -> None:
+    """A check that held: a line, or ``{"ok": true, ...shown}``."""
+    typer.echo(json.dumps({"ok": True, **shown}, indent=2) if as_json else line)
 
 
 @app.command("verify-consistency", cls=Command, short_help="Check a consistency proof offline.")
@@ -221,8 +237,10 @@ def verify_consistency(
         ),
     ],
     log_key: LogKeyOption,
+    as_json: JsonOption = False,
 ) -> None:
     """Exit 0 if the newer checkpoint's tree extends the older one's (no fork), 1 if not."""
+    json_output(as_json)
     proof = ConsistencyProof.from_dict(_read_proof(proof_file, ConsistencyProof))
     old = _verified_checkpoint(old_checkpoint, log_key)
     new = _verified_checkpoint(new_checkpoint, log_key, old.origin)
@@ -236,19 +254,35 @@ def verify_consistency(
         proof.verify(old.root, new.root)
     except merkle.ProofError as exc:
         fail(f"consistency proof does not verify: {exc}", FAILED)
-    typer.echo(f"{new.origin}: size {new.size} extends size {old.size}")
+    _verified(
+        as_json,
+        f"{new.origin}: size {new.size} extends size {old.size}",
+        origin=new.origin,
+        oldSize=old.size,
+        newSize=new.size,
+    )
 
 
 @app.command("audit", cls=Command, short_help="Recompute the log from its leaves.")
-def audit(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
+def audit(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Recompute every leaf hash, stored node and the root; check the latest checkpoint
     with the log's verifier key. Exit 1 naming the first thing that does not match."""
+    json_output(as_json)
     with _reading(data_dir, database_url) as (log, verifier_key):
         try:
             size = log.audit(verifier_key)
         except LedgerError as exc:
             fail(f"audit failed: {exc}", FAILED)
-    typer.echo(f"log intact: {size} leaves, root matches the latest signed checkpoint")
+    _verified(
+        as_json,
+        f"log intact: {size} leaves, root matches the latest signed checkpoint",
+        origin=log.origin,
+        size=size,
+    )
 
 
 def _check_checkpoint(signed: str, size: int, verifier_key: str, origin: str) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli import demo_cmd, documents, keys_cmd, ledger_cmd, log_cmd, record_cmd
-from cli.errors import UNUSABLE, report
+from cli.errors import UNUSABLE, json_output, report
 from cli.help import Command
 
 app = typer.Typer(
@@ -62,6 +62,7 @@ def _root(
     ] = False,
 ) -> None:
     """Battery-passport ledger: keys, signed records and their verification."""
+    json_output(False)  # until a verb's --json says otherwise
 
 
 def main() -> None:

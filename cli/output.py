@@ -1,14 +1,19 @@
-"""Writing a verb's result: to stdout, or atomically to the file ``--out`` names."""
+"""Writing a verb's result (to stdout, or atomically to the file ``--out`` names), and
+saying on stderr how long work is getting on."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from cli.errors import fail
+from cli.errors import fail, report
 
 
 def emit(text: str, out: str | None) -> None:
@@ -38,3 +43,23 @@ def emit(text: str, out: str | None) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+PROGRESS_SECONDS = 2.0
+"""Long work says on stderr what it does once it has taken this long (short work: nothing)."""
+
+
+@contextmanager
+def progress(doing: str) -> Iterator[None]:
+    """Run long work: once it has taken :data:`PROGRESS_SECONDS`, ``bpl: DOING...`` on
+    stderr, and when it ends, how long it took. Work done sooner says nothing."""
+    started = time.monotonic()
+    timer = threading.Timer(PROGRESS_SECONDS, report, (f"{doing}...",))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if time.monotonic() - started >= PROGRESS_SECONDS:
+            report(f"done in {time.monotonic() - started:.1f} s")

@@ -49,7 +49,8 @@ def verify_receipt(
     if as_json:
         typer.echo(json.dumps(outcome, indent=2))
     if problem is not None:
-        fail(problem, FAILED)
+        report(problem)
+        raise typer.Exit(FAILED)
     if not as_json:
         tied = (
             f"record {fields['recordHash']}"

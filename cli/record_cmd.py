@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 import schemas
-from cli.errors import fail, report
+from cli.errors import JsonOption, fail, json_output, report
 from cli.help import Command
 from cli.inputs import load_key, read_document
 from cli.location import DataDirOption, data_directory, ledger_service
@@ -91,11 +91,14 @@ def new(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Build a record of KIND for a passport, sign it, print the submission.
+    """Build a record of KIND for a passport, sign it, print the submission (JSON; with
+    --json, a refusal too).
 
     The record's issuer is the actor who makes the statement (--issuer, by default the
     key's did:key); its proof names the key that signed it (its verification method)."""
+    json_output(as_json)
     if kind not in schemas.KINDS:
         fail(f"unknown kind {kind!r} (known: {', '.join(schemas.KINDS)})")
     fields = _fields(data, sets or [])

@@ -167,18 +167,20 @@ def test_chain_and_audit(home: Path) -> None:
     missing = bpl("chain", PASSPORT, "--verify", "--data-dir", home)
     assert missing.exit_code == 1
     assert f"no such passport or chain: {PASSPORT} has no records" in missing.stderr
-    audit = bpl("audit", "--data-dir", home)
+    audit = bpl("audit", "--data-dir", home, "--json")
     assert audit.exit_code == 0, audit.output
     assert json.loads(audit.stdout)["ok"] is True
+    human = bpl("audit", "--data-dir", home)
+    assert human.stdout.startswith("audit ok: 2 records")
 
 
 def test_chain_and_audit_from_a_database_url_alone(home: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{home / 'ledger.db'}"
     maker = (tmp_path / "maker.did").read_text()
-    audit = bpl("audit", "--database-url", url)
+    audit = bpl("audit", "--database-url", url, "--json")
     assert audit.exit_code == 0, audit.output
-    assert json.loads(audit.stdout) == json.loads(bpl("audit", "--data-dir", home).stdout)
-    chain = bpl("chain", maker, "--verify", "--database-url", url)
+    assert json.loads(audit.stdout) == json.loads(bpl("audit", "--data-dir", home, "--json").stdout)
+    chain = bpl("chain", maker, "--verify", "--database-url", url, "--json")
     assert chain.exit_code == 0, chain.output
     assert json.loads(chain.stdout)["records"] == 1
     listed = bpl("chain", maker, "--database-url", url)
@@ -217,7 +219,7 @@ def policy_document(**changes: Any) -> dict[str, Any]:
 def test_policy_add_and_list(home: Path, tmp_path: Path) -> None:
     path = tmp_path / "strict.json"
     path.write_text(json.dumps(policy_document(), indent=2))
-    added = bpl("policy", "add", path, "--data-dir", home)
+    added = bpl("policy", "add", path, "--data-dir", home, "--json")
     assert added.exit_code == 0, added.output
     shown = json.loads(added.stdout)
     assert shown == {
@@ -231,7 +233,7 @@ def test_policy_add_and_list(home: Path, tmp_path: Path) -> None:
     [registration] = json.loads(chain.stdout)
     assert registration["type"] == ["VerifiableCredential", "GradingPolicyRegistered"]
     assert registration["credentialSubject"]["digest"] == shown["digest"]
-    again = bpl("policy", "add", path, "--data-dir", home)
+    again = bpl("policy", "add", path, "--data-dir", home, "--json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout) == shown
     assert (
@@ -244,7 +246,7 @@ def test_policy_add_and_list(home: Path, tmp_path: Path) -> None:
     )
     assert bpl("audit", "--data-dir", home).exit_code == 0
 
-    listed = bpl("policy", "list", "--data-dir", home)
+    listed = bpl("policy", "list", "--data-dir", home, "--json")
     assert listed.exit_code == 0, listed.output
     policies = json.loads(listed.stdout)
     assert [(p["id"], p["version"], p["bundled"]) for p in policies] == [
@@ -255,7 +257,10 @@ def test_policy_add_and_list(home: Path, tmp_path: Path) -> None:
     assert policies[0]["registeredAt"] is None and policies[1]["registeredAt"]
     assert policies[1]["digest"] == shown["digest"]
     url = f"sqlite:///{home / 'ledger.db'}"
-    assert json.loads(bpl("policy", "list", "--database-url", url).stdout) == policies
+    assert json.loads(bpl("policy", "list", "--database-url", url, "--json").stdout) == policies
+    lines = bpl("policy", "list", "--data-dir", home).stdout.splitlines()
+    assert lines[0] == f"bpl-default 1 {policies[0]['digest']} bundled"
+    assert lines[1].startswith(f"acme-strict 2025.1 {shown['digest']} registered 20")
 
 
 def test_policy_add_refusals(home: Path, tmp_path: Path) -> None:
@@ -279,7 +284,7 @@ def test_policy_add_refusals(home: Path, tmp_path: Path) -> None:
     missing = bpl("policy", "add", tmp_path / "absent.json", "--data-dir", home)
     assert missing.exit_code == 2
     assert "cannot read it" in missing.stderr
-    listed = json.loads(bpl("policy", "list", "--data-dir", home).stdout)
+    listed = json.loads(bpl("policy", "list", "--data-dir", home, "--json").stdout)
     assert [p["digest"] for p in listed][1:] == [digest]  # nothing else stored
 
 
@@ -374,7 +379,7 @@ def test_a_lab_grades_offline_under_the_policy_the_ledger_shows(home: Path, tmp_
     assert json.loads(bundled.stdout) == json.loads(grading.read_policy()[1])
     path = tmp_path / "strict.json"
     path.write_text(json.dumps(policy_document(), indent=2))
-    registered = json.loads(bpl("policy", "add", path, "--data-dir", home).stdout)
+    registered = json.loads(bpl("policy", "add", path, "--data-dir", home, "--json").stdout)
     shown = bpl("policy", "show", "acme-strict", "2025.1", "--data-dir", home)
     assert shown.exit_code == 0, shown.output
     copy = tmp_path / "lab-copy.json"

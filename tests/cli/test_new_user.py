@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import typer.main
 from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
+from cli import output
 from cli.main import app
 from ledger import demo
 from ledger.datadir import DataDir
@@ -272,7 +274,7 @@ def session(tmp_path: Path) -> Session:
 
 def test_chain_verify_checks_every_stored_disclosure(session: Session) -> None:
     """A stored SoCE changed from 84.5 to 94.5 in ledger_disclosures verified ok."""
-    assert json.loads(ok(session("chain", PASSPORT, "--verify")).stdout)["ok"] is True
+    assert json.loads(ok(session("chain", PASSPORT, "--verify", "--json")).stdout)["ok"] is True
     engine = sa.create_engine(f"sqlite:///{session.home / 'ledger.db'}")
     with engine.begin() as connection:
         rows = connection.execute(sa.text("SELECT leaf_index, body FROM ledger_disclosures"))
@@ -282,7 +284,7 @@ def test_chain_verify_checks_every_stored_disclosure(session: Session) -> None:
             {"b": bytes(body).replace(b"84.5", b"94.5"), "l": leaf},
         )
     engine.dispose()
-    tampered = session("chain", PASSPORT, "--verify")
+    tampered = session("chain", PASSPORT, "--verify", "--json")
     assert tampered.exit_code == 1, tampered.output
     reason = (
         "disclosure: the 'legitimate-interest' disclosure does not match its digest in the record"
@@ -320,7 +322,7 @@ def test_a_rotated_key_signs_for_its_actor_with_issuer(session: Session) -> None
     new.json` made the new key's did:key the issuer, and the ledger refused the record."""
     work = session.work
     new = json.loads(ok(bpl("keys", "new", "--out", work / "new.json", "--json")).stdout)
-    added = session("actor", "add-key", "--did", session.maker, "--key", new["id"])
+    added = session("actor", "add-key", "--did", session.maker, "--key", new["id"], "--json")
     assert json.loads(ok(added).stdout)["subject"] == session.maker
     revoked = session(
         "actor",
@@ -376,7 +378,8 @@ def test_revoke_key_help_names_the_key_form_and_every_reason(session: Session) -
     revoked = session(
         "actor", "revoke-key", "--did", session.maker, "--key", session.maker, "--reason", "retired"
     )
-    assert json.loads(ok(revoked).stdout)["subject"] == session.maker
+    method = session.maker + "#" + session.maker.removeprefix("did:key:")
+    assert ok(revoked).stdout.startswith(f"revoked key {method} of {session.maker} (retired)")
 
 
 def test_a_schema_refusal_names_every_allowed_value(session: Session) -> None:
@@ -657,3 +660,75 @@ def test_sign_refuses_a_key_that_signed_the_document_already(tmp_path: Path) -> 
     again = bpl("sign", "--key", tmp_path / "key.json", "-", input=submission)
     assert again.exit_code == 2
     assert "already carries a proof by this key" in again.stderr
+
+
+def test_json_refusals_name_the_rule_and_a_stale_records_head(session: Session) -> None:
+    """A script read "refused: sequence: ..." from stderr, and the head from nowhere."""
+    first = save(session.work / "a.json", session.new("StatusChange", "--set", "status=waste"))
+    second = save(session.work / "b.json", session.new("StatusChange", "--set", "status=waste"))
+    receipt = json.loads(ok(session("submit", first, "--json")).stdout)
+    stale = session("submit", second, "--json")
+    assert stale.exit_code == 1
+    refusal = json.loads(stale.stdout)
+    assert refusal["ok"] is False
+    error = refusal["error"]
+    assert (error["exitCode"], error["rule"], error["index"]) == (1, "sequence", None)
+    assert error["head"] == {"sequence": 2, "recordHash": receipt["recordHash"]}
+    assert error["message"] in stale.stderr and stale.stderr.startswith("bpl: refused: sequence:")
+    unusable = bpl("audit", "--json", "--data-dir", session.work / "none")
+    assert unusable.exit_code == 2
+    assert json.loads(unusable.stdout)["error"] == {
+        "exitCode": 2,
+        "rule": None,
+        "message": f"no ledger in {session.work / 'none'}: `bpl init` creates one (`bpl log "
+        "init`: a bare transparency log)",
+        "head": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("verb", "human", "keys"),
+    [
+        (("audit",), "audit ok: 4 records", {"ok", "records", "recordHash", "reason"}),
+        (("chain", PASSPORT, "--verify"), f"chain {PASSPORT}: 2 records verified", {"ok"}),
+        (("policy", "list"), "bpl-default 1 sha256:", None),
+        (("log", "audit"), "log intact: 4 leaves", {"ok", "origin", "size"}),
+    ],
+)
+def test_reports_are_text_and_json_with_json(
+    session: Session, verb: tuple[str, ...], human: str, keys: set[str] | None
+) -> None:
+    text = ok(session(*verb)).stdout
+    assert text.startswith(human)
+    shown = json.loads(ok(session(*verb, "--json")).stdout)
+    if keys is not None:
+        assert keys <= set(shown) and shown["ok"] is True
+
+
+def test_init_and_actor_add_say_what_they_did(tmp_path: Path) -> None:
+    made = ok(bpl("init", "--data-dir", tmp_path / "a")).stdout
+    assert made.startswith("operator: did:key:z6Mk") and "\nlog key:  bpl.localhost/log+" in made
+    shown = json.loads(ok(bpl("init", "--data-dir", tmp_path / "b", "--json")).stdout)
+    assert set(shown) == {"dataDir", "origin", "operator", "logKey"}
+    key = json.loads(ok(bpl("keys", "new", "--out", tmp_path / "k.json", "--json")).stdout)["id"]
+    args = ("actor", "add", "--did", key, "--role", "recycler", "--name", "R", "--data-dir")
+    added = ok(bpl(*args, tmp_path / "a")).stdout
+    assert added.startswith(f"registered {key} (recycler): record sha256:")
+    receipt = json.loads(ok(bpl(*args, tmp_path / "b", "--json")).stdout)
+    assert receipt["subject"] == key and receipt["sequence"] == 0
+
+
+def test_a_long_audit_says_so_on_stderr(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    audit = Ledger.audit
+
+    def slow(self: Ledger, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        return audit(self, **kwargs)
+
+    monkeypatch.setattr(output, "PROGRESS_SECONDS", 0.05)
+    monkeypatch.setattr(Ledger, "audit", slow)
+    result = ok(session("audit"))
+    lines = result.stderr.splitlines()
+    assert lines[0] == "bpl: auditing 4 log entries and every stored row..."
+    assert re.fullmatch(r"bpl: done in 0\.\d s", lines[1])
+    assert result.stdout.startswith("audit ok")
