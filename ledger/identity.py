@@ -20,7 +20,7 @@ from ledger.errors import LedgerError
 from ledger.log import TransparencyLog, checkpoint
 from ledger.log.checkpoint import CheckpointError
 from ledger.storage import database as store
-from ledger.storage.tables import IDENTITY_ROW
+from ledger.storage import identity_rows
 from signing import note, secret_files
 from signing.errors import SigningError
 
@@ -48,11 +48,8 @@ def read(engine: Engine) -> Identity | None:
 
 
 def _read(connection: sa.Connection) -> Identity | None:
-    row = connection.execute(
-        sa.text("SELECT origin, verifier_key FROM log_identity WHERE id = :id"),
-        {"id": IDENTITY_ROW},
-    ).first()
-    return None if row is None else Identity(row.origin, row.verifier_key)
+    found = identity_rows.read(connection)
+    return None if found is None else Identity(*found)
 
 
 def claim(engine: Engine, identity: Identity) -> None:
@@ -76,17 +73,7 @@ def claim(engine: Engine, identity: Identity) -> None:
                 found = _read(connection)
                 if found is None:
                     _check_checkpoints(connection, identity, engine)
-                    connection.execute(
-                        sa.text(
-                            "INSERT INTO log_identity (id, origin, verifier_key) "
-                            "VALUES (:id, :origin, :key)"
-                        ),
-                        {
-                            "id": IDENTITY_ROW,
-                            "origin": identity.origin,
-                            "key": identity.verifier_key,
-                        },
-                    )
+                    identity_rows.insert(connection, identity.origin, identity.verifier_key)
                     return
         except sa.exc.IntegrityError:  # another process recorded one first: compare with it
             found = read(engine)
@@ -223,10 +210,7 @@ def _check_checkpoints(connection: sa.Connection, identity: Identity, engine: En
 
 
 def _latest_checkpoint(connection: sa.Connection) -> str | None:
-    note_text = connection.execute(
-        sa.text("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
-    ).scalar()
-    return None if note_text is None else str(note_text)
+    return identity_rows.latest_checkpoint(connection)
 
 
 def _mismatch(found: Identity, expected: Identity, engine: Engine) -> str:
