@@ -49,15 +49,18 @@ def fail(
     raise typer.Exit(code)
 
 
-def refuse(exc: RecordRejected) -> NoReturn:
+def refuse(exc: RecordRejected, unusable: tuple[str, ...] = ("parse", "size")) -> NoReturn:
     """Exit 1 for a record the ledger refused: ``refused: RULE: reason``; in JSON its rule,
-    its reason and, for a stale record, the chain's current head (what to build on)."""
+    its reason and, for a stale record, the chain's current head (what to build on). A
+    refusal by one of the ``unusable`` rules exits 2: the input was no record at all (not
+    JSON, too large) or, for a record the command built, the values given."""
+    code = UNUSABLE if exc.rule in unusable else FAILED
     head = None
     if isinstance(exc, StaleRecord) and exc.head_sequence is not None:
         head = {"sequence": exc.head_sequence, "recordHash": exc.head_hash}
     if _json["on"]:
         error = {
-            "exitCode": FAILED,
+            "exitCode": code,
             "rule": exc.rule,
             "message": exc.detail,
             "index": exc.index,
@@ -65,4 +68,4 @@ def refuse(exc: RecordRejected) -> NoReturn:
         }
         typer.echo(json.dumps({"ok": False, "error": error}, indent=2, ensure_ascii=False))
     report(f"refused: {exc}")
-    raise typer.Exit(FAILED)
+    raise typer.Exit(code)

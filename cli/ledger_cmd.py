@@ -53,6 +53,11 @@ OriginOption = Annotated[
 ]
 
 
+BUILT_HERE = ("parse", "size", "schema")
+"""The rules whose refusal of a record this command built means the values given were
+unusable (exit 2): the schema refuses a role, a DID or a key the operator typed."""
+
+
 def _ledger(path: Path | None, *, writable: bool = True) -> Ledger:
     try:
         return ledger_service().open(data_directory(path).path, writable=writable)
@@ -143,7 +148,7 @@ def actor_add(
     try:
         receipt = ledger.register_actor(_operator(data_dir), did, role, name=name, public=public)
     except RecordRejected as exc:
-        refuse(exc)
+        refuse(exc, BUILT_HERE)
     _done(receipt, as_json, f"registered {did} ({', '.join(role)})")
 
 
@@ -169,7 +174,7 @@ def actor_add_key(
     try:
         receipt = ledger.add_key(_operator(data_dir), did, key_method(key))
     except RecordRejected as exc:
-        refuse(exc)
+        refuse(exc, BUILT_HERE)
     _done(receipt, as_json, f"added key {key_method(key)} to {did}")
 
 
@@ -224,7 +229,7 @@ def actor_revoke_key(
     try:
         receipt = ledger.revoke_key(_operator(data_dir), did, key_method(key), reason.value)
     except RecordRejected as exc:
-        refuse(exc)
+        refuse(exc, BUILT_HERE)
     _done(receipt, as_json, f"revoked key {key_method(key)} of {did} ({reason.value})")
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.errors import FAILED, JsonOption, fail, json_output, report
+from cli.errors import FAILED, UNUSABLE, JsonOption, fail, json_output, report
 from cli.help import Command
 from cli.inputs import read_bytes
 from cli.location import DatabaseUrlOption, DataDirOption, data_directory, read_location
@@ -25,7 +25,7 @@ from ledger.errors import LedgerError
 from ledger.log import checkpoint, merkle
 from ledger.log.checkpoint import CheckpointError
 from ledger.log.proofs import ConsistencyProof, InclusionProof
-from signing import json_input
+from signing import json_input, note
 from signing.errors import DocumentError, SigningError
 
 if TYPE_CHECKING:
@@ -333,21 +333,39 @@ def _verified_checkpoint(
         text = read_bytes(source).decode("utf-8")
     except UnicodeDecodeError:
         fail(f"{source}: a checkpoint is UTF-8 text")
+    key = read_verifier_key(log_key)
     try:
-        return checkpoint.verify(text, read_verifier_key(log_key), origin)
+        return checkpoint.verify(text, key, origin)
     except (CheckpointError, SigningError) as exc:
-        fail(f"{source}: {exc}", FAILED)
+        fail(f"{source}: {exc}", checkpoint_exit(exc))
+
+
+def checkpoint_exit(exc: Exception) -> int:
+    """The exit code of a checkpoint that does not verify: 2 when it is no signed note at
+    all (unusable input), 1 when it is one the log's key does not check."""
+    cause = exc if isinstance(exc, note.NoteError) else exc.__cause__
+    unusable = isinstance(cause, note.NoteError) and cause.reason == "malformed note"
+    return UNUSABLE if unusable else FAILED
 
 
 def read_verifier_key(value: str) -> str:
-    """``--log-key``: the verifier key itself, or the file (log.pub) that holds it."""
+    """``--log-key``: the verifier key itself, or the file (log.pub) that holds it. Exit 2
+    if it is neither (a key a checkpoint could not be checked with is unusable input)."""
     path = Path(value)
     if path.is_file():
         try:
-            return path.read_text(encoding="utf-8").strip()
+            key = path.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"cannot read the log key from {value}: {exc}")
-    return value.strip()
+    else:
+        key = value.strip()
+    try:
+        note.verify("", [key])  # the keys are parsed first: a well-formed one gets further
+    except note.NoteError as exc:
+        if exc.reason == "malformed verifier key":
+            where = f"the file {value}" if path.is_file() else "--log-key"
+            fail(f"{where} holds no log verifier key (NAME+KEYID+KEY): {exc.detail}")
+    return key
 
 
 def _print_json(data: dict[str, Any]) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import typer
 
-from cli.errors import FAILED, fail, report
+from cli.errors import FAILED, UNUSABLE, fail, report
 from cli.inputs import read_document
-from cli.log_cmd import read_verifier_key
+from cli.log_cmd import checkpoint_exit, read_verifier_key
 from ledger.core import records
 from ledger.log import checkpoint, merkle
 from ledger.log.checkpoint import CheckpointError
@@ -70,6 +70,8 @@ def _problem(
     try:
         signed = checkpoint.verify(fields["checkpoint"], key)
     except CheckpointError as exc:
+        if checkpoint_exit(exc) == UNUSABLE:
+            fail(f"the receipt's checkpoint is no signed note: {exc}")
         return f"the receipt's checkpoint does not verify with the log key: {exc}"
     outcome["origin"] = signed.origin
     if signed.size != fields["treeSize"]:

@@ -732,3 +732,48 @@ def test_a_long_audit_says_so_on_stderr(session: Session, monkeypatch: pytest.Mo
     assert lines[0] == "bpl: auditing 4 log entries and every stored row..."
     assert re.fullmatch(r"bpl: done in 0\.\d s", lines[1])
     assert result.stdout.startswith("audit ok")
+
+
+# --- 12: unusable input exits 2, everywhere --------------------------------------------------
+
+
+def test_unusable_input_exits_2_everywhere(session: Session, tmp_path: Path) -> None:
+    """These exited 1, as if a record or a proof had been checked and refused."""
+    not_json = tmp_path / "not.json"
+    not_json.write_text("{oops")
+    array = tmp_path / "array.json"
+    array.write_text("[1, 2]")
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("not a checkpoint\n")
+    log_key = session.home / "log.pub"
+    proof = save(tmp_path / "proof.json", session("log", "prove-inclusion", "--index", "0"))
+    cases = [
+        (("submit", not_json), "refused: parse: "),
+        (("submit", array), "refused: parse: "),
+        (
+            ("actor", "add", "--did", "did:key:z6Mk", "--role", "wizard", "--name", "W"),
+            "refused: schema: ActorRegistered: $.credentialSubject.roles[0]: ",
+        ),
+        (("verify", session.receipt, "--log-key", "garbage"), "--log-key holds no log verifier"),
+        (("verify", session.receipt, "--log-key", garbage), f"the file {garbage} holds no log"),
+        (
+            ("log", "verify-inclusion", proof, "--checkpoint", garbage, "--log-key", log_key),
+            f"{garbage}: checkpoint signature: malformed note",
+        ),
+        (
+            ("log", "verify-inclusion", proof, "--checkpoint", garbage, "--log-key", "x+y+z"),
+            "--log-key holds no log verifier key",
+        ),
+    ]
+    for args, message in cases:
+        data_dir = ("--data-dir", session.home) if args[0] in ("submit", "actor") else ()
+        result = bpl(*args, *data_dir)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith(f"bpl: {message}"), (args, result.stderr)
+    receipt = json.loads(session.receipt.read_text())
+    receipt["checkpoint"] = "not a note"
+    broken = tmp_path / "receipt.json"
+    broken.write_text(json.dumps(receipt))
+    result = bpl("verify", broken, "--log-key", log_key)
+    assert result.exit_code == 2
+    assert "the receipt's checkpoint is no signed note" in result.stderr
