@@ -1,4 +1,5 @@
-"""Shared fixtures: the W3C vectors, the loader that knows their example context, keys."""
+"""Shared fixtures: the W3C vectors, the loader that knows their example context, keys; the
+Hypothesis profile named by ``$BPL_HYPOTHESIS_PROFILE`` (tests/hypothesis_profiles.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 
 from signing import keys
 from signing.contexts import DocumentLoader, default_loader
+from tests.hypothesis_profiles import load_profile_from_environment
+
+load_profile_from_environment()
 
 VECTORS = Path(__file__).parent / "vectors"
 DI_VECTORS = VECTORS / "vc-di-eddsa"

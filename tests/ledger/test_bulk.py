@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ledger.storage import database as store
 from ledger.storage.ledger_rows import Sql
 from ledger.storage.rows import Rows, binary_array, pipelined
+from tests.hypothesis_profiles import examples
 from tests.ledger.conftest import POSTGRES_ADMIN_URL
 
 ACTORS = Rows("ledger_actors", (("did", "text"), ("roles", "text")))
@@ -114,7 +115,9 @@ def read_back(connection: psycopg.Connection[Any], kind: str, values: list[Any])
 
 @pytest.mark.parametrize("kind", sorted(KINDS_OF_ELEMENTS))
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_an_encoded_array_reads_back_as_its_values(

@@ -32,6 +32,7 @@ from ledger.core.grading import (
     load_policy,
     policy_ref,
 )
+from tests.hypothesis_profiles import examples
 
 DEFAULT = load_policy()
 DEFAULT_FILE = Path(__file__).parents[2] / "ledger" / "policies" / "default-v1.json"
@@ -456,7 +457,7 @@ def test_raising_capacity_never_lowers_the_grade(
     assert rank(higher) <= rank(lower)
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(
     st.permutations(GRADES),
     st.lists(st.integers(0, 100), min_size=3, max_size=3),
@@ -663,13 +664,13 @@ def policy_documents(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.data())
 def test_fast_path_agrees_on_the_default_policy(data: st.DataObject) -> None:
     assert_agrees(data.draw(measures_for(DEFAULT)), DEFAULT)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.data())
 def test_fast_path_agrees_on_random_policies(data: st.DataObject) -> None:
     policy = grading._parse(data.draw(policy_documents()), "random")  # load_policy, no file

@@ -29,6 +29,7 @@ from ledger.facade import Ledger, Receipt
 from ledger.log import checkpoint, merkle
 from ledger.storage import ledger_rows as ledger_store
 from signing import keys, proofs
+from tests.hypothesis_profiles import examples
 from tests.ledger.world import (
     MANUFACTURED,
     STRICT_MEASURES,
@@ -982,7 +983,9 @@ def issued_and_transferred(directory: Path) -> World:
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_any_flipped_byte_of_a_stored_record_is_caught(
@@ -1005,7 +1008,9 @@ def test_any_flipped_byte_of_a_stored_record_is_caught(
 
 
 @settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_any_reordering_of_two_stored_records_is_caught(

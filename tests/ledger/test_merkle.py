@@ -34,13 +34,16 @@ from ledger.log.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.hypothesis_profiles import examples
 
 VECTORS = json.loads(
     (Path(__file__).parents[1] / "vectors" / "rfc9162" / "merkle.json").read_text("utf-8")
 )
 VECTOR_LEAVES = [leaf_hash(bytes.fromhex(x)) for x in VECTORS["leaf_inputs_hex"]]
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def unhex(values: Sequence[str]) -> list[bytes]:

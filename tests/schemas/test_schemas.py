@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import schemas
 from signing import jcs, keys, proofs, suites
+from tests.hypothesis_profiles import examples
 
 EXAMPLES = Path(__file__).parent / "examples"
 DOCS = Path(__file__).parents[2] / "docs" / "schemas.md"
@@ -743,7 +744,7 @@ TYPE_ITEMS = st.sampled_from(
 )
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(types=st.one_of(st.lists(TYPE_ITEMS, max_size=3), TYPE_ITEMS))
 def test_kind_of_agrees_with_its_reference(types: Any) -> None:
     def outcome(call: Callable[[], str]) -> object:

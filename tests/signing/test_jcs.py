@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from signing import jcs
 from signing.errors import CanonicalizationError
 from signing.jcs import canonicalize
+from tests.hypothesis_profiles import examples
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "vc-di-eddsa"
 SAFE = 2**53 - 1
@@ -141,27 +142,27 @@ def _assert_matches_reference(value: Any) -> None:
 # --- equality with rfc8785 ---------------------------------------------------------------
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(2000), deadline=None, suppress_health_check=HEALTH)
 @given(json_values)
 def test_any_json_value_matches_rfc8785(value: Any) -> None:
     _assert_matches_reference(value)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=HEALTH)
 @given(documents)
 def test_any_document_matches_rfc8785(value: dict[str, Any]) -> None:
     # A dict at the top takes the fast path; json_values also covers bare scalars.
     _assert_matches_reference(value)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(floats, min_size=1, max_size=40), texts)
 def test_floats_next_to_lookalike_strings_match_rfc8785(numbers: list[float], text: str) -> None:
     value = {"a": numbers, "b": text, "c": {"n": numbers[0], "s": [text, numbers[-1]]}}
     _assert_matches_reference(value)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=HEALTH)
 @given(st.dictionaries(texts, st.integers(0, 9), min_size=2, max_size=10))
 def test_key_order_is_utf16_code_units(members: dict[str, int]) -> None:
     _assert_matches_reference(members)
@@ -490,7 +491,7 @@ def refused_values(draw: st.DrawFn) -> Any:
     return value
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=HEALTH)
 @given(refused_values())
 def test_values_rfc8785_refuses_are_refused(value: Any) -> None:
     with pytest.raises((ValueError, AttributeError)):
@@ -845,7 +846,7 @@ _plain_values = st.recursive(
 )
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(_plain_values, max_size=4))
 def test_accelerator_finishes_plain_values_exactly(value: list[Any]) -> None:
     finish = _finish()
@@ -855,7 +856,7 @@ def test_accelerator_finishes_plain_values_exactly(value: list[Any]) -> None:
     assert (result is out) == (result == out)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(json_values)
 def test_accelerator_never_disagrees_with_rfc8785(value: Any) -> None:
     finish = _finish()
@@ -868,7 +869,7 @@ def test_accelerator_never_disagrees_with_rfc8785(value: Any) -> None:
         assert result == rfc8785.dumps(value)
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(2000), deadline=None, suppress_health_check=HEALTH)
 @given(st.one_of(st.binary(max_size=64), st.lists(st.sampled_from(list(b'[]{}",:\\.0-1e+nt')))))
 def test_accelerator_survives_arbitrary_bytes(data: bytes | list[int]) -> None:
     out = bytes(data)

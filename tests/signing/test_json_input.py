@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from signing import json_input
 from signing.errors import DocumentError, MalformedJSONError
+from tests.hypothesis_profiles import examples
 
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
@@ -271,13 +272,13 @@ def documents(draw: st.DrawFn) -> bytes:
 # --- the fast path agrees with the strict parser ---------------------------------------------
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(2000), deadline=None, suppress_health_check=HEALTH)
 @given(documents())
 def test_any_text_parses_as_the_strict_parser_parses_it(data: bytes) -> None:
     _assert_agrees(data)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(st.tuples(KEYS, st.one_of(SCALARS, VALUES)), min_size=1, max_size=8))
 def test_objects_with_repeated_keys_parse_as_the_strict_parser_parses_them(
     members: list[tuple[str, str]],
@@ -291,7 +292,7 @@ def test_objects_with_repeated_keys_parse_as_the_strict_parser_parses_them(
     )
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(st.one_of(INTEGER_TEXTS, FLOAT_TEXTS), min_size=1, max_size=6), SPACES)
 def test_numbers_parse_as_the_strict_parser_parses_them(numbers: list[str], space: str) -> None:
     for number in numbers:
@@ -301,7 +302,7 @@ def test_numbers_parse_as_the_strict_parser_parses_them(numbers: list[str], spac
     _assert_agrees(("{" + ",".join(f'"{n}":{n}' for n in numbers) + "}").encode())
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=HEALTH)
 @given(deep_texts(), st.one_of(st.integers(0, 140), st.just(json_input.MAX_DEPTH)))
 def test_nesting_around_any_limit_parses_as_the_strict_parser_parses_it(
     text: str, max_depth: int
@@ -310,7 +311,7 @@ def test_nesting_around_any_limit_parses_as_the_strict_parser_parses_it(
     _assert_agrees(text.encode())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=HEALTH)
 @given(VALUES, st.integers(0, 200))
 def test_the_size_limit_is_the_strict_parsers(text: str, max_bytes: int) -> None:
     data = text.encode("utf-8", "surrogatepass")
@@ -328,7 +329,7 @@ def _holds_surrogate(value: Any) -> bool:
     return False
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(documents())
 def test_lone_surrogates_are_refused_exactly_where_json_would_keep_them(data: bytes) -> None:
     """A plain ``json.loads`` (every member kept, any number) gives a lone surrogate, in a
@@ -723,14 +724,14 @@ def test_accelerator_keeps_reference_counts() -> None:
     assert after == before
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(2000), deadline=None, suppress_health_check=HEALTH)
 @given(st.one_of(st.binary(max_size=64), st.lists(st.sampled_from(list(b'[]{}",:\\.0-1e+ntf')))))
 def test_accelerator_survives_arbitrary_bytes(data: bytes | list[int]) -> None:
     result = _speedups().json_scan(bytes(data))
     assert result is None or (type(result) is tuple and len(result) == 3)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(VALUES)
 def test_accelerator_scan_matches_the_parsed_value(text: str) -> None:
     data = text.encode("utf-8", "surrogatepass")

@@ -28,6 +28,7 @@ from signing.errors import (
     VerificationError,
 )
 from signing.multibase import decode_z, encode_z
+from tests.hypothesis_profiles import examples
 
 ALICE = keys.from_seed(bytes(range(32)))
 BOB = keys.from_seed(bytes(range(32, 64)))
@@ -134,7 +135,9 @@ def tampered(value: Any) -> Any:
 
 @pytest.mark.parametrize("suite", BOTH)
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_changing_any_value_breaks_verification(
@@ -153,7 +156,9 @@ def test_changing_any_value_breaks_verification(
 
 @pytest.mark.parametrize("suite", BOTH)
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_renaming_any_member_breaks_verification(
@@ -409,7 +414,7 @@ def test_jcs_verifies_against_the_proofs_context_when_it_only_equals_the_documen
     proofs.verify(look_alike)  # verified over the proof's @context, as the suite says
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow])
 @given(
     proof_context=st.lists(st.sampled_from(["a", "b", 1, 1.0, True, {"x": 1}, {"x": True}])),
     document_context=st.lists(st.sampled_from(["a", "b", 1, 1.0, True, {"x": 1}, {"x": True}])),
@@ -525,7 +530,9 @@ def test_the_usual_path_accepts_only_what_the_general_path_accepts(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_the_usual_path_agrees_on_any_changed_value(

@@ -37,6 +37,7 @@ from signing._internal.rdfc import (
     canonicalize_dataset,
     serialize_quad,
 )
+from tests.hypothesis_profiles import examples
 
 REPO = Path(__file__).resolve().parents[2]
 RDF_CANON = REPO / "tests" / "vectors" / "rdf-canon"
@@ -741,7 +742,7 @@ def _relabel(dataset: dict[str, list[dict[str, Any]]], seed: int) -> dict[str, A
 
 
 PROPERTY_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -759,7 +760,7 @@ def test_invariant_under_relabelling_and_reordering(dataset: dict[str, Any], see
     assert canonicalize_dataset(_relabel(dataset, seed)) == canonicalize_dataset(dataset)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.text(max_size=3)), max_size=6),
     st.integers(0, 2**32),

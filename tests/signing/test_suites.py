@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from signing import suites
 from signing.contexts import default_loader
 from signing.errors import CanonicalizationError
+from tests.hypothesis_profiles import examples
 
 TEXT = st.text(
     alphabet=st.characters(codec=None, exclude_categories=()), max_size=12
@@ -25,7 +26,7 @@ CONFIG_PATHS = [suites.SUITES[suites.JCS].canonicalize_config, suites._jcs_strin
 
 
 @pytest.mark.parametrize("canonicalize_config", CONFIG_PATHS)
-@settings(max_examples=1500)
+@settings(max_examples=examples(1500))
 @given(config=st.dictionaries(TEXT, CONFIG_VALUES, max_size=7))
 def test_proof_configuration_fast_path_is_rfc8785(
     canonicalize_config: Callable[..., bytes], config: dict[str, Any]
