@@ -8,8 +8,9 @@ and backslashes inside strings). Both paths are checked against rfc8785 separate
 
 Every test runs twice: with the C accelerator (``signing._jcs_speedups``) doing the byte
 checks, and with it switched off so that the pure-Python checks do (as on a machine that
-built bpl without a C compiler). The accelerator is also tested directly on crafted
-orjson outputs at the end.
+built bpl without a C compiler); a property test checks each value it draws on both
+(``on_both_paths``). The accelerator is also tested directly on crafted orjson outputs at
+the end.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
 import importlib
+import inspect
 import json
 import math
 import struct
 import sys
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,21 +52,65 @@ SAFE = 2**53 - 1
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 
+PATHS = ["accelerated", "python"]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test runs on both paths, except those of the accelerator itself."""
-    if not metafunc.function.__name__.startswith("test_accelerator"):
-        metafunc.parametrize("path", ["accelerated", "python"], indirect=True)
+    """Every test runs on both paths, except those of the accelerator itself and the
+    property tests, which check each value on both."""
+    name = metafunc.function.__name__
+    if not name.startswith("test_accelerator") and not _on_both(metafunc.function):
+        metafunc.parametrize("path", PATHS, indirect=True)
+
+
+@contextmanager
+def _checks(path: str) -> Iterator[None]:
+    """The C accelerator (as built), or the pure-Python byte checks."""
+    with pytest.MonkeyPatch.context() as patch:
+        if path == "python":
+            patch.setattr(jcs, "_finish", None)
+        yield
 
 
 @pytest.fixture(autouse=True)
-def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def path(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run the test with the C accelerator, or with the pure-Python byte checks."""
+    if _on_both(request.function):
+        yield "both"
+        return
     param = str(getattr(request, "param", "accelerated"))
-    if param == "python":
-        monkeypatch.setattr(jcs, "_finish", None)
-    elif not jcs.ACCELERATED:
+    if param == "accelerated" and not jcs.ACCELERATED:
         pytest.skip("signing._jcs_speedups is not built (see test_accelerator_is_built)")
-    return param
+    with _checks(param):
+        yield param
+
+
+def on_both_paths(test: Callable[..., None]) -> Callable[..., None]:
+    """A property test (under ``@given``) that checks every value it draws with the C
+    accelerator, then with the Python checks: one draw for both paths, where a test per
+    path drew its own (generating the values is most of the time). The same checks: under
+    the ci profile the two tests drew the very same values (derandomized by the test
+    function's source, which this wrapper leaves as it was), each path as many as before.
+    Without the accelerator, the Python checks alone (test_accelerator_is_built fails)."""
+
+    @functools.wraps(test)
+    def both(*args: Any, **kwargs: Any) -> None:
+        for path in PATHS if jcs.ACCELERATED else PATHS[1:]:
+            with _checks(path):
+                try:
+                    test(*args, **kwargs)
+                except Exception as exc:
+                    exc.add_note(f"with the {path} checks")
+                    raise
+
+    both.on_both_paths = True  # type: ignore[attr-defined]
+    return both
+
+
+def _on_both(function: Any) -> bool:
+    return getattr(inspect.unwrap(function), "on_both_paths", False) or getattr(
+        function, "on_both_paths", False
+    )
 
 
 # --- strategies ---------------------------------------------------------------------------
@@ -144,12 +193,14 @@ def _assert_matches_reference(value: Any) -> None:
 
 @settings(max_examples=examples(2000), deadline=None, suppress_health_check=HEALTH)
 @given(json_values)
+@on_both_paths
 def test_any_json_value_matches_rfc8785(value: Any) -> None:
     _assert_matches_reference(value)
 
 
 @settings(max_examples=examples(400), deadline=None, suppress_health_check=HEALTH)
 @given(documents)
+@on_both_paths
 def test_any_document_matches_rfc8785(value: dict[str, Any]) -> None:
     # A dict at the top takes the fast path; json_values also covers bare scalars.
     _assert_matches_reference(value)
@@ -157,6 +208,7 @@ def test_any_document_matches_rfc8785(value: dict[str, Any]) -> None:
 
 @settings(max_examples=examples(500), deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(floats, min_size=1, max_size=40), texts)
+@on_both_paths
 def test_floats_next_to_lookalike_strings_match_rfc8785(numbers: list[float], text: str) -> None:
     value = {"a": numbers, "b": text, "c": {"n": numbers[0], "s": [text, numbers[-1]]}}
     _assert_matches_reference(value)
@@ -164,6 +216,7 @@ def test_floats_next_to_lookalike_strings_match_rfc8785(numbers: list[float], te
 
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=HEALTH)
 @given(st.dictionaries(texts, st.integers(0, 9), min_size=2, max_size=10))
+@on_both_paths
 def test_key_order_is_utf16_code_units(members: dict[str, int]) -> None:
     _assert_matches_reference(members)
     keys = list(json.loads(canonicalize(members)))
@@ -493,6 +546,7 @@ def refused_values(draw: st.DrawFn) -> Any:
 
 @settings(max_examples=examples(500), deadline=None, suppress_health_check=HEALTH)
 @given(refused_values())
+@on_both_paths
 def test_values_rfc8785_refuses_are_refused(value: Any) -> None:
     with pytest.raises((ValueError, AttributeError)):
         rfc8785.dumps(value)  # the reference refuses it too

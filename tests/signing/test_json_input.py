@@ -10,12 +10,15 @@ or raise the same DocumentError with the same message.
 
 Every test runs twice: with the C checks (``json_scan`` and ``json_keys`` of
 ``signing._jcs_speedups``) and with the pure-Python checks used when the extension is not
-built. The C functions are also tested directly at the end.
+built; a property test checks each example it draws on both (``on_both_paths``). The C
+functions are also tested directly at the end.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import json
 import math
 import sys
@@ -35,23 +38,66 @@ from tests.hypothesis_profiles import examples
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 
+PATHS = ["accelerated", "python"]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test runs with the C checks and with the Python checks, except those of the
-    C functions themselves."""
-    if not metafunc.function.__name__.startswith("test_accelerator"):
-        metafunc.parametrize("path", ["accelerated", "python"], indirect=True)
+    C functions themselves and the property tests, which check each example on both."""
+    name = metafunc.function.__name__
+    if not name.startswith("test_accelerator") and not _on_both(metafunc.function):
+        metafunc.parametrize("path", PATHS, indirect=True)
+
+
+@contextmanager
+def _checks(path: str) -> Iterator[None]:
+    """The C checks (as built), or the pure-Python ones used without the extension."""
+    with pytest.MonkeyPatch.context() as patch:
+        if path == "python":
+            patch.setattr(json_input, "_scan", None)
+            patch.setattr(json_input, "_count_keys", None)
+        yield
 
 
 @pytest.fixture(autouse=True)
-def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def path(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run the test with the C checks, or with the pure-Python ones."""
+    if _on_both(request.function):
+        yield "both"
+        return
     param = str(getattr(request, "param", "accelerated"))
-    if param == "python":
-        monkeypatch.setattr(json_input, "_scan", None)
-        monkeypatch.setattr(json_input, "_count_keys", None)
-    elif not json_input.ACCELERATED:
+    if param == "accelerated" and not json_input.ACCELERATED:
         pytest.skip("signing._jcs_speedups is not built (see test_accelerator_is_built)")
-    return param
+    with _checks(param):
+        yield param
+
+
+def on_both_paths(test: Callable[..., None]) -> Callable[..., None]:
+    """A property test (under ``@given``) that checks every example it draws with the C
+    checks, then with the Python checks: one draw for both paths, where a test per path
+    drew its own (generating the examples is most of the time). The same checks: under the
+    ci profile the two tests drew the very same examples (derandomized by the test
+    function's source, which this wrapper leaves as it was), each path as many as before.
+    Without the accelerator, the Python checks alone (test_accelerator_is_built fails)."""
+
+    @functools.wraps(test)
+    def both(*args: Any, **kwargs: Any) -> None:
+        for path in PATHS if json_input.ACCELERATED else PATHS[1:]:
+            with _checks(path):
+                try:
+                    test(*args, **kwargs)
+                except Exception as exc:
+                    exc.add_note(f"with the {path} checks")
+                    raise
+
+    both.on_both_paths = True  # type: ignore[attr-defined]
+    return both
+
+
+def _on_both(function: Any) -> bool:
+    return getattr(inspect.unwrap(function), "on_both_paths", False) or getattr(
+        function, "on_both_paths", False
+    )
 
 
 # --- comparing with the strict parser ------------------------------------------------------
@@ -274,12 +320,14 @@ def documents(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=examples(2000), deadline=None, suppress_health_check=HEALTH)
 @given(documents())
+@on_both_paths
 def test_any_text_parses_as_the_strict_parser_parses_it(data: bytes) -> None:
     _assert_agrees(data)
 
 
 @settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(st.tuples(KEYS, st.one_of(SCALARS, VALUES)), min_size=1, max_size=8))
+@on_both_paths
 def test_objects_with_repeated_keys_parse_as_the_strict_parser_parses_them(
     members: list[tuple[str, str]],
 ) -> None:
@@ -294,6 +342,7 @@ def test_objects_with_repeated_keys_parse_as_the_strict_parser_parses_them(
 
 @settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(st.lists(st.one_of(INTEGER_TEXTS, FLOAT_TEXTS), min_size=1, max_size=6), SPACES)
+@on_both_paths
 def test_numbers_parse_as_the_strict_parser_parses_them(numbers: list[str], space: str) -> None:
     for number in numbers:
         _assert_agrees(number.encode())
@@ -304,6 +353,7 @@ def test_numbers_parse_as_the_strict_parser_parses_them(numbers: list[str], spac
 
 @settings(max_examples=examples(500), deadline=None, suppress_health_check=HEALTH)
 @given(deep_texts(), st.one_of(st.integers(0, 140), st.just(json_input.MAX_DEPTH)))
+@on_both_paths
 def test_nesting_around_any_limit_parses_as_the_strict_parser_parses_it(
     text: str, max_depth: int
 ) -> None:
@@ -313,6 +363,7 @@ def test_nesting_around_any_limit_parses_as_the_strict_parser_parses_it(
 
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=HEALTH)
 @given(VALUES, st.integers(0, 200))
+@on_both_paths
 def test_the_size_limit_is_the_strict_parsers(text: str, max_bytes: int) -> None:
     data = text.encode("utf-8", "surrogatepass")
     _assert_agrees(data, max_bytes=max_bytes)
@@ -331,6 +382,7 @@ def _holds_surrogate(value: Any) -> bool:
 
 @settings(max_examples=examples(1000), deadline=None, suppress_health_check=HEALTH)
 @given(documents())
+@on_both_paths
 def test_lone_surrogates_are_refused_exactly_where_json_would_keep_them(data: bytes) -> None:
     """A plain ``json.loads`` (every member kept, any number) gives a lone surrogate, in a
     key or a value, exactly where the strict parser refuses (maybe for an earlier reason);
