@@ -119,6 +119,26 @@ them, so that the server writes them while the client checks the next ones (the 
 the end of a batch of 500: 2.5-4.7 against 4.2-11 us a record, alternating runs)."""
 
 
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record where the log holds it: its leaf, and its inclusion proof in the tree of
+    the latest signed checkpoint (which a client checks with the log's key alone)."""
+
+    record: dict[str, Any]
+    leaf_index: int
+    checkpoint: str
+    inclusion: InclusionProof
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record": self.record,
+            "leafIndex": self.leaf_index,
+            "treeSize": self.inclusion.size,
+            "checkpoint": self.checkpoint,
+            "inclusionProof": [digest.hex() for digest in self.inclusion.hashes],
+        }
+
+
 class Ledger:
     """Battery passports and actors as hash chains of signed records on one log."""
 
@@ -630,7 +650,7 @@ class Ledger:
         with self.engine.connect() as connection:
             return lookups.chain_page(connection, subject_id, after, limit)
 
-    def record(self, record_hash: str) -> lookups.StoredRecord | None:
+    def record(self, record_hash: str) -> StoredRecord | None:
         """The record with this hash, its leaf index, and its inclusion proof in the tree of
         the latest signed checkpoint; None if the ledger holds no such record."""
         with self.engine.connect() as connection:
@@ -640,7 +660,7 @@ class Ledger:
         leaf_index, body = found
         size, note = self.log.latest()
         inclusion = self.log.inclusion_proofs([leaf_index], size)[0]
-        return lookups.StoredRecord(json.loads(body), leaf_index, note, inclusion)
+        return StoredRecord(json.loads(body), leaf_index, note, inclusion)
 
     def actors(self) -> list[lookups.ActorKeys]:
         """The registered actors, by DID, with their roles and keys."""

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from ledger.core.rules import Head
 from ledger.errors import LedgerError
-from ledger.log.proofs import InclusionProof
 from ledger.storage.ledger_rows import HEAD_COLUMNS, RECORD_LEAVES, Sql, find_record, head_from_row
 
 MAX_PAGE = 1000
@@ -46,26 +45,6 @@ class Passport:
             "custodian": self.head.custodian,
             "status": self.head.status,
             "closed": self.head.closed,
-        }
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    """A record where the log holds it: its leaf, and its inclusion proof in the tree of
-    the latest signed checkpoint (which a client checks with the log's key alone)."""
-
-    record: dict[str, Any]
-    leaf_index: int
-    checkpoint: str
-    inclusion: InclusionProof
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "record": self.record,
-            "leafIndex": self.leaf_index,
-            "treeSize": self.inclusion.size,
-            "checkpoint": self.checkpoint,
-            "inclusionProof": [digest.hex() for digest in self.inclusion.hashes],
         }
 
 
