@@ -4,17 +4,72 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
+from typer import _click
+from typer.core import TyperGroup
 
-from cli import demo_cmd, documents, keys_cmd, ledger_cmd, log_cmd, record_cmd
 from cli.errors import UNUSABLE, json_output, report
 from cli.help import Command
 
+VERBS: dict[str, tuple[str, str, str]] = {
+    "keys": ("cli.keys_cmd", "app", "Create, import and inspect key files."),
+    "log": ("cli.log_cmd", "app", "The transparency log and its proofs."),
+    "actor": ("cli.ledger_cmd", "actor_app", "Register actors, manage keys."),
+    "policy": ("cli.ledger_cmd", "policy_app", "Grading policies."),
+    "record": ("cli.record_cmd", "app", "Build and sign records."),
+    "init": ("cli.ledger_cmd", "init", "Create a ledger in the data directory."),
+    "submit": ("cli.ledger_cmd", "submit", "Append a signed record; print its receipt."),
+    "chain": ("cli.ledger_cmd", "chain", "Print or verify a passport's records."),
+    "audit": ("cli.ledger_cmd", "audit", "Re-verify the whole ledger."),
+    "sign": ("cli.documents", "sign", "Add a proof to a document."),
+    "verify": ("cli.documents", "verify", "Verify a document's proofs, or a receipt."),
+    "demo": ("cli.demo_cmd", "demo", "Create a demo ledger of battery lives."),
+}
+"""Every verb: the module and name of its Typer app or function, and its short help. A
+verb's module is imported when that verb runs (or its help is shown): ``bpl --help`` and
+the offline verbs do not load the others (pyld, the storage code)."""
+
+
+class _Verbs(TyperGroup):
+    """The root command: lists :data:`VERBS` from the table, loads each on first use."""
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if cmd_name not in VERBS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, _, short) in VERBS.items()])
+
+
+def _load(name: str) -> _click.Command:
+    """The click command of verb ``name``, its module imported now."""
+    module, attribute, short_help = VERBS[name]
+    target = getattr(import_module(module), attribute)
+    if isinstance(target, typer.Typer):  # a group of verbs, even of one (bpl record new)
+        command: _click.Command = typer.main.get_group(target)
+    else:  # a verb of its own
+        single = typer.Typer(rich_markup_mode=None)
+        single.command(name, cls=Command, short_help=short_help)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    command.short_help = short_help
+    return command
+
+
 app = typer.Typer(
     name="bpl",
+    cls=_Verbs,
     help="Battery-passport ledger: keys, signed records and their verification.",
     no_args_is_help=True,
     # Plain help: rich markup read "did:key:" as an emoji code and boxed every line.
@@ -23,26 +78,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(keys_cmd.app, name="keys", short_help="Create, import and inspect key files.")
-app.add_typer(log_cmd.app, name="log", short_help="The transparency log and its proofs.")
-app.add_typer(ledger_cmd.actor_app, name="actor", short_help="Register actors, manage keys.")
-app.add_typer(ledger_cmd.policy_app, name="policy", short_help="Grading policies.")
-app.add_typer(record_cmd.app, name="record", short_help="Build and sign records.")
-app.command("init", cls=Command, short_help="Create a ledger in the data directory.")(
-    ledger_cmd.init
-)
-app.command("submit", cls=Command, short_help="Append a signed record; print its receipt.")(
-    ledger_cmd.submit
-)
-app.command("chain", cls=Command, short_help="Print or verify a passport's records.")(
-    ledger_cmd.chain
-)
-app.command("audit", cls=Command, short_help="Re-verify the whole ledger.")(ledger_cmd.audit)
-app.command("sign", cls=Command, short_help="Add a proof to a document.")(documents.sign)
-app.command("verify", cls=Command, short_help="Verify a document's proofs, or a receipt.")(
-    documents.verify
-)
-app.command("demo", cls=Command, short_help="Create a demo ledger of battery lives.")(demo_cmd.demo)
 
 
 def _version(value: bool) -> None:

@@ -533,7 +533,9 @@ def test_verify_a_receipt_offline_with_the_log_key(session: Session, tmp_path: P
 def verbs(group: TyperGroup, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every command path under ``group``, groups included."""
     found = [path]
-    for name, command in group.commands.items():
+    context = typer.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)  # the root loads its verbs on demand
         if isinstance(command, TyperGroup):
             found += verbs(command, (*path, name))
         else:
@@ -566,7 +568,7 @@ def test_every_verbs_help_reads_cleanly(path: tuple[str, ...]) -> None:
     command = ROOT
     for name in path:
         assert isinstance(command, TyperGroup)
-        command = command.commands[name]
+        command = command.get_command(typer.Context(command), name)
     for param in command.params:
         if isinstance(param, TyperOption) and param.is_flag:
             continue
