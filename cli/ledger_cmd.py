@@ -100,7 +100,7 @@ def init(
     directory = data_directory(data_dir)
     with creating(directory):
         operator, ledger = create_ledger(directory, origin, name)
-        ledger.engine.dispose()
+        ledger.close()
     report(f"ledger {origin!r} created in {directory.path}")
     made = {
         "dataDir": str(directory.path),

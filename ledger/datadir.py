@@ -113,7 +113,7 @@ class DataDir:
             identity.claim(engine, identity.Identity(origin, verifier))
             TransparencyLog(engine, origin, signer).append([])
         finally:
-            engine.dispose()
+            store.dispose(engine)
         return verifier
 
     def origin(self) -> str:

@@ -55,7 +55,7 @@ from ledger.errors import (
 )
 from ledger.log import PlannedAppend, State, TransparencyLog, checkpoint, merkle
 from ledger.log.proofs import InclusionProof
-from ledger.storage import lookups
+from ledger.storage import database, lookups
 from ledger.storage import policy_rows as policy_store
 from ledger.storage.ledger_rows import (
     Known,
@@ -214,6 +214,10 @@ class Ledger:
             ledger.engine.dispose()  # closes the database, for its files to be removed
             raise
         return ledger
+
+    def close(self) -> None:
+        """Close the ledger's database (its background checkpoints done first)."""
+        database.dispose(self.engine)
 
     def register_actor(
         self,

@@ -212,3 +212,12 @@ def require_current_schema(engine: Engine) -> None:
 def _reason(exc: sa.exc.DBAPIError) -> str:
     """The driver's message without SQL text or parameters (they may hold data)."""
     return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
+def dispose(engine: Engine) -> None:
+    """Close an engine for good: its WAL checkpoint thread done first (run after, it would
+    reopen the database and make its -wal and -shm files again)."""
+    checkpointer = CHECKPOINTERS.get(engine)
+    if checkpointer is not None:
+        checkpointer.settle()
+    engine.dispose()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -81,6 +82,12 @@ class WalCheckpointer:
         # checkpoint copies nothing from inside one.
         engine = self._engine()
         if engine is None:
+            return
+        database = engine.url.database
+        if database and not Path(f"{database}-wal").exists():
+            # Nothing to copy: the last connection closed (the engine was disposed) and
+            # took the write-ahead log with it. Opening one now would only make the -wal
+            # and -shm files again, with whatever mode the database file has by then.
             return
         try:
             connection = engine.raw_connection()
