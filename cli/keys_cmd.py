@@ -24,18 +24,23 @@ OutOption = Annotated[
 ]
 
 
+EncryptOption = Annotated[
+    bool,
+    typer.Option(
+        "--encrypt",
+        help="Protect the secret with a passphrase (asked, or from $BPL_KEY_PASSPHRASE).",
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
+PublicJsonOption = Annotated[bool, typer.Option("--json", help="Print the public part as JSON.")]
+
+
 @app.command("new", cls=Command, short_help="Generate a key file; print its did:key.")
 def new(
     out: OutOption,
-    encrypt: Annotated[
-        bool,
-        typer.Option(
-            "--encrypt",
-            help="Protect the secret with a passphrase (asked, or from $BPL_KEY_PASSPHRASE).",
-        ),
-    ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the public part as JSON.")] = False,
+    encrypt: EncryptOption = False,
+    force: ForceOption = False,
+    as_json: PublicJsonOption = False,
 ) -> None:
     """Generate a new Ed25519 key and write it to a key file; print its did:key."""
     json_output(as_json)
@@ -70,15 +75,9 @@ def import_(
             help="The source's format (auto: found from its content).",
         ),
     ] = "auto",
-    encrypt: Annotated[
-        bool,
-        typer.Option(
-            "--encrypt",
-            help="Protect the secret with a passphrase (asked, or from $BPL_KEY_PASSPHRASE).",
-        ),
-    ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the public part as JSON.")] = False,
+    encrypt: EncryptOption = False,
+    force: ForceOption = False,
+    as_json: PublicJsonOption = False,
 ) -> None:
     """Import an existing Ed25519 private key into a key file; print its did:key.
 
