@@ -304,7 +304,7 @@ def _replay(item: Checked, view: ReplayView) -> str | None:
 def _grading_policy_problem(disclosures: dict[str, Any], view: ReplayView) -> str | None:
     """Why the grading policy a DiagnosticTest names is not one the log had registered
     before it, or None. (Admission checked the name and digest against the stored rows.)"""
-    reference = disclosures.get("legitimate-interest", {}).get("gradingPolicy", {})
+    reference = records.measures(disclosures).get("gradingPolicy", {})
     key = (str(reference.get("id")), str(reference.get("version")))
     if key in _BUNDLED:
         return None

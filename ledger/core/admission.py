@@ -148,7 +148,16 @@ def _check_staged(
 class _Candidate:
     """A submission between the stages of :func:`check_submissions`."""
 
-    __slots__ = ("body", "disclosed", "disclosures", "encoded", "index", "kind", "record")
+    __slots__ = (
+        "body",
+        "disclosed",
+        "disclosures",
+        "encoded",
+        "index",
+        "kind",
+        "record",
+        "version",
+    )
 
     def __init__(
         self,
@@ -161,6 +170,7 @@ class _Candidate:
         self.disclosures = disclosures
         self.body = b""
         self.kind = ""
+        self.version = ""
         self.disclosed: dict[str, Mapping[str, Any]] = {}
         self.encoded: Mapping[str, bytes] = {}
 
@@ -197,6 +207,7 @@ def _canonical_body(candidate: _Candidate) -> None:
 def _check_schema(candidate: _Candidate) -> None:
     try:
         candidate.kind = schemas.validate_record(candidate.record)  # ignores the proof
+        candidate.version = schemas.version_of(candidate.record)
     except schemas.SchemaError as exc:
         raise RecordRejected("schema", str(exc)) from None
 
@@ -205,7 +216,7 @@ def _check_disclosures(candidate: _Candidate) -> None:
     try:
         disclosed, encoded = records.match_disclosures(candidate.record, candidate.disclosures)
         for disclosure in disclosed.values():
-            schemas.validate_disclosure(candidate.kind, disclosure)
+            schemas.validate_disclosure(candidate.kind, disclosure, candidate.version)
     except schemas.SchemaError as exc:
         raise RecordRejected("schema", str(exc)) from None
     candidate.disclosed, candidate.encoded = disclosed, encoded
@@ -214,7 +225,7 @@ def _check_disclosures(candidate: _Candidate) -> None:
 def _check_kind(candidate: _Candidate, policies: Policies) -> None:
     """The checks of one kind: a DiagnosticTest's grade, a policy registration's policy."""
     if candidate.kind == "DiagnosticTest":
-        _check_grade(candidate.disclosed.get("legitimate-interest", {}), policies)
+        _check_grade(records.measures(candidate.disclosed), policies)
     elif candidate.kind == "GradingPolicyRegistered":
         _check_registration(candidate.record["credentialSubject"])
 

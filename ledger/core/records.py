@@ -16,14 +16,17 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import schemas
 from ledger.errors import RecordRejected
 from signing import jcs
-from signing.contexts import CREDENTIALS_V2
 from signing.errors import CanonicalizationError
 
-BPL_CONTEXT = "https://w3id.org/bpl/v1"
-CONTEXT = [CREDENTIALS_V2, BPL_CONTEXT]
-RESTRICTED_GROUPS = ("legitimate-interest", "authority")
+VERSION = "v1"  # becomes schemas.CURRENT once every builder speaks v2
+"""The record format version new records are built in (older ones stay valid)."""
+CONTEXT = schemas.context_of(VERSION)
+RESTRICTED_GROUPS = schemas.restricted_groups(VERSION)
+_MEASURES_GROUPS = ("performance", "legitimate-interest")
+"""Where a DiagnosticTest carries its measures and grade: v2, then v1."""
 _DIGEST_PREFIX = "sha256:"
 POLICY_CHAIN_PREFIX = "urn:bpl:grading-policy:"
 
@@ -63,12 +66,22 @@ def new_salt() -> str:
 
 
 def make_disclosure(
-    group: str, fields: Mapping[str, Any], salt: str | None = None
+    group: str, fields: Mapping[str, Any], salt: str | None = None, version: str = VERSION
 ) -> dict[str, Any]:
-    """A disclosure object for ``group`` holding ``fields``."""
-    if group not in RESTRICTED_GROUPS:
-        raise ValueError(f"unknown access group {group!r} (one of {', '.join(RESTRICTED_GROUPS)})")
+    """A disclosure object for ``group`` (of record format ``version``) holding ``fields``."""
+    allowed = schemas.restricted_groups(version)
+    if group not in allowed:
+        raise ValueError(f"unknown access group {group!r} (one of {', '.join(allowed)})")
     return {"salt": salt or new_salt(), "group": group, **fields}
+
+
+def measures(disclosed: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The disclosure that holds a DiagnosticTest's measures and grade, in any version."""
+    for group in _MEASURES_GROUPS:
+        found = disclosed.get(group)
+        if found is not None:
+            return found
+    return {}
 
 
 def match_disclosures(
@@ -120,14 +133,17 @@ def build(
     *,
     valid_from: str | datetime | None = None,
     record_id: str | None = None,
+    version: str = VERSION,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """An unsigned record of ``kind`` and its disclosures.
+    """An unsigned record of ``kind`` in record format ``version``, and its disclosures.
 
     ``public`` holds the subject's public fields; ``restricted`` maps an access group to
     its fields. Sign the record with :func:`signing.proofs.sign` and submit both.
     """
     disclosures = [
-        make_disclosure(group, fields) for group, fields in (restricted or {}).items() if fields
+        make_disclosure(group, fields, version=version)
+        for group, fields in (restricted or {}).items()
+        if fields
     ]
     credential_subject: dict[str, Any] = {"id": subject_id, "sequence": sequence}
     if previous is not None:
@@ -140,7 +156,7 @@ def build(
     if isinstance(valid_from, datetime):
         valid_from = valid_from.isoformat().replace("+00:00", "Z")
     record = {
-        "@context": list(CONTEXT),
+        "@context": schemas.context_of(version),
         "id": record_id or f"urn:uuid:{uuid.uuid4()}",
         "type": ["VerifiableCredential", kind],
         "issuer": issuer,
