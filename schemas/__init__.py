@@ -87,6 +87,7 @@ _CREDENTIAL_TYPE = "VerifiableCredential"
 _KIND_SET = frozenset(KINDS)
 _ENVELOPE_FIELDS = frozenset({"salt", "group"})
 _IN_CLEAR = ", never in clear"
+_CONTEXT_PATH = json_path(["@context"])  # $["@context"], as every error writes it
 
 
 class SchemaError(ValueError):
@@ -129,7 +130,7 @@ def context_of(version: str) -> list[str]:
 def version_of(record: Mapping[str, Any]) -> str:
     """The version a record names by its bpl context (its second ``@context`` entry).
 
-    An unknown or missing bpl context is a SchemaError at ``$['@context']``; the schema of
+    An unknown or missing bpl context is a SchemaError at ``$["@context"]``; the schema of
     the version found then checks the whole ``@context`` list exactly.
     """
     if not (record.__class__ is dict or isinstance(record, Mapping)):
@@ -144,12 +145,12 @@ def version_of(record: Mapping[str, Any]) -> str:
             if isinstance(url, str) and url in _VERSION_OF_CONTEXT:
                 return _VERSION_OF_CONTEXT[url]
     known = " or ".join(CONTEXTS.values())
-    raise SchemaError("", "$['@context']", f"a record names its version by a bpl context: {known}")
+    raise SchemaError("", _CONTEXT_PATH, f"a record names its version by a bpl context: {known}")
 
 
 def _known_version(version: str) -> str:
     if version not in _KINDS_OF:
-        raise SchemaError("", "$['@context']", f"unknown record format version {version!r}")
+        raise SchemaError("", _CONTEXT_PATH, f"unknown record format version {version!r}")
     return version
 
 
