@@ -1,4 +1,8 @@
-"""The record schemas: valid 2020-12, examples that pass (and sign), named refusals."""
+"""The v1 record schemas: valid 2020-12, examples that pass (and sign), named refusals.
+
+Version 1 of the record format stays valid for the records signed under it: this file
+pins every call to "v1" (tests/schemas/test_schemas_v2.py tests version 2).
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,12 @@ import schemas
 from signing import jcs, keys, proofs, suites
 from tests.hypothesis_profiles import examples
 
-EXAMPLES = Path(__file__).parent / "examples"
+V1 = "v1"
+EXAMPLES = Path(__file__).parent / "examples" / V1
 DOCS = Path(__file__).parents[2] / "docs" / "schemas.md"
-SCHEMA_DIR = Path(schemas.__file__).parent / "kinds"
+SCHEMA_DIR = Path(schemas.__file__).parent / "kinds" / V1
+KINDS = schemas.kinds(V1)
+GROUPS = schemas.groups(V1)
 KEY = keys.from_seed(bytes(range(32)))
 
 
@@ -38,7 +45,7 @@ def python_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 
 
 def python_disclosure_validator(kind: str, group: str) -> jsonschema.Draft202012Validator:
-    full = schemas.schema(kind)
+    full = schemas.schema(kind, V1)
     return python_validator(
         {
             "$schema": full["$schema"],
@@ -56,15 +63,16 @@ def digest(value: Any) -> str:
 
 
 def test_one_file_per_kind() -> None:
-    assert {p.stem for p in SCHEMA_DIR.glob("*.json")} == set(schemas.KINDS)
-    assert schemas.KINDS == schemas.BATTERY_KINDS + schemas.ACTOR_KINDS + schemas.POLICY_KINDS
-    assert len(set(schemas.KINDS)) == 13
-    assert schemas.GROUPS == ("public", "legitimate-interest", "authority")
+    assert {p.stem for p in SCHEMA_DIR.glob("*.json")} == set(KINDS)
+    assert KINDS == schemas.BATTERY_KINDS + schemas.ACTOR_KINDS + schemas.POLICY_KINDS
+    assert len(set(KINDS)) == 13
+    assert GROUPS == ("public", "legitimate-interest", "authority")
+    assert schemas.restricted_groups(V1) == GROUPS[1:]
 
 
-@pytest.mark.parametrize("kind", schemas.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_schema_is_valid_2020_12(kind: str) -> None:
-    schema = schemas.schema(kind)
+    schema = schemas.schema(kind, V1)
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"] == f"https://w3id.org/bpl/schemas/{kind}.json"
@@ -74,8 +82,8 @@ def test_schema_is_valid_2020_12(kind: str) -> None:
 
 
 def test_schema_returns_a_copy() -> None:
-    schemas.schema("Shipment")["properties"].clear()
-    assert "credentialSubject" in schemas.schema("Shipment")["properties"]
+    schemas.schema("Shipment", V1)["properties"].clear()
+    assert "credentialSubject" in schemas.schema("Shipment", V1)["properties"]
 
 
 def properties_of(node: Any, where: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -91,13 +99,13 @@ def properties_of(node: Any, where: str = "$") -> Iterator[tuple[str, dict[str, 
             yield from properties_of(value, f"{where}[{index}]")
 
 
-@pytest.mark.parametrize("kind", schemas.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_property_says_who_reads_it(kind: str) -> None:
-    schema = schemas.schema(kind)
+    schema = schemas.schema(kind, V1)
     found = list(properties_of(schema))
     assert found
     for where, prop in found:
-        assert prop.get("x-access") in schemas.GROUPS, where
+        assert prop.get("x-access") in GROUPS, where
     # Objects that hold fields refuse any other field.
     for where, prop in found:
         if prop.get("type") == "object":
@@ -109,25 +117,25 @@ def test_every_property_says_who_reads_it(kind: str) -> None:
             assert {p["x-access"] for _, p in properties_of(definition)} == {group}
 
 
-@pytest.mark.parametrize("kind", schemas.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_access_groups_cover_every_property(kind: str) -> None:
-    schema = schemas.schema(kind)
-    groups = schemas.access_groups(kind)
+    schema = schemas.schema(kind, V1)
+    groups = schemas.access_groups(kind, V1)
     subject = schema["properties"]["credentialSubject"]["properties"]
     for name, prop in subject.items():
         assert groups[name] == prop["x-access"] == "public"
-    for group in schemas.disclosure_groups(kind):
+    for group in schemas.disclosure_groups(kind, V1):
         for name, prop in schema["$defs"][f"disclosure-{group}"]["properties"].items():
             if name in ("salt", "group"):
                 assert name not in groups
             else:
                 assert groups[name] != "public"
-                assert schemas.GROUPS.index(groups[name]) >= schemas.GROUPS.index(prop["x-access"])
+                assert GROUPS.index(groups[name]) >= GROUPS.index(prop["x-access"])
     nested = {where for where, _ in properties_of(schema["$defs"])} | {
         where for where, _ in properties_of(subject)
     }
     assert len(groups) <= len(nested) + len(subject)
-    assert all(group in schemas.GROUPS for group in groups.values())
+    assert all(group in GROUPS for group in groups.values())
 
 
 def test_access_groups_follow_the_records_contract() -> None:
@@ -161,37 +169,37 @@ def test_access_groups_follow_the_records_contract() -> None:
         "KeyRevoked": {"key": "public", "reason": "public"},
     }
     for kind, fields in expected.items():
-        groups = schemas.access_groups(kind)
+        groups = schemas.access_groups(kind, V1)
         for field, group in fields.items():
             assert groups[field] == group, (kind, field)
     for kind in ("PassportSucceeded", "KeyAdded", "KeyRevoked", "GradingPolicyRegistered"):
-        assert set(schemas.access_groups(kind).values()) == {"public"}
-        assert schemas.disclosure_groups(kind) == ()
+        assert set(schemas.access_groups(kind, V1).values()) == {"public"}
+        assert schemas.disclosure_groups(kind, V1) == ()
 
 
 def test_docs_table_is_generated_from_the_schemas() -> None:
-    assert schemas.access_table() in DOCS.read_text(encoding="utf-8")
+    assert schemas.access_table(V1) in DOCS.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- the examples
 
 
-@pytest.mark.parametrize("kind", schemas.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_example_is_valid(kind: str) -> None:
     ex = example(kind)
     record, disclosures = ex["record"], ex["disclosures"]
     assert schemas.kind_of(record) == kind
     assert schemas.validate_record(record) == kind
-    python_validator(schemas.schema(kind)).validate(record)
+    python_validator(schemas.schema(kind, V1)).validate(record)
     digests = record["credentialSubject"].get("disclosures", {})
     assert {d["group"] for d in disclosures} == set(digests)
     for disclosure in disclosures:
-        schemas.validate_disclosure(kind, disclosure)
+        schemas.validate_disclosure(kind, disclosure, V1)
         python_disclosure_validator(kind, disclosure["group"]).validate(disclosure)
         assert digests[disclosure["group"]] == digest(disclosure)
 
 
-@pytest.mark.parametrize("kind", schemas.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_example_signs_and_verifies_with_jcs(kind: str) -> None:
     signed = proofs.sign(example(kind)["record"], keys.generate())
     proofs.verify(signed)
@@ -199,7 +207,7 @@ def test_example_signs_and_verifies_with_jcs(kind: str) -> None:
     assert schemas.validate_record(signed) == kind
 
 
-@pytest.mark.parametrize("kind", schemas.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_example_signs_and_verifies_with_rdfc(kind: str) -> None:
     """rdfc safe mode refuses any term the context leaves undefined."""
     signed = proofs.sign(example(kind)["record"], KEY, suites.RDFC)
@@ -209,7 +217,7 @@ def test_example_signs_and_verifies_with_rdfc(kind: str) -> None:
 def test_the_schema_itself_refuses_a_proof() -> None:
     """The ledger strips proof before validation; the schema describes the unsecured record."""
     signed = proofs.sign(example("KeyAdded")["record"], KEY)
-    errors = list(python_validator(schemas.schema("KeyAdded")).iter_errors(signed))
+    errors = list(python_validator(schemas.schema("KeyAdded", V1)).iter_errors(signed))
     assert [e.validator for e in errors] == ["additionalProperties"]
     assert schemas.validate_record(signed) == "KeyAdded"
 
@@ -359,9 +367,15 @@ BAD_RECORDS: dict[str, tuple[str, Change, str, str]] = {
         "$.credentialSubject.disclosures",
         "more than 1 property",
     ),
-    "wrong @context": (
+    "no bpl @context: no version": (
         "KeyAdded",
         lambda r: r.update({"@context": ["https://www.w3.org/ns/credentials/v2"]}),
+        '$["@context"]',
+        "a record names its version by a bpl context",
+    ),
+    "wrong @context order": (
+        "KeyAdded",
+        lambda r: r["@context"].reverse(),
         '$["@context"]',
         "was expected",
     ),
@@ -457,7 +471,7 @@ def test_bad_record_is_refused_by_path_and_rule(name: str) -> None:
     assert message in caught.value.message
     assert message in str(caught.value)
     # The Python reference implementation agrees that the record is invalid.
-    assert not python_validator(schemas.schema(kind)).is_valid(record)
+    assert not python_validator(schemas.schema(kind, V1)).is_valid(record)
 
 
 def disclosure(kind: str, group: str = "legitimate-interest") -> dict[str, Any]:
@@ -655,7 +669,7 @@ def test_bad_disclosure_is_refused_by_path_and_rule(name: str) -> None:
     bad = disclosure(kind, group)
     change(bad)
     with pytest.raises(schemas.SchemaError) as caught:
-        schemas.validate_disclosure(kind, bad)
+        schemas.validate_disclosure(kind, bad, V1)
     assert caught.value.path == path
     assert message in caught.value.message
     assert caught.value.kind == kind
@@ -672,7 +686,7 @@ def test_waste_shipment_needs_no_annex_xiv_evidence() -> None:
         packingInstruction="P909",
         marks=["LITHIUM BATTERIES FOR RECYCLING"],
     )
-    schemas.validate_disclosure("Shipment", waste)
+    schemas.validate_disclosure("Shipment", waste, V1)
 
 
 def test_document_may_be_disclosed_to_either_group() -> None:
@@ -682,19 +696,19 @@ def test_document_may_be_disclosed_to_either_group() -> None:
     only["group"] = "legitimate-interest"
     moved["record"]["credentialSubject"]["disclosures"] = {"legitimate-interest": digest(only)}
     schemas.validate_record(moved["record"])
-    schemas.validate_disclosure("DocumentAttached", only)
+    schemas.validate_disclosure("DocumentAttached", only, V1)
 
 
 def test_public_only_kinds_have_no_disclosure() -> None:
     with pytest.raises(schemas.SchemaError, match="none: the kind has no restricted fields"):
-        schemas.validate_disclosure("KeyAdded", {"salt": "A" * 22, "group": "authority"})
+        schemas.validate_disclosure("KeyAdded", {"salt": "A" * 22, "group": "authority"}, V1)
 
 
 def test_unknown_kind_is_named_everywhere() -> None:
     for call in (
-        lambda: schemas.schema("Teleported"),
-        lambda: schemas.access_groups("Teleported"),
-        lambda: schemas.validate_disclosure("Teleported", {}),
+        lambda: schemas.schema("Teleported", V1),
+        lambda: schemas.access_groups("Teleported", V1),
+        lambda: schemas.validate_disclosure("Teleported", {}, V1),
     ):
         with pytest.raises(schemas.SchemaError, match=re.escape("unknown kind 'Teleported'")):
             call()
@@ -732,7 +746,7 @@ def test_a_restricted_field_in_clear_is_named_before_other_errors() -> None:
 
 def test_validators_are_compiled_once() -> None:
     schemas.validate_record(example("Shipment")["record"])
-    assert schemas._validators("Shipment") is schemas._validators("Shipment")
+    assert schemas._validators("Shipment", V1) is schemas._validators("Shipment", V1)
 
 
 class _Named(str):
@@ -759,11 +773,11 @@ def test_kind_of_agrees_with_its_reference(types: Any) -> None:
 
 
 def test_a_disclosure_may_be_any_mapping() -> None:
-    schemas.validate_disclosure("Shipment", MappingProxyType(disclosure("Shipment")))
+    schemas.validate_disclosure("Shipment", MappingProxyType(disclosure("Shipment")), V1)
     bad = disclosure("Shipment")
     bad["waste"] = "yes"
     with pytest.raises(schemas.SchemaError) as caught:
-        schemas.validate_disclosure("Shipment", MappingProxyType(bad))
+        schemas.validate_disclosure("Shipment", MappingProxyType(bad), V1)
     assert caught.value.path == "$.waste"
 
 
@@ -771,5 +785,5 @@ def test_a_disclosure_may_be_any_mapping() -> None:
 def test_a_disclosure_group_must_be_one_of_the_kinds(group: object) -> None:
     odd = {**disclosure("Shipment"), "group": group}
     with pytest.raises(schemas.SchemaError, match="expected legitimate-interest") as caught:
-        schemas.validate_disclosure("Shipment", odd)
+        schemas.validate_disclosure("Shipment", odd, V1)
     assert caught.value.path == "$.group"
