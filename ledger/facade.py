@@ -35,7 +35,8 @@ from ledger import audit as auditing
 from ledger import identity
 from ledger.audit import Report
 from ledger.committer import GroupCommitter
-from ledger.core import collector, grading, records
+from ledger.core import access, collector, grading, records
+from ledger.core.access import Reader
 from ledger.core.admission import (
     Checked,
     Policies,
@@ -732,16 +733,18 @@ class Ledger:
         re-verify records (default: one per CPU on large ledgers); see :mod:`ledger.audit`."""
         return auditing.audit(self.engine, self.log, self.verifier_key, workers=workers)
 
-    def disclosures(self, record_hash: str) -> dict[str, dict[str, Any]]:
-        """A record's disclosures by group. Callers enforce access levels.
+    def disclosures(self, record_hash: str, reader: Reader) -> dict[str, dict[str, Any]]:
+        """The disclosures of a record that ``reader`` may read, by group (ledger.core.access:
+        Art. 77(2)); {} for an unknown record. Pass ``access.PUBLIC`` for anyone.
 
         A disclosure is served under the group its own (digested) body names: a row stored
         under another group label is refused (StoreError), never served to that group."""
         with self.engine.connect() as connection:
-            rows = lookups.disclosure_rows(connection, record_hash)
-        if rows is None:
+            found = lookups.record_by_hash(connection, record_hash)
+            rows = lookups.disclosure_rows(connection, record_hash) if found else None
+        if found is None or rows is None:
             return {}
-        shown = {}
+        stored = {}
         for label, body in rows:
             disclosure = json.loads(body)
             group = disclosure.get("group") if isinstance(disclosure, dict) else None
@@ -750,8 +753,9 @@ class Ledger:
                     f"a disclosure of record {record_hash} is stored under group "
                     f"{label!r} but is the {group!r} disclosure: run bpl audit"
                 )
-            shown[group] = disclosure
-        return shown
+            stored[group] = disclosure
+        shown = access.readable(reader, json.loads(found[1]), stored)
+        return {group: stored[group] for group in shown}
 
 
 def _apply_rules(item: Checked, view: LedgerView) -> Effects:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.core import grading, records
+from ledger.core.access import OPERATOR_READER as OPERATOR
 from ledger.core.rules import KIND_ROLES
 from ledger.demo import DemoSummary, gtin_check_digit, run_demo
 from ledger.facade import Ledger
@@ -126,7 +127,7 @@ def test_batteries_have_gs1_ids_and_tests_carry_the_policys_grade(
     policy = grading.load_policy()
     grades = set()
     for record in records_of(ledger, "DiagnosticTest"):
-        measures = ledger.disclosures(records.record_hash(record))["legitimate-interest"]
+        measures = ledger.disclosures(records.record_hash(record), OPERATOR)["legitimate-interest"]
         assert measures["grade"] == grading.grade(measures, policy).grade
         assert measures["gradingPolicy"] == grading.policy_ref(policy)
         grades.add(measures["grade"])
@@ -138,7 +139,7 @@ def test_waste_shipments_carry_the_adr_block(demo: tuple[Ledger, DemoSummary]) -
     shipments = records_of(ledger, "Shipment")
     assert shipments
     for record in shipments:
-        details = ledger.disclosures(records.record_hash(record))["legitimate-interest"]
+        details = ledger.disclosures(records.record_hash(record), OPERATOR)["legitimate-interest"]
         goods = details["dangerousGoods"]
         assert details["waste"] is True
         assert (goods["unNumber"], goods["class"]) == ("UN3480", "9")

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from ledger import audit
 from ledger import facade as service
 from ledger.core import admission, records
+from ledger.core.access import OPERATOR_READER as OPERATOR
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
 from ledger.facade import Ledger, Receipt
 from ledger.log import checkpoint, merkle
@@ -157,7 +158,9 @@ def test_a_battery_life_is_accepted_with_receipts(world: World) -> None:
     leaves = b"".join(world.ledger.log.leaves(0, world.ledger.log.size()))
     assert b"hydrometallurgical" not in leaves and b"waste-handover" not in leaves
     assert (
-        world.ledger.disclosures(receipts[-1].record_hash)["legitimate-interest"]["process"]
+        world.ledger.disclosures(receipts[-1].record_hash, OPERATOR)["legitimate-interest"][
+            "process"
+        ]
         == "hydrometallurgical"
     )
 
@@ -204,11 +207,13 @@ def test_records_are_found_by_hash_in_every_epoch(epochs_of_two_leaves: None, wo
     world.transfer(PASSPORT, "maker", "dismantler")
     world.transfer(PASSPORT, "dismantler", "maker", "return")
     for record in world.ledger.chain(PASSPORT):
-        assert world.ledger.disclosures(records.record_hash(record))["legitimate-interest"]
+        assert world.ledger.disclosures(records.record_hash(record), OPERATOR)[
+            "legitimate-interest"
+        ]
     assert world.ledger.log.size() > 8  # over four epochs
     assert world.ledger.audit().ok
-    assert world.ledger.disclosures("sha256:" + "0" * 64) == {}
-    assert world.ledger.disclosures("not a hash") == {}
+    assert world.ledger.disclosures("sha256:" + "0" * 64, OPERATOR) == {}
+    assert world.ledger.disclosures("not a hash", OPERATOR) == {}
 
 
 def tamper_disclosure(submission: dict[str, Any]) -> None:
@@ -1208,7 +1213,7 @@ def test_group_commit_refuses_a_bad_record_alone_and_keeps_serving(
     replay = {"record": world.ledger.chain("urn:bpl:passport:group-first")[0]}
     replay["disclosures"] = [
         {"group": group, **fields}
-        for group, fields in world.ledger.disclosures(first.record_hash).items()
+        for group, fields in world.ledger.disclosures(first.record_hash, OPERATOR).items()
     ]
     fresh = world.record(
         "PassportIssued",
@@ -1538,11 +1543,11 @@ def test_a_disclosure_is_never_served_under_another_group(world: World, tmp_path
     a_short_life(world, tmp_path)
     transfer = world.ledger.chain(PASSPORT)[1]
     record_hash = records.record_hash(transfer)
-    assert set(world.ledger.disclosures(record_hash)) == {"legitimate-interest"}
+    assert set(world.ledger.disclosures(record_hash, OPERATOR)) == {"legitimate-interest"}
     with world.ledger.engine.begin() as connection:
         connection.execute(sa.text("UPDATE ledger_disclosures SET grp = 'authority'"))
     with pytest.raises(StoreError, match="stored under group 'authority'"):
-        world.ledger.disclosures(record_hash)
+        world.ledger.disclosures(record_hash, OPERATOR)
     assert "stored under group 'authority'" in (world.ledger.audit().reason or "")
 
 
