@@ -38,7 +38,9 @@ _BOOKKEEPING = {"id", "sequence", "previous", "disclosures"}
 def new(
     kind: Annotated[
         str,
-        typer.Argument(metavar="KIND", help=f"Record kind: {', '.join(schemas.KINDS)}."),
+        typer.Argument(
+            metavar="KIND", help=f"Record kind: {', '.join(schemas.kinds(records.VERSION))}."
+        ),
     ],
     subject: Annotated[
         str,
@@ -69,8 +71,9 @@ def new(
         str | None,
         typer.Option(
             "--disclose-as",
-            metavar="|".join(records.RESTRICTED_GROUPS),
-            help="Put every restricted field in this group.",
+            metavar="|".join(("public", *records.RESTRICTED_GROUPS)),
+            help="Put every restricted field in this group (public: a DocumentAttached "
+            "whose document type may be public, e.g. declaration-of-conformity).",
         ),
     ] = None,
     policy_file: Annotated[
@@ -99,8 +102,9 @@ def new(
     The record's issuer is the actor who makes the statement (--issuer, by default the
     key's did:key); its proof names the key that signed it (its verification method)."""
     json_output(as_json)
-    if kind not in schemas.KINDS:
-        fail(f"unknown kind {kind!r} (known: {', '.join(schemas.KINDS)})")
+    known_kinds = schemas.kinds(records.VERSION)
+    if kind not in known_kinds:
+        fail(f"unknown kind {kind!r} (known: {', '.join(known_kinds)})")
     fields = _fields(data, sets or [])
     if kind == "DiagnosticTest":
         _complete_grading(fields, _policy_from(policy_file) if policy_file else None, data_dir)
@@ -127,7 +131,7 @@ def _validate(kind: str, record: dict[str, Any], disclosures: list[dict[str, Any
     checks them, before anything is signed: exit 2 naming the field and the rule."""
     for disclosure in disclosures:
         try:
-            schemas.validate_disclosure(kind, disclosure)
+            schemas.validate_disclosure(kind, disclosure, records.VERSION)
         except schemas.SchemaError as exc:
             _refuse(kind, exc, "$.")
     try:
@@ -135,9 +139,10 @@ def _validate(kind: str, record: dict[str, Any], disclosures: list[dict[str, Any
     except schemas.SchemaError as exc:
         if not disclosures and exc.path == "$.credentialSubject.disclosures":
             # "'disclosures' is required": name the restricted field that is missing.
-            for group in schemas.disclosure_groups(kind):
+            for group in schemas.disclosure_groups(kind, records.VERSION):
                 try:
-                    schemas.validate_disclosure(kind, {"salt": records.new_salt(), "group": group})
+                    empty = {"salt": records.new_salt(), "group": group}
+                    schemas.validate_disclosure(kind, empty, records.VERSION)
                 except schemas.SchemaError as missing:
                     _refuse(kind, missing, "$.")
         _refuse(kind, exc, "$.credentialSubject.")
@@ -262,18 +267,19 @@ def _split(
     """Public fields, and restricted fields by access group, as the kind's schema says."""
     groups = {
         name: group
-        for name, group in schemas.access_groups(kind).items()
+        for name, group in schemas.access_groups(kind, records.VERSION).items()
         if "." not in name and "[" not in name and name not in _BOOKKEEPING
     }
-    if disclose_as is not None and disclose_as not in records.RESTRICTED_GROUPS:
-        fail(f"--disclose-as: one of {', '.join(records.RESTRICTED_GROUPS)}")
+    allowed = ("public", *records.RESTRICTED_GROUPS)
+    if disclose_as is not None and disclose_as not in allowed:
+        fail(f"--disclose-as: one of {', '.join(allowed)}")
     public: dict[str, Any] = {}
     restricted: dict[str, dict[str, Any]] = {}
     for name, value in fields.items():
         if name not in groups:
             fail(f"{kind} has no field {name!r} (fields: {', '.join(sorted(groups))})")
         group = groups[name]
-        if group == "public":
+        if group == "public" or disclose_as == "public":
             public[name] = value
         else:
             restricted.setdefault(disclose_as or group, {})[name] = value
