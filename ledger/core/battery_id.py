@@ -1,9 +1,9 @@
 """A battery's own identifier: which forms the ledger accepts, and when two are one battery.
 
-Regulation (EU) 2023/1542 gives every battery passport a unique identifier of the
-individual battery (Art. 77(3)) conforming to ISO/IEC 15459 or an equivalent open standard;
-a passport's ``batteryId`` is one. :func:`parse_battery_id` accepts three forms
-(docs/battery-ids.md says why these and not others):
+Under Regulation (EU) 2023/1542 (Article 77, Annex XIII) each battery's passport is reached
+through the battery's unique identifier; a passport's ``batteryId`` is that identifier of
+one individual battery. :func:`parse_battery_id` accepts three forms of it, all from
+ISO/IEC 15459 issuing agencies (docs/battery-ids.md says why these and not others):
 
 1. ``gs1-digital-link``: a GS1 Digital Link URI whose primary key is a GTIN (AI 01) with a
    serial number (AI 21), ``https://<any host>[/<prefix>]/01/<GTIN>[/22/..][/10/..]/21/<serial>``.
