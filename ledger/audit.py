@@ -40,6 +40,7 @@ from ledger.storage.ledger_rows import (
     actor_row,
     hash_key,
     head_row,
+    model_row,
     passport_row,
 )
 
@@ -128,6 +129,9 @@ def _audit(
                     if item.kind == "PassportIssued":
                         passport = passport_row(item.record, start + offset)
                         view.passports[passport[0]] = passport
+                    elif item.kind == "BatteryModelPublished" and _first(item):
+                        model = model_row(item.record, start + offset)
+                        view.models[model[0]] = model
                 if problem is not None:
                     return Report(False, start + offset, row[0], problem)
     problem = _compare_heads(engine, view)
@@ -327,12 +331,13 @@ def _compare_heads(engine: sa.Engine, view: ReplayView) -> str | None:
     the replay's ends would be written as (a stored value is compared, never parsed: a
     malformed one is a difference like any other)."""
     with engine.connect() as connection:
-        heads, actors, keys, passports = audit_reads.derived_tables(connection)
+        heads, actors, keys, passports, models = audit_reads.derived_tables(connection)
     comparisons = (
         (heads, {s: head_row(h) for s, h in view.heads.items()}, "the stored head of {}"),
         (actors, {d: actor_row(a) for d, a in view.actors.items()}, "the stored actor {}"),
         (keys, {k: (k, v.actor, v.revoked) for k, v in view.keys.items()}, "the stored key {}"),
         (passports, view.passports, "the stored lookup row of passport {}"),
+        (models, view.models, "the stored lookup row of battery model {}"),
     )
     for stored, expected, name in comparisons:
         different = _first_different_row(stored, expected)
@@ -386,8 +391,12 @@ class ReplayView:
         self.actors: dict[str, Actor] = {}
         self.keys: dict[str, Key] = {}
         self.policies: dict[tuple[str, str], Registration] = {}
-        self.passports: dict[str, tuple[str, str, str, int]] = {}
+        self.passports: dict[str, tuple[Any, ...]] = {}
         """The ``ledger_passports`` rows the PassportIssued records make."""
+        self.models: dict[str, tuple[Any, ...]] = {}
+        """The ``ledger_models`` rows the models' first records make."""
+        self.batteries: dict[str, list[str]] = {}
+        """Canonical battery key -> the v2 passports issued for it, in log order."""
 
     def head(self, subject_id: str) -> Head | None:
         return self.heads.get(subject_id)
@@ -404,9 +413,19 @@ class ReplayView:
     def has_actors(self) -> bool:
         return bool(self.actors)
 
+    def passports_of(self, battery: str) -> list[str]:
+        return self.batteries.get(battery, [])
+
     def apply(self, effects: Effects) -> None:
         self.heads[effects.head.subject_id] = effects.head
+        if effects.battery is not None:
+            self.batteries.setdefault(effects.battery, []).append(effects.head.subject_id)
         self.actors.update((actor.did, actor) for actor in effects.actors)
         self.keys.update((key.key, key) for key in effects.keys)
         for registration in effects.policies:
             self.policies[registration.policy_id, registration.version] = registration
+
+
+def _first(item: Checked) -> bool:
+    """Whether a record starts its chain (a model's first record makes its lookup row)."""
+    return bool(item.record["credentialSubject"]["sequence"] == 0)

@@ -494,6 +494,7 @@ class Ledger:
                 [key for item in checked for key in item.signers],
                 [(*at, item.record_hash) for item, at in zip(checked, positions, strict=True)],
             )
+            view.prefetch_batteries(key for item in checked if (key := item.battery))
             batch = _Batch(connection, state, checked, positions, view, fresh)
             if rows_first and _rows_may_go_first(batch):
                 size = self._rows_then_rules(batch)

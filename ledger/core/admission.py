@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import schemas
 from ledger.core import collector, grading, records
+from ledger.core.battery_id import BatteryIdError, parse_battery_id
 from ledger.errors import RecordRejected, UnknownGradingPolicy
 from signing import json_input, proofs
 from signing.errors import SigningError
@@ -49,13 +50,33 @@ class Checked(NamedTuple):
         """The chains the rules will read for this record: its own, and the passports it
         links to."""
         subject = self.record["credentialSubject"]
-        if "predecessors" not in subject and "successor" not in subject:
-            return [subject["id"]]  # the usual case, in two lookups
+        if (
+            "predecessors" not in subject
+            and "successor" not in subject
+            and "successors" not in subject
+            and "model" not in subject
+        ):
+            return [subject["id"]]  # the usual case, in four lookups
+        model = subject.get("model")
         return [
             subject["id"],
             *subject.get("predecessors", ()),
             *([subject["successor"]] if "successor" in subject else []),
+            *subject.get("successors", ()),
+            *([model["id"]] if isinstance(model, Mapping) and "id" in model else []),
         ]
+
+    @property
+    def battery(self) -> str | None:
+        """The canonical battery key of a v2 PassportIssued (whose one-live-passport rule
+        reads the battery's passports), None otherwise or if its id does not parse."""
+        subject = self.record["credentialSubject"]
+        if self.kind != "PassportIssued" or "model" not in subject:
+            return None
+        try:
+            return parse_battery_id(subject["batteryId"]).key
+        except BatteryIdError:
+            return None
 
     @property
     def position(self) -> tuple[str, int]:

@@ -10,7 +10,12 @@ refusal is a :class:`~ledger.errors.RecordRejected` whose ``rule`` names the rul
 ``sequence``   head + 1 and the head's hash (compare-and-swap; :class:`StaleRecord`);
 ``status``     only allowed status transitions; ``closed``: nothing after ``Recycled``
                or ``PassportSucceeded``; ``successor``: links point at existing passports;
-``policy``     a grading policy version is registered once, by the operator (ADR 0013).
+``policy``     a grading policy version is registered once, by the operator (ADR 0013);
+``model``      a passport (v2) names its battery model's current record; a model's
+               revisions come from its publisher;
+``battery-id`` a v2 passport's ``batteryId`` is a valid GS1 Digital Link or ISO/IEC
+               15459 id (docs/battery-ids.md), and a battery has one live passport: a
+               second one must be a successor of the live one (ADR 0016).
 
 Signatures, schemas and disclosures are checked before (:mod:`ledger.facade`); here the
 record is known to be well formed and authentic.
@@ -23,13 +28,18 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from ledger.core.battery_id import BatteryIdError, parse_battery_id
 from ledger.errors import RecordRejected, StaleRecord
 from signing import jcs
 
 ACTOR_KINDS = frozenset({"ActorRegistered", "KeyAdded", "KeyRevoked"})
 POLICY_KINDS = frozenset({"GradingPolicyRegistered"})
+MODEL_KINDS = frozenset({"BatteryModelPublished"})
 OPERATOR_KINDS = ACTOR_KINDS | POLICY_KINDS
 """The operator's kinds: their effects change what the rules of later records read."""
+AUTHORITY_ROLES = frozenset({"authority", "notified-body", "market-surveillance", "commission"})
+"""v1's one authority role and v2's three (ledger.core.access)."""
+READER_ONLY_ROLES = AUTHORITY_ROLES | {"legitimate-interest"}
 ROLES = frozenset(
     {
         "manufacturer",
@@ -39,27 +49,31 @@ ROLES = frozenset(
         "repurposer",
         "remanufacturer",
         "recycler",
-        "authority",
-        "legitimate-interest",
         "operator",
     }
+    | READER_ONLY_ROLES
 )
 SUCCESSOR_ISSUERS = frozenset({"repurposer", "remanufacturer", "dismantler"})
+MODEL_PUBLISHERS = frozenset({"manufacturer", "repurposer", "remanufacturer"})
+"""Who places a battery model on the market: its manufacturer, or whoever repurposes or
+remanufactures batteries into a product of their own."""
 # Which roles may sign each battery kind (custody is checked on top where it applies).
 KIND_ROLES: Mapping[str, frozenset[str]] = {
     "PassportIssued": frozenset({"manufacturer"}) | SUCCESSOR_ISSUERS,
-    "CustodyTransfer": ROLES - {"operator", "authority", "legitimate-interest"},
+    "CustodyTransfer": ROLES - {"operator"} - READER_ONLY_ROLES,
     "DiagnosticTest": frozenset({"test-lab", "dismantler", "repurposer", "remanufacturer"}),
-    "Shipment": ROLES - {"operator", "authority", "legitimate-interest"},
-    "ShipmentReceived": ROLES - {"operator", "authority", "legitimate-interest"},
-    "StatusChange": ROLES - {"operator", "authority", "legitimate-interest", "carrier"},
+    "Shipment": ROLES - {"operator"} - READER_ONLY_ROLES,
+    "ShipmentReceived": ROLES - {"operator"} - READER_ONLY_ROLES,
+    "StatusChange": ROLES - {"operator", "carrier"} - READER_ONLY_ROLES,
     "DocumentAttached": ROLES - {"operator", "legitimate-interest"},
     "PassportSucceeded": SUCCESSOR_ISSUERS,
     "Recycled": frozenset({"recycler"}),
+    "BatteryModelPublished": MODEL_PUBLISHERS,
 }
 # Kinds only the current custodian may write (others: see their own rule below).
 CUSTODY_BOUND = frozenset({"Shipment", "StatusChange", "PassportSucceeded", "Recycled"})
 CLOSING = frozenset({"Recycled", "PassportSucceeded"})
+V1_CONTEXT = "https://w3id.org/bpl/v1"
 STATUSES = ("original", "repurposed", "re-used", "remanufactured", "waste")
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "original": frozenset({"re-used", "waste"}),
@@ -136,6 +150,10 @@ class View(Protocol):
     def key(self, key: str) -> Key | None: ...
     def has_actors(self) -> bool: ...
     def policy(self, key: tuple[str, str]) -> Registration | None: ...
+    def passports_of(self, battery: str) -> Sequence[str]:
+        """The ids of every v2 passport issued for the battery with this canonical key
+        (:attr:`BatteryId.key`), live or closed."""
+        ...
 
 
 class Effects(NamedTuple):
@@ -145,6 +163,8 @@ class Effects(NamedTuple):
     actors: Sequence[Actor] = ()
     keys: Sequence[Key] = ()
     policies: Sequence[Registration] = ()
+    battery: str | None = None
+    """The canonical battery key a v2 passport was issued for (its PassportIssued)."""
 
 
 def check(
@@ -163,6 +183,9 @@ def check(
         return _actor_record(record, kind, record_hash, signers, view, head)
     if kind in POLICY_KINDS:
         return _policy_record(record, record_hash, signers, view)
+    if head is not None and (head.kind in MODEL_KINDS) != (kind in MODEL_KINDS):
+        what = "a battery model" if head.kind in MODEL_KINDS else "not a battery model"
+        raise RecordRejected("sequence", f"{subject['id']} is {what}: no {kind} on it")
     if head is not None and head.closed:
         raise RecordRejected(
             "closed", f"passport {subject['id']} is closed by {head.kind}: nothing follows it"
@@ -178,9 +201,12 @@ def check(
     for group in disclosed.values():
         fields.update(group)
     fields.update(subject)
+    if kind in MODEL_KINDS:
+        return Effects(_model(subject, record_hash, actor, head))
     if head is None:
         new_head = Head(subject["id"], subject["sequence"], record_hash, kind)
-        return Effects(_issue(kind, fields, actor, new_head, view))
+        battery = _battery_key(record, fields, view)
+        return Effects(_issue(kind, fields, actor, new_head, view), battery=battery)
     # The chain's state carries over.
     new_head = Head(
         subject["id"],
@@ -239,6 +265,47 @@ def _key_owner(key: str, view: View) -> Actor:
     if actor is None:  # pragma: no cover - keys are only added for registered actors
         raise RecordRejected("signer", f"{key} belongs to no registered actor")
     return actor
+
+
+def _model(subject: Mapping[str, Any], record_hash: str, actor: Actor, head: Head | None) -> Head:
+    """A battery model's static data: published once, revised by its publisher only (the
+    head's custodian is the publisher)."""
+    if head is not None and head.custodian != actor.did:
+        raise RecordRejected(
+            "model", f"model {subject['id']} is revised by its publisher {head.custodian} only"
+        )
+    return Head(subject["id"], subject["sequence"], record_hash, "BatteryModelPublished", actor.did)
+
+
+def _battery_key(record: Mapping[str, Any], fields: Mapping[str, Any], view: View) -> str | None:
+    """For a v2 PassportIssued: check its model and its battery id; the battery's
+    canonical key. v1 passports named no model and their battery ids were free text."""
+    if record["@context"][1] == V1_CONTEXT or record["type"][1] != "PassportIssued":
+        return None
+    model = fields["model"]
+    head = view.head(model["id"])
+    if head is None or head.kind not in MODEL_KINDS:
+        raise RecordRejected("model", f"battery model {model['id']} is not published")
+    if model["record"] != head.record_hash:
+        raise RecordRejected(
+            "model",
+            f"the passport names record {model['record']} of battery model {model['id']}, "
+            f"whose current record is {head.record_hash}",
+        )
+    try:
+        battery = parse_battery_id(fields["batteryId"])
+    except BatteryIdError as exc:
+        raise RecordRejected("battery-id", str(exc)) from None
+    predecessors = set(fields.get("predecessors", ()))
+    for passport in view.passports_of(battery.key):
+        passport_head = view.head(passport)
+        if passport_head is not None and not passport_head.closed and passport not in predecessors:
+            raise RecordRejected(
+                "battery-id",
+                f"battery {fields['batteryId']} has a live passport {passport}: a new one "
+                "must name it as predecessor (a successor), or follow its closing",
+            )
+    return battery.key
 
 
 def _issue(kind: str, fields: Mapping[str, Any], actor: Actor, head: Head, view: View) -> Head:
@@ -309,13 +376,16 @@ def _battery_record(
         raise RecordRejected("custody", "a DiagnosticTest comes from a test lab or the custodian")
     if (
         kind == "DocumentAttached"
-        and "authority" not in actor.roles
+        and actor.roles.isdisjoint(AUTHORITY_ROLES)
         and (actor.did != head.custodian)
     ):
         raise RecordRejected("custody", "documents come from the custodian or an authority")
     if kind == "PassportSucceeded":
-        _check_successor(str(fields["successor"]), head, view)
-    if kind in CLOSING:
+        # v1 named one successor; v2 lists them (a pack split into modules has several).
+        for successor in fields.get("successors") or (fields["successor"],):
+            _check_successor(str(successor), head, view)
+    if kind in CLOSING and fields.get("scope", "whole") == "whole":
+        # A partial recycling (v2 scope "part") leaves the passport open for the rest.
         return new_head._replace(closed=True)
     return new_head
 

@@ -55,8 +55,8 @@ def disclosures_between(connection: sa.Connection, start: int, end: int) -> list
     )
 
 
-def derived_tables(connection: sa.Connection) -> tuple[Rows, Rows, Rows, Rows]:
-    """Every stored chain head, actor, key and passport lookup row, by key."""
+def derived_tables(connection: sa.Connection) -> tuple[Rows, Rows, Rows, Rows, Rows]:
+    """Every stored chain head, actor, key, passport and model lookup row, by key."""
     execute = connection.exec_driver_sql
     heads = {
         row[0]: tuple(row)
@@ -67,7 +67,12 @@ def derived_tables(connection: sa.Connection) -> tuple[Rows, Rows, Rows, Rows]:
     passports = {
         row[0]: tuple(row)
         for row in execute(
-            "SELECT subject_id, battery_id, manufacturer, issued_leaf FROM ledger_passports"
+            "SELECT subject_id, battery_id, manufacturer, issued_leaf, battery_key, gtin, "
+            "model_id FROM ledger_passports"
         )
     }
-    return heads, actors, keys, passports
+    models = {
+        row[0]: tuple(row)
+        for row in execute("SELECT model_id, gtin, publisher, published_leaf FROM ledger_models")
+    }
+    return heads, actors, keys, passports, models

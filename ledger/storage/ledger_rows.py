@@ -21,6 +21,7 @@ import psycopg
 import sqlalchemy as sa
 
 from ledger.core.admission import Checked
+from ledger.core.battery_id import BatteryIdError, parse_battery_id
 from ledger.core.rules import Actor, Effects, Head, Key, Registration
 from ledger.errors import LedgerError
 from ledger.storage import policy_rows as policy_store
@@ -213,6 +214,7 @@ class LedgerView:
         self._new_keys: set[str] = set()
         self._policies: dict[tuple[str, str], Registration | None] = {}
         self._new_policies: list[Registration] = []
+        self._batteries: dict[str, list[str]] = {}
         self._reads_allowed = True
 
     @contextmanager
@@ -283,6 +285,25 @@ class LedgerView:
         owners = [k.actor for k in self._keys.values() if k is not None]
         self._load_actors(owners)
 
+    def prefetch_batteries(self, batteries: Iterable[str]) -> None:
+        """Load the passports issued for these canonical battery keys, and their heads:
+        what the one-live-passport rule of a batch's v2 PassportIssued records reads."""
+        wanted = [b for b in dict.fromkeys(batteries) if b not in self._batteries]
+        if not wanted:
+            return
+        self._check_reads_allowed("passports by battery")
+        for battery in wanted:
+            self._batteries[battery] = []
+        found = self._sql.rows_in(
+            self._connection,
+            "SELECT battery_key, subject_id, issued_leaf FROM ledger_passports "
+            "WHERE battery_key IN ",
+            wanted,
+        )
+        for battery, subject_id, _ in sorted(found, key=lambda row: int(row[2])):
+            self._batteries[battery].append(subject_id)  # in log order, as the audit's
+        self.prefetch([s for ids in self._batteries.values() for s in ids], ())
+
     def _load_actors(self, dids: Iterable[str]) -> None:
         wanted = [d for d in dids if d not in self._actors]
         if wanted:
@@ -326,6 +347,11 @@ class LedgerView:
             self._policies[key] = policy_store.registration(self._connection, key)
         return self._policies[key]
 
+    def passports_of(self, battery: str) -> list[str]:
+        if battery not in self._batteries:
+            self.prefetch_batteries([battery])
+        return self._batteries[battery]
+
     def has_actors(self) -> bool:
         if self._has_actors is None:
             self._check_reads_allowed("whether actors exist")
@@ -353,6 +379,8 @@ class LedgerView:
         for registration in effects.policies:
             self._policies[registration.policy_id, registration.version] = registration
             self._new_policies.append(registration)
+        if effects.battery is not None:
+            self.passports_of(effects.battery).append(head.subject_id)
 
     def known(self, size: int) -> Known | None:
         """What this view holds once its transaction committed, leaving the log at
@@ -461,6 +489,18 @@ _PASSPORTS = Rows(
         ("battery_id", "text"),
         ("manufacturer", "text"),
         ("issued_leaf", "bigint"),
+        ("battery_key", "text"),
+        ("gtin", "text"),
+        ("model_id", "text"),
+    ),
+)
+_MODELS = Rows(
+    "ledger_models",
+    (
+        ("model_id", "text"),
+        ("gtin", "text"),
+        ("publisher", "text"),
+        ("published_leaf", "bigint"),
     ),
 )
 _ACTORS = Rows("ledger_actors", (("did", "text"), ("roles", "text")))
@@ -472,7 +512,8 @@ def insert_records(connection: sa.Connection, first_leaf: int, accepted: Sequenc
     with their disclosures, and a lookup row for each new passport."""
     rows: list[tuple[Any, ...]] = []
     disclosures: list[tuple[int, str, bytes]] = []
-    passports: list[tuple[str, str, str, int]] = []
+    passports: list[tuple[Any, ...]] = []
+    models: list[tuple[Any, ...]] = []
     for leaf_index, item in enumerate(accepted, first_leaf):
         subject = item.record["credentialSubject"]
         rows.append(
@@ -491,13 +532,42 @@ def insert_records(connection: sa.Connection, first_leaf: int, accepted: Sequenc
         )
         if item.kind == "PassportIssued":
             passports.append(passport_row(item.record, leaf_index))
+        elif item.kind == "BatteryModelPublished" and subject["sequence"] == 0:
+            models.append(model_row(item.record, leaf_index))
     _RECORDS.insert(connection, rows)
     _DISCLOSURES.insert(connection, disclosures)
     _PASSPORTS.insert(connection, passports)
+    _MODELS.insert(connection, models)
 
 
-def passport_row(record: Mapping[str, Any], leaf_index: int) -> tuple[str, str, str, int]:
+def passport_row(record: Mapping[str, Any], leaf_index: int) -> tuple[Any, ...]:
     """The ``ledger_passports`` row of a PassportIssued record at ``leaf_index``: what the
-    audit expects stored, value for value."""
+    audit expects stored, value for value. A v2 passport's battery key, GTIN and model
+    (ADR 0016); a v1 passport's battery id was free text: none."""
     subject = record["credentialSubject"]
-    return (subject["id"], subject["batteryId"], subject["manufacturer"], leaf_index)
+    battery_key = gtin = model_id = None
+    model = subject.get("model")
+    if isinstance(model, Mapping):  # v2 (the rules checked the id before it was stored)
+        model_id = model.get("id")
+        try:
+            battery = parse_battery_id(subject["batteryId"])
+        except BatteryIdError:
+            pass  # a row the audit derives from a record the rules refuse: never stored
+        else:
+            battery_key, gtin = battery.key, battery.gtin
+    return (
+        subject["id"],
+        subject["batteryId"],
+        subject["manufacturer"],
+        leaf_index,
+        battery_key,
+        gtin,
+        model_id,
+    )
+
+
+def model_row(record: Mapping[str, Any], leaf_index: int) -> tuple[Any, ...]:
+    """The ``ledger_models`` row of a model's first BatteryModelPublished record."""
+    subject = record["credentialSubject"]
+    return (subject["id"], subject.get("gtin"), record["issuer"], leaf_index)
+

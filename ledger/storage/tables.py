@@ -170,6 +170,9 @@ class LedgerPassport(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ledger_passports_battery_id", "battery_id"),
         Index("ix_ledger_passports_manufacturer", "manufacturer", "subject_id"),
+        Index("ix_ledger_passports_battery_key", "battery_key", "subject_id"),
+        Index("ix_ledger_passports_gtin", "gtin", "subject_id"),
+        Index("ix_ledger_passports_model_id", "model_id", "subject_id"),
     )
 
     subject_id: str = Field(sa_column=Column(Text, primary_key=True))
@@ -177,6 +180,27 @@ class LedgerPassport(SQLModel, table=True):
     manufacturer: str = Field(sa_column=Column(Text, nullable=False))
     issued_leaf: int = Field(sa_column=Column(BigInteger, nullable=False))
     """The leaf index of its PassportIssued record."""
+    battery_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The battery id's canonical key (docs/battery-ids.md); v2 passports only (ADR 0016):
+    v1 battery ids were free text, found by ``battery_id`` as written."""
+    gtin: str | None = Field(default=None, sa_column=Column(String(14), nullable=True))
+    """The GTIN-14 of a v2 passport's GS1 battery id."""
+    model_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The battery model a v2 passport names."""
+
+
+class LedgerModel(SQLModel, table=True):
+    """A battery model, found by its GTIN: what its first ``BatteryModelPublished`` record
+    states (the model's current record is its chain's head)."""
+
+    __tablename__ = "ledger_models"
+    __table_args__ = (Index("ix_ledger_models_gtin", "gtin", "model_id"),)
+
+    model_id: str = Field(sa_column=Column(Text, primary_key=True))
+    gtin: str | None = Field(default=None, sa_column=Column(String(14), nullable=True))
+    publisher: str = Field(sa_column=Column(Text, nullable=False))
+    published_leaf: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """The leaf index of its first BatteryModelPublished record."""
 
 
 class LedgerHead(SQLModel, table=True):

@@ -127,6 +127,7 @@ def test_the_lookup_rows_are_held_to_the_log_and_filled_by_the_migration(
     with world.ledger.engine.begin() as connection:
         connection.execute(sa.text("DROP INDEX ix_ledger_heads_custodian"))
         connection.execute(sa.text("DROP TABLE ledger_passports"))
+        connection.execute(sa.text("DROP TABLE ledger_models"))  # made by 0010, after it
         connection.execute(sa.text("UPDATE alembic_version SET version_num = '0008'"))
     world.ledger.engine.dispose()
     reopened = Ledger.open(tmp_path / "data")

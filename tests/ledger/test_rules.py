@@ -121,10 +121,11 @@ class World:
         *,
         signers: Sequence[str] | None = None,
         position: tuple[int, str | None] | None = None,
+        version: str = "v1",
     ) -> Submission:
         """An unsigned record by ``issuer`` (a name) at the chain's next position (or at
         ``position``), "signed" with the first key of each of ``signers`` (names; default
-        the issuer)."""
+        the issuer), in record format ``version``."""
         sequence, previous = position or self.next_position(subject_id)
         record, disclosures = records.build(
             kind,
@@ -135,6 +136,7 @@ class World:
             public or {},
             restricted,
             valid_from=VALID_FROM,
+            version=version,
         )
         disclosed = {d["group"]: d for d in disclosures}
         return Submission(kind, record, disclosed, [key(n) for n in signers or [issuer]])
@@ -168,7 +170,13 @@ class World:
 
     def snapshot(self) -> tuple[object, ...]:
         view = self.view
-        return (dict(view.heads), dict(view.actors), dict(view.keys), dict(view.policies))
+        return (
+            dict(view.heads),
+            dict(view.actors),
+            dict(view.keys),
+            dict(view.policies),
+            {battery: list(ids) for battery, ids in view.batteries.items()},
+        )
 
     # Operator records -------------------------------------------------------------------
 
