@@ -111,9 +111,7 @@ def creating(directory: DataDir) -> Iterator[None]:
         except OSError:
             fail(f"another bpl is creating a ledger in {directory.path}")
         files = [directory.path / name for name in LEDGER_FILES]
-        database = _sqlite_file(directory.database_url)
-        if database is not None:
-            files += [database.with_name(database.name + end) for end in ("", "-wal", "-shm")]
+        files += directory.database_files()
         existed = {path for path in files if os.path.lexists(path)}
         try:
             yield
@@ -128,12 +126,3 @@ def creating(directory: DataDir) -> Iterator[None]:
             raise
     finally:
         os.close(handle)  # releases the lock
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL, None for any other database."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return None
-    name = url.removeprefix(prefix).split("?", 1)[0]
-    return Path(name) if name and name != ":memory:" else None

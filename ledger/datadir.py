@@ -71,6 +71,11 @@ class DataDir:
     def database_url(self) -> str:
         return store.database_url(self.path)
 
+    def database_files(self) -> list[Path]:
+        """The files its database keeps (SQLite's, wherever ``$DATABASE_URL`` puts them;
+        none for PostgreSQL)."""
+        return store.database_files(self.database_url)
+
     def secure(self) -> list[str]:
         """Create the directory if absent (0700), and take group's and others' access
         away from it and from the database files in it, when they belong to us.
@@ -169,7 +174,7 @@ class DataDir:
     def _existing(self) -> Engine:
         """The engine of a database that holds a ledger's schema, created by nothing."""
         file = self.path / store.DATABASE_FILE
-        if self.database_url == f"sqlite:///{file}" and not file.is_file():
+        if self.database_url == store.default_url(self.path) and not file.is_file():
             raise StoreError(
                 f"no ledger in {self.path}: its log's files are there but no database "
                 f"({file}); set $DATABASE_URL if the ledger keeps its database elsewhere"

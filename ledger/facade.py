@@ -519,9 +519,10 @@ class Ledger:
         planned = self._plan(batch, accepted)
         with pipelined(batch.connection), view.without_reads():
             self._write_rows(batch, planned, accepted)
-            # On PostgreSQL the heads go in parts as the rules pass: written whole at the
-            # end, their upsert was the last statement the client waited for.
-            in_parts = batch.connection.dialect.name == "postgresql"
+            # Where the server writes while the rules run (PostgreSQL), the heads go in
+            # parts as the rules pass: written whole at the end, their upsert was the last
+            # statement the client waited for.
+            in_parts = database.driver_for(batch.connection.dialect).pipelines_writes
             for applied, index in enumerate(accepted, 1):
                 try:
                     view.apply(_apply_rules(checked[index], view))

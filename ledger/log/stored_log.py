@@ -75,7 +75,7 @@ class TransparencyLog:
         self.origin = origin
         self._signer_key = signer_key
         self._writer = engine.execution_options(**store.WRITE)
-        self._store = TileStore(engine.dialect)
+        self._store = TileStore(store.driver_for(engine.dialect))
 
     def __repr__(self) -> str:  # never show the signer key
         return f"TransparencyLog(origin={self.origin!r}, url={self.engine.url!r})"

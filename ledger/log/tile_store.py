@@ -18,6 +18,7 @@ from ledger.errors import LogIntegrityError
 from ledger.log import merkle, tiles
 from ledger.log.merkle import HASH_SIZE, NodeId
 from ledger.log.tiles import TILE_HEIGHT, TILE_WIDTH, TileId
+from ledger.storage.driver import Driver
 from ledger.storage.rows import Rows, fetch_binary
 
 _TILE_BYTES = TILE_WIDTH * HASH_SIZE
@@ -60,18 +61,14 @@ _LEAF_INDEX = Rows("log_leaf_index", (("epoch", "bigint"), ("prefix", "bigint"),
 
 
 class TileStore:
-    """SQL for one engine's dialect (parameter markers differ)."""
+    """The log's SQL on one engine, in its driver's parameter style; reading the state row
+    with the sequencer's lock is the driver's way (:meth:`Driver.locked`)."""
 
-    def __init__(self, dialect: sa.Dialect) -> None:
-        self._qmark = dialect.paramstyle == "qmark"
-        self._read_state = "SELECT size, frontier, edges FROM log_state WHERE id = 1"
-        self._lock_state = self._read_state + (
-            " FOR UPDATE" if dialect.name == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE
-        )
-
-    def _sql(self, statement: str) -> str:
+    def __init__(self, driver: Driver) -> None:
+        self._sql = driver.sql
         """``statement`` written with ``?`` markers, in the driver's parameter style."""
-        return statement if self._qmark else statement.replace("?", "%s")
+        self._read_state = "SELECT size, frontier, edges FROM log_state WHERE id = 1"
+        self._lock_state = driver.locked(self._read_state)
 
     # -- state -----------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 :class:`LedgerView` is what the append rules read inside one write transaction: it loads
 the rows a batch needs in a handful of queries (``IN`` lists), keeps the batch's own
-effects on top, and writes them back with ``executemany``. Plain driver SQL throughout:
+effects on top, and writes them back a statement a table (:class:`ledger.storage.rows.Rows`,
+each engine's way through its driver). Plain driver SQL throughout:
 SQLAlchemy's statement machinery cost more per record than the database work.
 """
 
@@ -10,14 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import psycopg
 import sqlalchemy as sa
 
 from ledger.core.admission import Checked
@@ -25,19 +24,19 @@ from ledger.core.battery_id import BatteryIdError, parse_battery_id
 from ledger.core.rules import Actor, Effects, Head, Key, Registration
 from ledger.errors import LedgerError
 from ledger.storage import policy_rows as policy_store
+from ledger.storage.database import DRIVERS, driver_for
 from ledger.storage.rows import Rows
-
-_CHUNK = 900  # parameters per IN list, under every driver's limit
 
 
 class Sql:
-    """Statements written with ``?`` markers, in the connection's parameter style."""
+    """The ledger's statements, written with ``?`` markers, on one engine: its driver's
+    parameter style and lists (:mod:`ledger.storage.driver`)."""
 
     def __init__(self, dialect: sa.Dialect) -> None:
-        self._qmark = dialect.paramstyle == "qmark"
+        self._driver = driver_for(dialect)
 
     def __call__(self, statement: str) -> str:
-        return statement if self._qmark else statement.replace("?", "%s")
+        return self._driver.sql(statement)
 
     def rows_in(
         self,
@@ -52,18 +51,7 @@ class Sql:
         values = list(dict.fromkeys(values))
         if not values:
             return []
-        if not self._qmark:
-            return list(
-                connection.exec_driver_sql(
-                    statement.removesuffix("IN ") + f"= ANY(%b::{kind}[])", (values,)
-                )
-            )
-        rows: list[Any] = []
-        for start in range(0, len(values), _CHUNK):
-            chunk = values[start : start + _CHUNK]
-            markers = "(" + ", ".join("?" * len(chunk)) + ")"
-            rows += connection.exec_driver_sql(statement + markers, tuple(chunk)).all()
-        return rows
+        return self._driver.rows_in(connection, statement, values, kind)
 
     def records_at(
         self, connection: sa.Connection, columns: str, positions: Iterable[tuple[str, int]]
@@ -73,21 +61,7 @@ class Sql:
         if not positions:
             return []
         statement = f"SELECT {columns} FROM ledger_records WHERE (subject_id, sequence) IN "  # noqa: S608
-        if not self._qmark:
-            subjects, sequences = zip(*positions, strict=True)
-            return list(
-                connection.exec_driver_sql(
-                    statement + "(SELECT * FROM unnest(%b::text[], %b::bigint[]))",  # noqa: S608
-                    (list(subjects), list(sequences)),
-                )
-            )
-        rows: list[Any] = []
-        for start in range(0, len(positions), _CHUNK // 2):
-            chunk = positions[start : start + _CHUNK // 2]
-            markers = "(VALUES " + ", ".join(["(?, ?)"] * len(chunk)) + ")"
-            flat = tuple(value for position in chunk for value in position)
-            rows += connection.exec_driver_sql(statement + markers, flat).all()
-        return rows
+        return self._driver.pairs_in(connection, statement, positions, ("text", "bigint"))
 
 
 HASH_KEY_EPOCH_BITS = 16
@@ -130,22 +104,21 @@ def find_record(connection: sa.Connection, columns: str, record_hash: str) -> An
 CHAIN_CONSTRAINT = "uq_ledger_chain"
 """The unique (subject_id, sequence) constraint of ``ledger_records``: one record a chain
 position, the database's own guard against a fork."""
-_SQLITE_CHAIN_VIOLATION = (
-    "UNIQUE constraint failed: ledger_records.subject_id, ledger_records.sequence"
-)
 
 
 def is_chain_collision(error: BaseException) -> bool:
     """Whether ``error`` is the database refusing a record at a chain position another
     record holds (:data:`CHAIN_CONSTRAINT`), and not any other failure: SQLAlchemy's
-    IntegrityError of PostgreSQL's unique violation of that constraint, or of SQLite's on
-    its two columns (SQLite names no constraint)."""
+    IntegrityError of a unique violation of that constraint, as one of the drivers
+    recognises it (PostgreSQL names the constraint, SQLite its two columns)."""
     if not isinstance(error, sa.exc.IntegrityError):
         return False
-    cause = error.orig
-    if isinstance(cause, psycopg.errors.UniqueViolation):
-        return cause.diag.constraint_name == CHAIN_CONSTRAINT
-    return isinstance(cause, sqlite3.IntegrityError) and str(cause) == _SQLITE_CHAIN_VIOLATION
+    return any(
+        driver.is_unique_violation(
+            error, CHAIN_CONSTRAINT, "ledger_records", ("subject_id", "sequence")
+        )
+        for driver in DRIVERS.values()
+    )
 
 
 def head_from_row(row: Any) -> Head:
