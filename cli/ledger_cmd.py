@@ -134,9 +134,24 @@ def actor_add(
         str, typer.Option("--did", metavar="DID", help="The actor's DID (did:key:...).")
     ],
     role: Annotated[list[str], typer.Option("--role", metavar="ROLE", help="A role (repeatable).")],
-    name: Annotated[str, typer.Option("--name", metavar="NAME", help="The organisation's name.")],
-    public: Annotated[
-        bool, typer.Option("--public", help="Name and address may be shown to anyone.")
+    name: Annotated[
+        str, typer.Option("--name", metavar="NAME", help="The organisation's or person's name.")
+    ],
+    address: Annotated[
+        str | None, typer.Option("--address", metavar="TEXT", help="Postal address.")
+    ] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option("--contact", metavar="TEXT", help="E-mail address, web address or phone."),
+    ] = None,
+    person: Annotated[
+        bool,
+        typer.Option(
+            "--person",
+            help="A private person: name, address and contact are read only by the person "
+            "and the authorities; the public log shows the DID alone. (An organisation's "
+            "are public.)",
+        ),
     ] = False,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
@@ -146,7 +161,15 @@ def actor_add(
     json_output(as_json)
     ledger = _ledger(data_dir)
     try:
-        receipt = ledger.register_actor(_operator(data_dir), did, role, name=name, public=public)
+        receipt = ledger.register_actor(
+            _operator(data_dir),
+            did,
+            role,
+            name=name,
+            address=address,
+            contact=contact,
+            person=person,
+        )
     except RecordRejected as exc:
         refuse(exc, BUILT_HERE)
     _done(receipt, as_json, f"registered {did} ({', '.join(role)})")

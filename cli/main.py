@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "init": ("cli.ledger_cmd", "init", "Create a ledger in the data directory."),
     "submit": ("cli.ledger_cmd", "submit", "Append a signed record; print its receipt."),
     "chain": ("cli.ledger_cmd", "chain", "Print or verify a passport's records."),
+    "passport": ("cli.passport_cmd", "app", "Find passports by battery, GTIN or actor."),
     "audit": ("cli.ledger_cmd", "audit", "Re-verify the whole ledger."),
     "sign": ("cli.documents", "sign", "Add a proof to a document."),
     "verify": ("cli.documents", "verify", "Verify a document's proofs, or a receipt."),

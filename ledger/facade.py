@@ -210,7 +210,7 @@ class Ledger:
         directory.init(origin)
         ledger = cls.open(directory.path)
         try:
-            ledger.register_actor(operator, operator.did, ["operator"], name=name, public=True)
+            ledger.register_actor(operator, operator.did, ["operator"], name=name)
         except BaseException:
             ledger.engine.dispose()  # closes the database, for its files to be removed
             raise
@@ -228,16 +228,27 @@ class Ledger:
         *,
         name: str,
         keys: Sequence[str] | None = None,
-        public: bool = False,
+        person: bool = False,
         address: str | None = None,
+        contact: str | None = None,
     ) -> Receipt:
-        """Sign (with the operator's key) and append an ActorRegistered record."""
-        restricted = {"name": name} | ({"address": address} if address else {})
-        public_fields = {
+        """Sign (with the operator's key) and append an ActorRegistered record.
+
+        An organisation's name, address and contact are public (Annex VI part A asks it
+        of manufacturers); a private ``person``'s travel in the business disclosure, read
+        by the person and the authorities only, so that the public log shows a
+        pseudonymous DID (ADR 0016)."""
+        profile = {"name": name} | {
+            field: value for field, value in (("address", address), ("contact", contact)) if value
+        }
+        public_fields: dict[str, Any] = {
             "roles": list(roles),
             "keys": list(keys or [records.did_key_method(did)]),
-            "publicProfile": public,
+            "entity": "person" if person else "organisation",
         }
+        restricted = {"business": profile} if person else {}
+        if not person:
+            public_fields |= profile
         return self._operator_record(operator, "ActorRegistered", did, public_fields, restricted)
 
     def add_key(self, operator: KeyPair, did: str, key: str) -> Receipt:
@@ -256,19 +267,13 @@ class Ledger:
         kind: str,
         subject_id: str,
         public: Mapping[str, Any],
-        restricted: Mapping[str, Any],
+        restricted: Mapping[str, Mapping[str, Any]],
     ) -> Receipt:
         """Build the next record of chain ``subject_id``, sign it with the operator's key
-        and append it (its ``restricted`` fields in a legitimate-interest disclosure)."""
+        and append it (``restricted``: its disclosures' fields, by group)."""
         sequence, previous = self.next_position(subject_id)
         record, disclosures = records.build(
-            kind,
-            subject_id,
-            sequence,
-            previous,
-            operator.did,
-            public,
-            {"legitimate-interest": restricted} if restricted else None,
+            kind, subject_id, sequence, previous, operator.did, public, restricted or None
         )
         signed = proofs.sign(record, operator)
         return self.append({"record": signed, "disclosures": disclosures})
@@ -635,6 +640,31 @@ class Ledger:
         the same id), oldest first, with each chain's current head."""
         with self.engine.connect() as connection:
             return lookups.passports_by_battery(connection, battery_id)
+
+    def battery_history(self, battery_id: str) -> lookups.BatteryHistory:
+        """A battery's live passport, every passport issued for it, and those of the
+        batteries it was made from (through predecessors)."""
+        with self.engine.connect() as connection:
+            return lookups.battery_history(connection, battery_id)
+
+    def passports_by_gtin(
+        self, gtin: str, *, after: str | None = None, limit: int = 100
+    ) -> list[lookups.Passport]:
+        """A page of the (v2) passports of batteries with this GTIN-14, by id."""
+        with self.engine.connect() as connection:
+            return lookups.passports_by_gtin(connection, gtin, after, limit)
+
+    def models_by_gtin(self, gtin: str) -> list[lookups.Model]:
+        """The battery models published with this GTIN-14 (one, unless two publishers
+        claim it), each with its current record."""
+        with self.engine.connect() as connection:
+            return lookups.models(connection, gtin=gtin)
+
+    def model(self, model_id: str) -> lookups.Model | None:
+        """One battery model by its id, with its current record; None if unpublished."""
+        with self.engine.connect() as connection:
+            found = lookups.models(connection, model_id=model_id)
+        return found[0] if found else None
 
     def passports_by_manufacturer(
         self, did: str, *, after: str | None = None, limit: int = 100

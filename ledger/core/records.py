@@ -21,7 +21,7 @@ from ledger.errors import RecordRejected
 from signing import jcs
 from signing.errors import CanonicalizationError
 
-VERSION = "v1"  # becomes schemas.CURRENT once every builder speaks v2
+VERSION = schemas.CURRENT
 """The record format version new records are built in (older ones stay valid)."""
 CONTEXT = schemas.context_of(VERSION)
 RESTRICTED_GROUPS = schemas.restricted_groups(VERSION)

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ledger.core.battery_id import BatteryIdError, parse_battery_id
 from ledger.core.rules import Head
 from ledger.errors import LedgerError
 from ledger.storage.ledger_rows import HEAD_COLUMNS, RECORD_LEAVES, Sql, find_record, head_from_row
@@ -34,13 +35,19 @@ class Passport:
     manufacturer: str
     issued_leaf: int
     head: Head
+    model_id: str | None = None
+    """The battery model a v2 passport names (None for v1)."""
+    gtin: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.subject_id,
             "batteryId": self.battery_id,
+            "model": self.model_id,
+            "gtin": self.gtin,
             "manufacturer": self.manufacturer,
             "issuedLeaf": self.issued_leaf,
+            "predecessors": list(self.head.predecessors),
             "sequence": self.head.sequence,
             "custodian": self.head.custodian,
             "status": self.head.status,
@@ -70,9 +77,8 @@ def check_page(limit: int) -> None:
         raise LedgerError(f"a page holds 1 to {MAX_PAGE} rows, not {limit!r}")
 
 
-_PASSPORT = (
-    "p.subject_id, p.battery_id, p.manufacturer, p.issued_leaf, "
-    + ", ".join(f"h.{column}" for column in HEAD_COLUMNS.split(", "))
+_PASSPORT = "p.subject_id, p.battery_id, p.manufacturer, p.issued_leaf, p.model_id, p.gtin, " + (
+    ", ".join(f"h.{column}" for column in HEAD_COLUMNS.split(", "))
 )
 _PASSPORTS = "ledger_passports p JOIN ledger_heads h ON h.subject_id = p.subject_id"
 
@@ -84,13 +90,121 @@ def _passports(
         Sql(connection.dialect)(f"SELECT {_PASSPORT} FROM {_PASSPORTS} WHERE {where}"),  # noqa: S608
         parameters,
     )
-    return [Passport(row[0], row[1], row[2], int(row[3]), head_from_row(row[4:])) for row in rows]
+    return [
+        Passport(row[0], row[1], row[2], int(row[3]), head_from_row(row[6:]), row[4], row[5])
+        for row in rows
+    ]
 
 
 def passports_by_battery(connection: sa.Connection, battery_id: str) -> list[Passport]:
-    """Every passport of one battery id, oldest first (a battery has one live passport;
-    repurposed or remanufactured, it gets successors with their own ids)."""
-    return _passports(connection, "p.battery_id = ? ORDER BY p.issued_leaf", (battery_id,))
+    """Every passport of one battery, oldest first: a v2 passport whose battery id is the
+    same battery (another resolver host, the GTIN-13 form: docs/battery-ids.md), or one
+    whose id is written exactly so (v1 ids were free text). A battery has one live
+    passport; re-used, it gets a successor for the same id."""
+    try:
+        key = parse_battery_id(battery_id).key
+    except BatteryIdError:
+        key = None
+    return _passports(
+        connection,
+        "(p.battery_id = ? OR p.battery_key = ?) ORDER BY p.issued_leaf",
+        (battery_id, key),
+    )
+
+
+def passport(connection: sa.Connection, subject_id: str) -> Passport | None:
+    """One passport by its id, or None."""
+    found = _passports(connection, "p.subject_id = ?", (subject_id,))
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class BatteryHistory:
+    """A battery's passports: the live one, every one issued for it (a re-used battery
+    gets a successor for the same id), and those of the batteries it was made from (a
+    module's pack, the packs combined into it), found through ``predecessors``."""
+
+    battery_id: str
+    current: Passport | None
+    passports: tuple[Passport, ...]
+    ancestors: tuple[Passport, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batteryId": self.battery_id,
+            "current": self.current.subject_id if self.current else None,
+            "passports": [p.to_dict() for p in self.passports],
+            "ancestors": [p.to_dict() for p in self.ancestors],
+        }
+
+
+def battery_history(connection: sa.Connection, battery_id: str) -> BatteryHistory:
+    """:class:`BatteryHistory` of one battery id (every list empty for an unknown one)."""
+    own = passports_by_battery(connection, battery_id)
+    live = [p for p in own if not p.head.closed]
+    seen = {p.subject_id for p in own}
+    ancestors: list[Passport] = []
+    waiting = [pid for p in own for pid in p.head.predecessors]
+    while waiting:
+        subject_id = waiting.pop(0)
+        if subject_id in seen:
+            continue
+        seen.add(subject_id)
+        found = passport(connection, subject_id)
+        if found is not None:
+            ancestors.append(found)
+            waiting += found.head.predecessors
+    return BatteryHistory(battery_id, live[-1] if live else None, tuple(own), tuple(ancestors))
+
+
+def passports_by_gtin(
+    connection: sa.Connection, gtin: str, after: str | None, limit: int
+) -> list[Passport]:
+    """A page of the v2 passports of batteries with this GTIN-14, by passport id."""
+    check_page(limit)
+    return _passports(
+        connection,
+        "p.gtin = ? AND p.subject_id > ? ORDER BY p.subject_id LIMIT ?",
+        (gtin, after or "", limit),
+    )
+
+
+@dataclass(frozen=True)
+class Model:
+    """A battery model: who published it, where its first record is, its current head."""
+
+    model_id: str
+    gtin: str | None
+    publisher: str
+    published_leaf: int
+    head: Head
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.model_id,
+            "gtin": self.gtin,
+            "publisher": self.publisher,
+            "publishedLeaf": self.published_leaf,
+            "revision": self.head.sequence,
+            "record": self.head.record_hash,
+        }
+
+
+def models(
+    connection: sa.Connection, *, gtin: str | None = None, model_id: str | None = None
+) -> list[Model]:
+    """The battery models with this GTIN, or the one with this id, oldest first."""
+    column, value = ("m.gtin", gtin) if model_id is None else ("m.model_id", model_id)
+    heads = ", ".join(f"h.{c}" for c in HEAD_COLUMNS.split(", "))
+    rows = connection.exec_driver_sql(
+        Sql(connection.dialect)(
+            f"SELECT m.model_id, m.gtin, m.publisher, m.published_leaf, {heads} "  # noqa: S608
+            "FROM ledger_models m JOIN ledger_heads h ON h.subject_id = m.model_id "
+            f"WHERE {column} = ? ORDER BY m.published_leaf"
+        ),
+        (value,),
+    )
+    return [Model(r[0], r[1], r[2], int(r[3]), head_from_row(r[4:])) for r in rows]
 
 
 def passports_by_manufacturer(

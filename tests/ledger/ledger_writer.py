@@ -34,6 +34,7 @@ def main(data_dir: str, key_file: str, passport: str, label: str, count: int) ->
                 "mediaType": "application/pdf",
             },
             {"legitimate-interest": {"documentType": "invoice"}},
+            version="v1",
         )
         try:
             ledger.append({"record": proofs.sign(record, key), "disclosures": disclosures})

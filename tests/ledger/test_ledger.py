@@ -456,6 +456,7 @@ def _signed_after(
         world.actors[signer].did,
         {},
         {"legitimate-interest": {"status": "waste"}},
+        version="v1",
     )
     submission = {"record": record, "disclosures": disclosures}
     change(submission)
@@ -624,6 +625,7 @@ def test_a_batch_registers_an_actor_that_signs_later_in_it(world: World) -> None
             "publicProfile": False,
         },
         {"legitimate-interest": {"name": "Second Maker"}},
+        version="v1",
     )
     registration = {"record": proofs.sign(registered, world.operator), "disclosures": disclosures}
     world.actors["second"] = second_maker
@@ -1357,6 +1359,7 @@ def an_actor_registration(world: World) -> dict[str, Any]:
         world.operator.did,
         {"roles": ["carrier"], "keys": [actor.verification_method], "publicProfile": False},
         {"legitimate-interest": {"name": "Late Carrier"}},
+        version="v1",
     )
     return {"record": proofs.sign(record, world.operator), "disclosures": disclosures}
 

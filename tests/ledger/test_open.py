@@ -283,7 +283,7 @@ def pre_identity_ledger(url: str, data: Path, origin: str = ORIGIN) -> World:
     log.append([])
     operator = keys.generate()
     world = World(Ledger(log, verifier), operator)
-    world.ledger.register_actor(operator, operator.did, ["operator"], name="Op", public=True)
+    world.ledger.register_actor(operator, operator.did, ["operator"], name="Op")
     world.add("maker", "manufacturer")
     world.add("dismantler", "dismantler")
     world.issue(PASSPORT)

@@ -1,5 +1,6 @@
 """A small world for ledger tests: an operator, actors with keys, and helpers that build,
-sign and submit records the way a dismantler's tools do."""
+sign and submit records the way a dismantler's tools do. Its battery records are in
+record format v1 (still admitted: ADR 0016); test_passports_v2.py covers v2 end to end."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ class World:
         key = self.actors[signer] if isinstance(signer, str) else signer
         sequence, previous = position or self.ledger.next_position(subject_id)
         record, disclosures = records.build(
-            kind, subject_id, sequence, previous, key.did, public or {}, restricted
+            kind, subject_id, sequence, previous, key.did, public or {}, restricted, version="v1"
         )
         signed = proofs.sign(record, key)
         for name in cosigners:
