@@ -309,6 +309,13 @@ def _unexpected(kind: str, version: str, parent: list[str | int], name: str) -> 
             return "'previous' is not allowed at sequence 0"
         group = _restricted_fields(kind, version).get(name)
         if group is not None:
+            where = _disclosures_holding(kind, version, name)
+            if len(where) > 1:  # DocumentAttached: one disclosure, of any of its groups
+                *others, last = where
+                return (
+                    f"{name!r} is a restricted field of {kind}: it goes in its "
+                    f"{', '.join(others)} or {last} disclosure{_IN_CLEAR}"
+                )
             return (
                 f"{name!r} is a {group} field of {kind}: it goes in the {group} "
                 f"disclosure{_IN_CLEAR}"
@@ -365,6 +372,17 @@ def _restricted_fields(kind: str, version: str) -> dict[str, str]:
         for f, g in _access_groups(kind, version).items()
         if g != "public" and "." not in f and "[" not in f
     }
+
+
+@cache
+def _disclosures_holding(kind: str, version: str, name: str) -> tuple[str, ...]:
+    """The restricted groups whose disclosure of a ``kind`` record may hold field ``name``."""
+    defs = _schema(kind, version).get("$defs", {})
+    return tuple(
+        group
+        for group in disclosure_groups(kind, version)
+        if name in defs[f"disclosure-{group}"].get("properties", {})
+    )
 
 
 def access_table(version: str = CURRENT) -> str:

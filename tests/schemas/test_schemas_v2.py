@@ -912,7 +912,8 @@ BAD_RECORDS: dict[str, tuple[str, Change, str, str]] = {
         "DocumentAttached",
         subject(lambda s: s.update(documentType="declaration-of-conformity")),
         "$.credentialSubject.documentType",
-        "never in clear",
+        "'documentType' is a restricted field of DocumentAttached: it goes in its "
+        "circularity, compliance, performance or business disclosure, never in clear",
     ),
     "public title with a disclosure": (
         "DocumentAttached",
