@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 import nacl.signing
 import orjson
 
-from ledger.core import admission, grading, records
+from ledger.core import admission, contexts, grading, records
 from signing import keys, proofs
 from signing.keys import KeyPair
 
@@ -133,7 +133,8 @@ def issued(passport: str, maker: KeyPair) -> dict[str, Any]:
         dict(MODEL, manufacturer=maker.did),
         {"legitimate-interest": {"status": "original"}},
     )
-    return {"record": proofs.sign(record, maker), "disclosures": disclosures}
+    signed = proofs.sign(record, maker, loader=contexts.loader())
+    return {"record": signed, "disclosures": disclosures}
 
 
 def tested(passport: str, genesis: dict[str, Any], lab: KeyPair, n: int) -> bytes:
@@ -148,7 +149,8 @@ def tested(passport: str, genesis: dict[str, Any], lab: KeyPair, n: int) -> byte
         {"testedOn": "2031-05-02"},
         {"legitimate-interest": dict(MEASURES, soce=80 + (n % 200) / 10)},
     )
-    return orjson.dumps({"record": proofs.sign(record, lab), "disclosures": disclosures})
+    signed = proofs.sign(record, lab, loader=contexts.loader())
+    return orjson.dumps({"record": signed, "disclosures": disclosures})
 
 
 def setup(location: Path, count: int) -> tuple[Ledger, list[bytes]]:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cli.errors import fail
+from ledger.core import contexts as project_contexts
 from signing import json_input, keys
-from signing.contexts import DocumentLoader, default_loader
+from signing.contexts import DocumentLoader
 from signing.errors import DocumentError, PassphraseRequiredError, SigningError
 
 _COUNTED_BYTES = 64 * 1024 * 1024
@@ -55,8 +56,9 @@ def read_document(source: str) -> dict[str, Any]:
 
 
 def loader_with(contexts: list[str] | None) -> DocumentLoader:
-    """The offline loader plus every ``URL=FILE`` given with ``--context``."""
-    loader = default_loader()
+    """The offline loader with the project's contexts (the ledger's: signing knows only
+    the W3C ones), plus every ``URL=FILE`` given with ``--context``."""
+    loader = project_contexts.loader()
     if not contexts:
         return loader
     extra: dict[str, Any] = {}

@@ -20,7 +20,7 @@ from cli.errors import JsonOption, fail, json_output, report
 from cli.help import Command
 from cli.inputs import load_key, read_document
 from cli.location import DataDirOption, data_directory, ledger_service
-from ledger.core import grading, records
+from ledger.core import contexts, grading, records
 from ledger.core.admission import bundled_policies
 from ledger.core.grading import GradingError
 from ledger.errors import LedgerError
@@ -120,7 +120,7 @@ def new(
     )
     _validate(kind, record, disclosures)
     try:
-        signed = proofs.sign(record, signer)
+        signed = proofs.sign(record, signer, loader=contexts.loader())
     except SigningError as exc:
         fail(str(exc))
     typer.echo(json.dumps({"record": signed, "disclosures": disclosures}, indent=2))

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ledger.core import grading, records
+from ledger.core import contexts, grading, records
 from ledger.demo_models import (
     ACTORS,
     MODELS,
@@ -954,9 +954,9 @@ class _Demo:
             step.restricted,
             version=VERSION,
         )
-        signed = proofs.sign(record, self.keys[step.signer])
+        signed = proofs.sign(record, self.keys[step.signer], loader=contexts.loader())
         if step.cosigner is not None:
-            signed = proofs.sign(signed, self.keys[step.cosigner])
+            signed = proofs.sign(signed, self.keys[step.cosigner], loader=contexts.loader())
         self.by_kind[step.kind] += 1
         return {"record": signed, "disclosures": disclosures}
 
@@ -976,7 +976,7 @@ class _Demo:
                 restricted,
                 version=VERSION,
             )
-            signed = proofs.sign(record, self.operator)
+            signed = proofs.sign(record, self.operator, loader=contexts.loader())
             registrations.append({"record": signed, "disclosures": disclosures})
             self.by_kind["ActorRegistered"] += 1
         yield registrations

@@ -44,6 +44,7 @@ from ledger.core.admission import (
     bundled_policies,
     check_submissions,
 )
+from ledger.core.contexts import loader as context_loader
 from ledger.core.grading import GradingPolicy
 from ledger.core.rules import OPERATOR_KINDS, Effects, Head, check
 from ledger.datadir import DEFAULT_ORIGIN, DataDir
@@ -275,7 +276,7 @@ class Ledger:
         record, disclosures = records.build(
             kind, subject_id, sequence, previous, operator.did, public, restricted or None
         )
-        signed = proofs.sign(record, operator)
+        signed = proofs.sign(record, operator, loader=context_loader())
         return self.append({"record": signed, "disclosures": disclosures})
 
     def next_position(self, subject_id: str) -> tuple[int, str | None]:

@@ -2,8 +2,10 @@
 
 Fetching a context at verification time would let whoever serves it change what a signed
 document means, and would make verification depend on the network. So the loader knows
-a fixed set of URLs (the W3C ones bundled here, the project's own from ``schemas``) plus
-whatever a caller adds explicitly; any other URL is an :class:`UnknownContextError`.
+a fixed set of URLs, the W3C ones bundled here, plus whatever a caller hands it
+(:meth:`DocumentLoader.with_contexts`); any other URL is an :class:`UnknownContextError`.
+``signing`` knows no battery vocabulary: the ledger hands over its own contexts
+(``ledger.core.contexts.loader()``), and ``bpl --context URL=FILE`` any other.
 """
 
 from __future__ import annotations
@@ -24,26 +26,20 @@ DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
 MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
 
 _BUNDLED = {
-    CREDENTIALS_V2: ("signing", "contexts/credentials-v2.jsonld"),
-    DATA_INTEGRITY_V2: ("signing", "contexts/data-integrity-v2.jsonld"),
-    MULTIKEY_V1: ("signing", "contexts/multikey-v1.jsonld"),
+    CREDENTIALS_V2: "contexts/credentials-v2.jsonld",
+    DATA_INTEGRITY_V2: "contexts/data-integrity-v2.jsonld",
+    MULTIKEY_V1: "contexts/multikey-v1.jsonld",
 }
-# The project's own contexts live in ``schemas`` (data, shipped in the wheel); their URLs
-# are listed in that folder's index so that signing knows no battery vocabulary itself.
-_PROJECT_INDEX = ("schemas", "contexts/index.json")
+"""The W3C contexts bundled with signing (files of this package): the only ones it knows."""
 _RESOLVED_CACHE_SIZE = 256
 
 
-def _read_resource(package: str, name: str) -> Any:
-    return json.loads(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
-
-
 def _bundled_documents() -> dict[str, Any]:
-    docs = {url: _read_resource(pkg, name) for url, (pkg, name) in _BUNDLED.items()}
-    index = _read_resource(*_PROJECT_INDEX)
-    for url, name in index.items():
-        docs[url] = _read_resource("schemas", f"contexts/{name}")
-    return docs
+    files = resources.files("signing")
+    return {
+        url: json.loads(files.joinpath(name).read_text(encoding="utf-8"))
+        for url, name in _BUNDLED.items()
+    }
 
 
 class DocumentLoader:
@@ -99,7 +95,8 @@ _default: DocumentLoader | None = None
 
 
 def default_loader() -> DocumentLoader:
-    """The loader with every bundled context (built once, on first use)."""
+    """The loader with the bundled W3C contexts and no other (built once, on first use):
+    add a vocabulary's own with :meth:`DocumentLoader.with_contexts`."""
     global _default  # noqa: PLW0603 - a lazily built, immutable singleton
     if _default is None:
         _default = DocumentLoader(_bundled_documents())

@@ -128,14 +128,15 @@ def verify(
     now: datetime | None = None,
     max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
 ) -> None:
-    """Return if every proof verifies; else raise the first proof's VerificationError."""
+    """Return if every proof verifies; else raise the first proof's VerificationError.
+
+    ``loader`` knows the contexts the document may name (default: the bundled W3C ones)."""
     if (
-        loader is None
-        and resolver is None
+        resolver is None
         and now is None
         and purpose == DEFAULT_PURPOSE
         and max_clock_skew == DEFAULT_CLOCK_SKEW
-        and _verified_usual(document)
+        and _verified_usual(document, loader)
     ):
         return
     check = _ProofCheck(document, loader, resolver, purpose, now, max_clock_skew)
@@ -143,22 +144,25 @@ def verify(
         check.verify(index, proof)
 
 
-def verify_many(documents: Sequence[dict[str, Any]]) -> list[SigningError | None]:
-    """:func:`verify` of each document, with the default options: None where it returns,
-    else the error it raises; the same verdict for each.
+def verify_many(
+    documents: Sequence[dict[str, Any]], *, loader: DocumentLoader | None = None
+) -> list[SigningError | None]:
+    """:func:`verify` of each document, with the default options but ``loader``: None where
+    it returns, else the error it raises; the same verdict for each.
 
     Stage by stage: first the hash data of every usual proof (see :func:`_verified_usual`),
     then every Ed25519 signature, so that each stage's code stays in the CPU's caches
     across the batch (a ledger batch: see ``ledger.core.admission.check_submissions``).
     Anything else, and any failure, takes :func:`verify`, which words the error."""
-    signed = [_usual_signed_message(document) for document in documents]
+    loader = loader or default_loader()
+    signed = [_usual_signed_message(document, loader) for document in documents]
     outcomes: list[SigningError | None] = []
     for document, message in zip(documents, signed, strict=True):
         if message is not None and _opens(message):
             outcomes.append(None)
             continue
         try:
-            verify(document)  # not the usual case (a proof set, rdfc...), or refused
+            verify(document, loader=loader)  # not the usual case (a proof set, rdfc...), or refused
         except SigningError as exc:
             outcomes.append(exc)
             continue
@@ -181,19 +185,21 @@ def verify_each(
     return [check.result(index, proof) for index, proof in enumerate(check.proofs)]
 
 
-def _verified_usual(document: dict[str, Any]) -> bool:
+def _verified_usual(document: dict[str, Any], loader: DocumentLoader | None = None) -> bool:
     """True if ``document`` is the usual case and verifies: a single eddsa-jcs-2022 proof
     (an object) of the default purpose, by a did:key, created by now (with the default
-    skew), without expiry, carrying the document's own @context (which it has, and the
-    default loader knows). Anything else, and any failure, is False: then the general path
-    decides and words the error. The general path's checks, in one function without its
-    objects and calls (on every record the ledger admits); tests hold its verdicts to the
-    general path's."""
-    signed = _usual_signed_message(document)
+    skew), without expiry, carrying the document's own @context (which it has, and
+    ``loader``, by default the bundled one, knows). Anything else, and any failure, is
+    False: then the general path decides and words the error. The general path's checks,
+    in one function without its objects and calls (on every record the ledger admits);
+    tests hold its verdicts to the general path's."""
+    signed = _usual_signed_message(document, loader or default_loader())
     return signed is not None and _opens(signed)
 
 
-def _usual_signed_message(document: dict[str, Any]) -> tuple[bytes, bytes] | None:
+def _usual_signed_message(
+    document: dict[str, Any], loader: DocumentLoader
+) -> tuple[bytes, bytes] | None:
     """For the usual case (see :func:`_verified_usual`): the signature followed by the
     hash data, and the public key, ready for Ed25519; None for anything else, or any
     failure before the signature check."""
@@ -221,7 +227,7 @@ def _usual_signed_message(document: dict[str, Any]) -> tuple[bytes, bytes] | Non
     ):
         return None
     try:
-        default_loader().check_known(context)
+        loader.check_known(context)
         moment = _xsd_datetime(created) if created is not None else None
         signature = b58decode(value[1:])
         if (

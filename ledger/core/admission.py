@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import schemas
 from ledger.core import collector, grading, records
 from ledger.core.battery_id import BatteryIdError, parse_battery_id
+from ledger.core.contexts import loader as context_loader
 from ledger.errors import RecordRejected, UnknownGradingPolicy
 from signing import json_input, proofs
 from signing.errors import SigningError
@@ -147,7 +148,8 @@ def _check_staged(
     live = _each(live, outcomes, lambda candidate: _check_kind(candidate, known))
     live = _each(live, outcomes, _check_signed)
     refusals = proofs.verify_many(
-        [c.record if c.record.__class__ is dict else dict(c.record) for c in live]
+        [c.record if c.record.__class__ is dict else dict(c.record) for c in live],
+        loader=context_loader(),
     )
     for candidate, refusal in zip(live, refusals, strict=True):
         if refusal is not None:

@@ -28,8 +28,9 @@ from typing import Any
 
 import pytest
 
+from ledger.core import contexts
 from signing import jcs, json_input, keys, proofs
-from signing.contexts import DocumentLoader, default_loader
+from signing.contexts import DocumentLoader
 from signing.errors import BadSignatureError, VerificationError
 from signing.multibase import encode_z
 
@@ -265,8 +266,10 @@ def random_json_values(seed: int, count: int) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def loader() -> DocumentLoader:
-    """The bundled contexts plus the W3C examples context, like the JavaScript side."""
-    return default_loader().with_contexts({EXAMPLES_CONTEXT_URL: read_json(EXAMPLES_CONTEXT_FILE)})
+    """The bundled contexts, the project's (as the ledger hands them to signing) and the W3C
+    examples context, like the JavaScript side."""
+    examples = {EXAMPLES_CONTEXT_URL: read_json(EXAMPLES_CONTEXT_FILE)}
+    return contexts.loader().with_contexts(examples)
 
 
 # --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import sys
 
-from ledger.core import records
+from ledger.core import contexts, records
 from ledger.errors import StaleRecord
 from ledger.facade import Ledger
 from signing import keys, proofs
@@ -37,7 +37,8 @@ def main(data_dir: str, key_file: str, passport: str, label: str, count: int) ->
             version="v1",
         )
         try:
-            ledger.append({"record": proofs.sign(record, key), "disclosures": disclosures})
+            signed = proofs.sign(record, key, loader=contexts.loader())
+            ledger.append({"record": signed, "disclosures": disclosures})
             accepted += 1
         except StaleRecord:
             continue

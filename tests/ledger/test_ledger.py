@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from ledger import audit
 from ledger import facade as service
-from ledger.core import admission, records
+from ledger.core import admission, contexts, records
 from ledger.core.access import OPERATOR_READER as OPERATOR
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
 from ledger.facade import Ledger, Receipt
@@ -460,7 +460,7 @@ def _signed_after(
     )
     submission = {"record": record, "disclosures": disclosures}
     change(submission)
-    submission["record"] = proofs.sign(record, world.actors[signer])
+    submission["record"] = proofs.sign(record, world.actors[signer], loader=contexts.loader())
     return submission
 
 
@@ -627,7 +627,8 @@ def test_a_batch_registers_an_actor_that_signs_later_in_it(world: World) -> None
         {"legitimate-interest": {"name": "Second Maker"}},
         version="v1",
     )
-    registration = {"record": proofs.sign(registered, world.operator), "disclosures": disclosures}
+    signed = proofs.sign(registered, world.operator, loader=contexts.loader())
+    registration = {"record": signed, "disclosures": disclosures}
     world.actors["second"] = second_maker
     issued = world.record(
         "PassportIssued",
@@ -1361,7 +1362,8 @@ def an_actor_registration(world: World) -> dict[str, Any]:
         {"legitimate-interest": {"name": "Late Carrier"}},
         version="v1",
     )
-    return {"record": proofs.sign(record, world.operator), "disclosures": disclosures}
+    signed = proofs.sign(record, world.operator, loader=contexts.loader())
+    return {"record": signed, "disclosures": disclosures}
 
 
 @pytest.mark.parametrize("path", ["append_many", "append_many-with-an-actor", "append"])

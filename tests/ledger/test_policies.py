@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger import audit
-from ledger.core import grading, records
+from ledger.core import contexts, grading, records
 from ledger.core.admission import bundled_policies, check_submission
 from ledger.core.grading import GradingError
 from ledger.errors import PolicyConflictError, RecordRejected, UnknownGradingPolicy
@@ -507,7 +507,7 @@ def registration(world: World, signer: keys.KeyPair, **fields: Any) -> dict[str,
     public |= {"policy": STRICT_POLICY} | fields
     subject_id = public.pop("id", CHAIN)
     record, _ = records.build("GradingPolicyRegistered", subject_id, 0, None, signer.did, public)
-    return proofs.sign(record, signer)
+    return proofs.sign(record, signer, loader=contexts.loader())
 
 
 @pytest.mark.parametrize(
@@ -574,7 +574,7 @@ def test_a_second_registration_of_a_version_is_refused(world: World, tmp_path: P
             public | {"policy": document},
         )
         with pytest.raises(RecordRejected) as refused:
-            world.ledger.append(proofs.sign(record, world.operator))
+            world.ledger.append(proofs.sign(record, world.operator, loader=contexts.loader()))
         assert refused.value.rule == "policy"
     assert world.ledger.head(CHAIN) == head
 

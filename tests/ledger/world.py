@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.core import grading, records
+from ledger.core import contexts, grading, records
 from ledger.facade import Ledger, Receipt
 from signing import keys, proofs
 
@@ -98,9 +98,9 @@ class World:
         record, disclosures = records.build(
             kind, subject_id, sequence, previous, key.did, public or {}, restricted, version="v1"
         )
-        signed = proofs.sign(record, key)
+        signed = proofs.sign(record, key, loader=contexts.loader())
         for name in cosigners:
-            signed = proofs.sign(signed, self.actors[name])
+            signed = proofs.sign(signed, self.actors[name], loader=contexts.loader())
         return {"record": signed, "disclosures": disclosures}
 
     def submit(self, *args: Any, **kwargs: Any) -> Receipt:

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schemas
+from ledger.core import contexts
 from signing import jcs, keys, proofs, suites
 from tests.hypothesis_profiles import examples
 
@@ -201,8 +202,8 @@ def test_example_is_valid(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_example_signs_and_verifies_with_jcs(kind: str) -> None:
-    signed = proofs.sign(example(kind)["record"], keys.generate())
-    proofs.verify(signed)
+    signed = proofs.sign(example(kind)["record"], keys.generate(), loader=contexts.loader())
+    proofs.verify(signed, loader=contexts.loader())
     # The ledger validates the unsecured record: the proof is stripped, not validated.
     assert schemas.validate_record(signed) == kind
 
@@ -210,13 +211,13 @@ def test_example_signs_and_verifies_with_jcs(kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_example_signs_and_verifies_with_rdfc(kind: str) -> None:
     """rdfc safe mode refuses any term the context leaves undefined."""
-    signed = proofs.sign(example(kind)["record"], KEY, suites.RDFC)
-    proofs.verify(signed)
+    signed = proofs.sign(example(kind)["record"], KEY, suites.RDFC, loader=contexts.loader())
+    proofs.verify(signed, loader=contexts.loader())
 
 
 def test_the_schema_itself_refuses_a_proof() -> None:
     """The ledger strips proof before validation; the schema describes the unsecured record."""
-    signed = proofs.sign(example("KeyAdded")["record"], KEY)
+    signed = proofs.sign(example("KeyAdded")["record"], KEY, loader=contexts.loader())
     errors = list(python_validator(schemas.schema("KeyAdded", V1)).iter_errors(signed))
     assert [e.validator for e in errors] == ["additionalProperties"]
     assert schemas.validate_record(signed) == "KeyAdded"

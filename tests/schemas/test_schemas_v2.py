@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 import schemas
+from ledger.core import contexts
 from signing import errors, jcs, keys, proofs, suites
 
 V1, V2 = "v1", "v2"
@@ -533,7 +534,7 @@ def test_rdfc_refuses_a_term_the_context_leaves_undefined() -> None:
     record = copy.deepcopy(example("BatteryModelPublished")["record"])
     record["credentialSubject"]["voltage"]["ripple"] = 0.2
     with pytest.raises(errors.CanonicalizationError, match="'ripple' is not defined"):
-        proofs.sign(record, KEY, suites.RDFC)
+        proofs.sign(record, KEY, suites.RDFC, loader=contexts.loader())
 
 
 # --------------------------------------------------------------------------- the examples
@@ -550,16 +551,16 @@ def test_example_is_valid(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_example_signs_and_verifies_with_jcs(kind: str) -> None:
-    signed = proofs.sign(example(kind)["record"], keys.generate())
-    proofs.verify(signed)
+    signed = proofs.sign(example(kind)["record"], keys.generate(), loader=contexts.loader())
+    proofs.verify(signed, loader=contexts.loader())
     assert schemas.validate_record(signed) == kind
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_example_signs_and_verifies_with_rdfc(kind: str) -> None:
     """No @vocab: rdfc safe mode refuses any term the context leaves undefined."""
-    signed = proofs.sign(example(kind)["record"], KEY, suites.RDFC)
-    proofs.verify(signed)
+    signed = proofs.sign(example(kind)["record"], KEY, suites.RDFC, loader=contexts.loader())
+    proofs.verify(signed, loader=contexts.loader())
 
 
 def test_the_model_example_is_a_full_model() -> None:
@@ -655,7 +656,8 @@ def test_a_successor_passport() -> None:
     }
     rebind(record, [performance])
     both_accept("PassportIssued", record, [performance])
-    proofs.verify(proofs.sign(record, KEY, suites.RDFC))
+    loader = contexts.loader()
+    proofs.verify(proofs.sign(record, KEY, suites.RDFC, loader=loader), loader=loader)
 
 
 def test_a_public_document_has_no_disclosure() -> None:
@@ -666,7 +668,8 @@ def test_a_public_document_has_no_disclosure() -> None:
         title="EU declaration of conformity, PowerPack EV-82",
     )
     both_accept("DocumentAttached", record, [])
-    proofs.verify(proofs.sign(record, KEY, suites.RDFC))
+    loader = contexts.loader()
+    proofs.verify(proofs.sign(record, KEY, suites.RDFC, loader=loader), loader=loader)
 
 
 @pytest.mark.parametrize("group", ["circularity", "compliance", "performance", "business"])
@@ -699,7 +702,8 @@ def test_a_private_person_is_registered_under_a_pseudonym() -> None:
     }
     rebind(record, [business])
     both_accept("ActorRegistered", record, [business])
-    proofs.verify(proofs.sign(record, KEY, suites.RDFC))
+    loader = contexts.loader()
+    proofs.verify(proofs.sign(record, KEY, suites.RDFC, loader=loader), loader=loader)
 
 
 def test_an_organisation_may_give_its_name_only() -> None:
@@ -757,7 +761,8 @@ def test_every_v1_example_is_still_valid(kind: str) -> None:
     assert schemas.validate_record(record) == kind
     for disclosure in ex["disclosures"]:
         schemas.validate_disclosure(kind, disclosure, V1)
-    proofs.verify(proofs.sign(record, KEY, suites.RDFC))
+    loader = contexts.loader()
+    proofs.verify(proofs.sign(record, KEY, suites.RDFC, loader=loader), loader=loader)
 
 
 @pytest.mark.parametrize("kind", ["PassportIssued", "StatusChange", "DiagnosticTest"])
