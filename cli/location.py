@@ -91,8 +91,9 @@ def creating(directory: DataDir) -> Iterator[None]:
     """Run a verb that creates a ledger (``bpl init``, ``bpl demo``) in ``directory``
     (created 0700 if absent, tightened and said if looser), holding a lock on it: should
     the verb fail, for whatever reason, what it created is removed (the files of
-    :data:`LEDGER_FILES`, a new SQLite database, the directory when it made it), so that
-    the next try starts afresh instead of finding half a ledger. Exit 2 if another
+    :data:`LEDGER_FILES`, a new SQLite database, the directory when it made it; in a
+    PostgreSQL database the log it made and its tables: :meth:`DataDir.creating`), so
+    that the next try starts afresh instead of finding half a ledger. Exit 2 if another
     process is creating a ledger there."""
     from ledger.errors import LedgerError  # noqa: PLC0415 (the storage code, on demand)
 
@@ -114,7 +115,8 @@ def creating(directory: DataDir) -> Iterator[None]:
         files += directory.database_files()
         existed = {path for path in files if os.path.lexists(path)}
         try:
-            yield
+            with directory.creating():  # the database as it was, should the verb fail
+                yield
         except BaseException:
             for path in files:
                 if path not in existed:

@@ -25,6 +25,8 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +95,62 @@ class DataDir:
         for line in lines:
             logger.warning("%s", line)
         return lines
+
+    @contextmanager
+    def creating(self) -> Iterator[None]:
+        """A block that creates a ledger here (:meth:`ledger.facade.Ledger.init`; ``bpl
+        init`` and ``bpl demo`` around all they do): should it fail, for whatever reason,
+        the database is left as it was before the block. The log the block made there is
+        removed with everything written to it, and the tables it made are dropped (DDL is
+        transactional on both engines), so that a retry starts afresh; the block's files
+        are for its caller to remove. Only a log this block made is touched: the one whose
+        verifier key the block wrote to ``log.pub`` (each init makes a new key pair).
+        Should removing it fail too, a warning says so."""
+        before = self._written_verifier_key()
+        had_schema = self._has_schema()
+        try:
+            yield
+        except BaseException:
+            made = self._written_verifier_key()
+            if made is not None and made != before and had_schema is not None:
+                self._forget(made, drop_schema=not had_schema)
+            raise
+
+    def _written_verifier_key(self) -> str | None:
+        try:
+            return self.verifier_key_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+
+    def _has_schema(self) -> bool | None:
+        """Whether the database holds a schema (None: it cannot be opened now)."""
+        try:
+            engine = store.create_engine(self.database_url)
+        except StoreError:
+            return None
+        try:
+            return store.current_revision(engine) is not None
+        except StoreError:
+            return None
+        finally:
+            store.dispose(engine)
+
+    def _forget(self, verifier_key: str, *, drop_schema: bool) -> None:
+        engine = None
+        try:
+            engine = store.create_engine(self.database_url)
+            identity.forget(engine, verifier_key, drop_schema=drop_schema)
+        except Exception as exc:  # the block's own failure is what the caller must see
+            where = "" if engine is None else f" at {engine.url.render_as_string(True)}"
+            logger.warning(
+                "the failed ledger's log is still in the database%s (%s): point "
+                "$DATABASE_URL at a new database, or remove its tables, before trying again",
+                where,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
+        finally:
+            if engine is not None:
+                store.dispose(engine)
 
     def init(self, origin: str = DEFAULT_ORIGIN) -> str:
         """Create the log: key pair, settings, schema, the identity the database records

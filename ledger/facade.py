@@ -208,7 +208,13 @@ class Ledger:
                 "$DATABASE_URL to keep its database elsewhere"
             )
         directory = DataDir(Path(location))
-        directory.init(origin)
+        with directory.creating():  # a failed init leaves the database as it was
+            directory.init(origin)
+            return cls._with_operator(directory, operator, name)
+
+    @classmethod
+    def _with_operator(cls, directory: DataDir, operator: KeyPair, name: str) -> Ledger:
+        """The ledger just made in ``directory``, its operator registered."""
         ledger = cls.open(directory.path)
         try:
             ledger.register_actor(operator, operator.did, ["operator"], name=name)

@@ -109,6 +109,29 @@ def require_new(engine: Engine) -> None:
             )
 
 
+def forget(engine: Engine, verifier_key: str, *, drop_schema: bool) -> bool:
+    """Remove the log with ``verifier_key`` from the database, with everything written to
+    it, in one transaction: what a failed ``bpl init`` made (its key pair is new, so the
+    verifier key is that init's alone). A database where the init got no further than the
+    schema (no identity recorded, no checkpoint) is cleared too; one that records another
+    log, or holds a log's checkpoints without an identity, is left alone. ``drop_schema``:
+    drop the ledger's tables as well (the database had none before), else empty them.
+    Returns whether anything was removed."""
+    with engine.execution_options(**store.WRITE).begin() as connection:
+        if store.revision_in(connection) != store.head_revision():
+            return False  # no schema (a failed migration is rolled back), or not ours
+        found = _read(connection)
+        if found is None and _latest_checkpoint(connection) is not None:
+            return False
+        if found is not None and found.verifier_key != verifier_key:
+            return False
+        if drop_schema:
+            store.drop_schema(connection)
+        else:
+            store.empty_schema(connection)
+    return True
+
+
 def open_url(
     url: str, *, writable: bool, log_key: Path | None = None
 ) -> tuple[TransparencyLog, Identity]:

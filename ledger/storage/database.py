@@ -9,6 +9,7 @@ brings a database to the current revision.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from pathlib import Path
 
@@ -19,14 +20,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
 from ledger.errors import StoreError
 from ledger.storage.driver import WRITE_OPTION, Driver
 from ledger.storage.postgres_driver import POSTGRES
 from ledger.storage.sqlite_driver import CHECKPOINTERS as _CHECKPOINTERS
 from ledger.storage.sqlite_driver import SQLITE
+from ledger.storage.tables import STATE_ROW  # and every table, in SQLModel.metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+"""The root of the empty tree (RFC 9162 2.1.1), as migration 0001 stores it."""
 DATABASE_FILE = "ledger.db"
 
 WRITE = {WRITE_OPTION: True}
@@ -161,6 +166,30 @@ def require_current_schema(engine: Engine) -> None:
             f"database schema is at {revision or 'nothing'}, expected {head_revision()}: "
             "run `bpl log init` (or open it with upgrade)"
         )
+
+
+def revision_in(connection: sa.Connection) -> str | None:
+    """The database's migration revision as ``connection``'s transaction sees it."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def drop_schema(connection: sa.Connection) -> None:
+    """Drop every table of the ledger's schema and Alembic's version table, in the caller's
+    transaction (DDL is transactional on both engines): the database as it was before its
+    first migration."""
+    SQLModel.metadata.drop_all(connection)
+    connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+
+def empty_schema(connection: sa.Connection) -> None:
+    """Delete every row of the ledger's tables and put the log's state back to the empty
+    tree, in the caller's transaction: the schema as the migrations leave it."""
+    for table in reversed(SQLModel.metadata.sorted_tables):
+        connection.execute(table.delete())
+    connection.execute(
+        sa.insert(SQLModel.metadata.tables["log_state"]),
+        {"id": STATE_ROW, "size": 0, "root": EMPTY_ROOT, "frontier": b"", "edges": b""},
+    )
 
 
 def _reason(exc: sa.exc.DBAPIError) -> str:
