@@ -1,0 +1,119 @@
+"""Fixtures of the service's tests: demo ledgers on SQLite and PostgreSQL, the app over
+each, and a bearer token for every reader role.
+
+The PostgreSQL database is made here (not with tests/ledger's fixtures, which are the
+ledger's): one per module and engine, dropped afterwards, on ``$BPL_TEST_POSTGRES_URL``
+(default: the local server, user postgres). PostgreSQL being unreachable fails the tests;
+``BPL_TEST_SKIP_POSTGRES=1`` skips them (CI does not set it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.core.access import READER_ROLES
+from ledger.demo import DemoSummary, run_demo
+from ledger.facade import Ledger
+from passport.app import create_app
+from passport.tokens import TokenStore
+from signing import keys
+from signing.keys import KeyPair
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BPL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+ORIGIN = "passport.bpl.example/log"
+BATTERIES = 30
+SEED = 17
+_counter = itertools.count()
+
+
+@dataclass
+class Service:
+    """A demo ledger, the app over it, and a token per reader role."""
+
+    ledger: Ledger
+    operator: KeyPair
+    summary: DemoSummary
+    client: TestClient
+    tokens: TokenStore
+    engine: str
+    role_tokens: dict[str, str] = field(default_factory=dict)
+    role_dids: dict[str, str] = field(default_factory=dict)
+
+    def as_role(self, role: str | None) -> dict[str, str]:
+        """Headers of a request made by a reader of ``role`` (None: the public)."""
+        if role is None:
+            return {}
+        return {"Authorization": f"Bearer {self.role_tokens[role]}"}
+
+
+def _postgres_database() -> str:
+    name = f"bpl_test_passport_{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _drop(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_service(directory: Path, engine: str) -> Iterator[Service]:
+    """A demo ledger in ``directory`` on ``engine`` and the service over it."""
+    name = None
+    with pytest.MonkeyPatch.context() as patch:
+        if engine == "postgresql":
+            if os.environ.get("BPL_TEST_SKIP_POSTGRES"):
+                pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
+            name = _postgres_database()
+            patch.setenv("DATABASE_URL", f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+        else:
+            patch.delenv("DATABASE_URL", raising=False)
+        operator = keys.generate()
+        ledger = Ledger.init(directory / "data", operator, origin=ORIGIN)
+        try:
+            summary = run_demo(ledger, operator, batteries=BATTERIES, seed=SEED)
+            tokens = TokenStore.in_directory(directory / "data")
+            service = Service(
+                ledger,
+                operator,
+                summary,
+                TestClient(create_app(ledger, tokens=tokens)),
+                tokens,
+                engine,
+            )
+            for actor in ledger.actors():
+                for role in actor.roles:
+                    if role in READER_ROLES and role not in service.role_tokens:
+                        service.role_tokens[role], _ = tokens.issue(actor.did, label=role)
+                        service.role_dids[role] = actor.did
+            assert set(service.role_tokens) == set(READER_ROLES)
+            yield service
+        finally:
+            ledger.close()
+            if name is not None:
+                _drop(name)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """A demo ledger and the service over it, on each engine (one per test module)."""
+    yield from make_service(tmp_path_factory.mktemp(request.param), request.param)
+
+
+@pytest.fixture(scope="module")
+def sqlite_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The service over a demo ledger on SQLite alone (for tests of the HTTP layer)."""
+    yield from make_service(tmp_path_factory.mktemp("sqlite"), "sqlite")
