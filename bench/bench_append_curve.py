@@ -32,7 +32,7 @@ STRETCH = 10_000
 
 
 def grow(location: Path, total: int) -> None:
-    ledger, maker, lab = new_ledger(location)
+    ledger, maker, lab, model_record = new_ledger(location)
     baseline = BareVerify()
     first_rate = None
     print(f"{'records':>10}  {'us a record':>11}  {'of bare verify':>14}  {'vs the first':>12}")
@@ -40,7 +40,7 @@ def grow(location: Path, total: int) -> None:
     while size < total:
         count = min(STRETCH, total - size) // 2
         passports = [f"urn:bpl:passport:{uuid.UUID(int=size + n)}" for n in range(count)]
-        genesis = [issued(passport, maker) for passport in passports]
+        genesis = [issued(p, size + n, maker, model_record) for n, p in enumerate(passports)]
         tests = [
             tested(passport, record, lab, n)
             for n, (passport, record) in enumerate(zip(passports, genesis, strict=True))

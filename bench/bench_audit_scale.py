@@ -31,11 +31,11 @@ CHUNK = 5_000
 
 def build(location: Path, count: int) -> Ledger:
     """A ledger of ``count`` records (plus its actors): passports issued, then tested."""
-    ledger, maker, lab = new_ledger(location)
+    ledger, maker, lab, model_record = new_ledger(location)
     half = count // 2
     for first in range(0, half, CHUNK):
         passports = [f"urn:bpl:passport:{n:012d}" for n in range(first, min(first + CHUNK, half))]
-        genesis = [issued(passport, maker) for passport in passports]
+        genesis = [issued(p, n, maker, model_record) for n, p in enumerate(passports, first)]
         tests = [
             tested(passport, record, lab, n)
             for n, (passport, record) in enumerate(zip(passports, genesis, strict=True), first)

@@ -63,24 +63,38 @@ BATCH = 500
 SLICE = 250
 """Bare verifies timed before each batch (about a fifth of the batch's time)."""
 CALLERS = 32
-MEASURES = {
-    "method": "bms-readout",
-    "soce": 84.5,
-    "damaged": False,
-    "accidents": 0,
-    "overchargeEvents": 0,
-    "cellSohSpread": 2.0,
-    "grade": "reuse",
-    "gradingPolicy": grading.policy_ref(grading.load_policy()),  # bpl-default version 1
-}
-MODEL = {
-    "batteryId": "https://id.example.com/01/09506000134352/21/SN-0001",
-    "category": "EV",
-    "chemistry": "NMC811",
-    "manufacturedAt": "Gliwice, PL",
-    "manufacturedOn": "2024-03-14",
-    "mass": 450.0,
-}
+_TEMPLATE_SEED = 2027
+
+
+def _templates() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Realistic v2 content, taken from the demo (ledger/demo.py): a battery model's full
+    Annex XIII data (public fields and their disclosures, by group), a passport's public
+    fields, and a graded DiagnosticTest's measures (a dozen and the Annex VII part B use
+    history)."""
+    from ledger.demo import demo_batches  # noqa: PLC0415 (imports the storage-free demo)
+
+    found: dict[str, dict[str, Any]] = {}
+    for batch in demo_batches(keys.generate(), batteries=2, seed=_TEMPLATE_SEED):
+        for submission in batch:
+            found.setdefault(submission["record"]["type"][1], submission)
+    model = found["BatteryModelPublished"]
+    content = {
+        "public": _fields(model["record"]["credentialSubject"]),
+        "restricted": {d["group"]: _fields(d) for d in model["disclosures"]},
+    }
+    passport = _fields(found["PassportIssued"]["record"]["credentialSubject"])
+    measures = _fields(found["DiagnosticTest"]["disclosures"][0])
+    return content, passport, measures
+
+
+def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A subject's or disclosure's own fields, without the chain's and envelope's."""
+    bookkeeping = {"id", "sequence", "previous", "disclosures", "salt", "group"}
+    return {k: v for k, v in fields.items() if k not in bookkeeping}
+
+
+MODEL, PASSPORT, MEASURES = _templates()
+POLICY = grading.load_policy()
 
 
 class BareVerify:
@@ -111,35 +125,53 @@ class BareVerify:
         return self.verifies / self.seconds
 
 
-def new_ledger(location: Path) -> tuple[Ledger, KeyPair, KeyPair]:
-    """A ledger with a manufacturer and a test lab registered; their keys."""
+def new_ledger(location: Path) -> tuple[Ledger, KeyPair, KeyPair, str]:
+    """A ledger with a manufacturer and a test lab registered and the manufacturer's
+    battery model published; their keys and the model's record hash."""
     operator, maker, lab = keys.generate(), keys.generate(), keys.generate()
     from ledger.facade import Ledger  # noqa: PLC0415 (see the module doc)
 
     ledger = Ledger.init(location, operator, origin="bench.bpl.example/log")
     ledger.register_actor(operator, maker.did, ["manufacturer"], name="Maker")
     ledger.register_actor(operator, lab.did, ["test-lab"], name="Lab")
-    return ledger, maker, lab
+    public = dict(MODEL["public"], manufacturer=dict(MODEL["public"]["manufacturer"], id=maker.did))
+    record, disclosures = records.build(
+        "BatteryModelPublished", MODEL_ID, 0, None, maker.did, public, MODEL["restricted"]
+    )
+    signed = proofs.sign(record, maker, loader=contexts.loader())
+    receipt = ledger.append({"record": signed, "disclosures": disclosures})
+    return ledger, maker, lab, receipt.record_hash
 
 
-def issued(passport: str, maker: KeyPair) -> dict[str, Any]:
-    """A signed PassportIssued submission (record and disclosure)."""
+MODEL_ID = "https://id.bench.example/01/" + MODEL["public"]["gtin"]
+
+
+def issued(passport: str, n: int, maker: KeyPair, model_record: str) -> dict[str, Any]:
+    """A signed v2 PassportIssued submission: battery ``n`` of the bench's model."""
+    public = dict(
+        PASSPORT,
+        batteryId=f"{MODEL_ID}/21/B{n:08d}",
+        model={"id": MODEL_ID, "record": model_record},
+        manufacturer=maker.did,
+    )
     record, disclosures = records.build(
         "PassportIssued",
         passport,
         0,
         None,
         maker.did,
-        dict(MODEL, manufacturer=maker.did),
-        {"legitimate-interest": {"status": "original"}},
+        public,
+        {"performance": {"status": "original", "puttingIntoServiceOn": "2024-05-02"}},
     )
     signed = proofs.sign(record, maker, loader=contexts.loader())
     return {"record": signed, "disclosures": disclosures}
 
 
 def tested(passport: str, genesis: dict[str, Any], lab: KeyPair, n: int) -> bytes:
-    """A signed DiagnosticTest submission after ``genesis``, as JSON bytes; ``n`` varies
-    the measures (all graded reuse)."""
+    """A signed DiagnosticTest submission after ``genesis``, as JSON bytes: the demo's
+    measures with ``n`` varying the state of health, graded by the bundled policy."""
+    measures = dict(MEASURES, soce=70 + (n % 300) / 10)
+    measures["grade"] = grading.check(measures, POLICY)
     record, disclosures = records.build(
         "DiagnosticTest",
         passport,
@@ -147,7 +179,7 @@ def tested(passport: str, genesis: dict[str, Any], lab: KeyPair, n: int) -> byte
         records.record_hash(genesis["record"]),
         lab.did,
         {"testedOn": "2031-05-02"},
-        {"legitimate-interest": dict(MEASURES, soce=80 + (n % 200) / 10)},
+        {"performance": measures},
     )
     signed = proofs.sign(record, lab, loader=contexts.loader())
     return orjson.dumps({"record": signed, "disclosures": disclosures})
@@ -156,9 +188,9 @@ def tested(passport: str, genesis: dict[str, Any], lab: KeyPair, n: int) -> byte
 def setup(location: Path, count: int) -> tuple[Ledger, list[bytes]]:
     """A ledger with a manufacturer and a test lab, ``count`` passports issued, and
     ``count`` signed DiagnosticTest submissions (one per passport, JSON) ready to append."""
-    ledger, maker, lab = new_ledger(location)
+    ledger, maker, lab, model_record = new_ledger(location)
     passports = [f"urn:bpl:passport:{uuid.UUID(int=n)}" for n in range(count)]
-    genesis = [issued(passport, maker) for passport in passports]
+    genesis = [issued(passport, n, maker, model_record) for n, passport in enumerate(passports)]
     for first in range(0, count, BATCH):
         ledger.append_many(genesis[first : first + BATCH])
     tests = [
