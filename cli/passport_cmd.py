@@ -20,8 +20,7 @@ from ledger.errors import LedgerError
 from signing.errors import SigningError
 
 if TYPE_CHECKING:
-    from ledger.facade import Ledger
-    from ledger.storage.lookups import Passport
+    from ledger.facade import Ledger, Passport
 
 app = typer.Typer(
     help="Find battery passports (read-only).", no_args_is_help=True, rich_markup_mode=None

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-
 from ledger import audit as auditing
 from ledger import identity
 from ledger.audit import Report
@@ -66,6 +65,7 @@ from ledger.storage.ledger_rows import (
     insert_records,
     is_chain_collision,
 )
+from ledger.storage.lookups import BatteryHistory, Model, Passport
 from ledger.storage.policy_rows import KnownPolicy
 from ledger.storage.rows import pipelined
 from signing import proofs
@@ -642,13 +642,13 @@ class Ledger:
 
     # -- lookups (ledger.storage.lookups): what the service and the pages read ---------------
 
-    def passports_by_battery(self, battery_id: str) -> list[lookups.Passport]:
+    def passports_by_battery(self, battery_id: str) -> list[Passport]:
         """Every passport of a battery id (its original and any successor issued under
         the same id), oldest first, with each chain's current head."""
         with self.engine.connect() as connection:
             return lookups.passports_by_battery(connection, battery_id)
 
-    def battery_history(self, battery_id: str) -> lookups.BatteryHistory:
+    def battery_history(self, battery_id: str) -> BatteryHistory:
         """A battery's live passport, every passport issued for it, and those of the
         batteries it was made from (through predecessors)."""
         with self.engine.connect() as connection:
@@ -656,18 +656,18 @@ class Ledger:
 
     def passports_by_gtin(
         self, gtin: str, *, after: str | None = None, limit: int = 100
-    ) -> list[lookups.Passport]:
+    ) -> list[Passport]:
         """A page of the (v2) passports of batteries with this GTIN-14, by id."""
         with self.engine.connect() as connection:
             return lookups.passports_by_gtin(connection, gtin, after, limit)
 
-    def models_by_gtin(self, gtin: str) -> list[lookups.Model]:
+    def models_by_gtin(self, gtin: str) -> list[Model]:
         """The battery models published with this GTIN-14 (one, unless two publishers
         claim it), each with its current record."""
         with self.engine.connect() as connection:
             return lookups.models(connection, gtin=gtin)
 
-    def model(self, model_id: str) -> lookups.Model | None:
+    def model(self, model_id: str) -> Model | None:
         """One battery model by its id, with its current record; None if unpublished."""
         with self.engine.connect() as connection:
             found = lookups.models(connection, model_id=model_id)
@@ -675,14 +675,14 @@ class Ledger:
 
     def passports_by_manufacturer(
         self, did: str, *, after: str | None = None, limit: int = 100
-    ) -> list[lookups.Passport]:
+    ) -> list[Passport]:
         """A page of the passports manufacturer ``did`` issued, by id, after ``after``."""
         with self.engine.connect() as connection:
             return lookups.passports_by_manufacturer(connection, did, after, limit)
 
     def passports_by_custodian(
         self, did: str, *, after: str | None = None, limit: int = 100
-    ) -> list[lookups.Passport]:
+    ) -> list[Passport]:
         """A page of the passports actor ``did`` holds now, by id, after ``after``."""
         with self.engine.connect() as connection:
             return lookups.passports_by_custodian(connection, did, after, limit)
