@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+
 from ledger import audit as auditing
 from ledger import identity
 from ledger.audit import Report
