@@ -49,11 +49,18 @@ def fail(
     raise typer.Exit(code)
 
 
-def refuse(exc: RecordRejected, unusable: tuple[str, ...] = ("parse", "size")) -> NoReturn:
+def refuse(
+    exc: RecordRejected,
+    unusable: tuple[str, ...] = ("parse", "size"),
+    *,
+    source: tuple[str, int] | None = None,
+) -> NoReturn:
     """Exit 1 for a record the ledger refused: ``refused: RULE: reason``; in JSON its rule,
     its reason and, for a stale record, the chain's current head (what to build on). A
     refusal by one of the ``unusable`` rules exits 2: the input was no record at all (not
-    JSON, too large) or, for a record the command built, the values given."""
+    JSON, too large) or, for a record the command built, the values given. ``source``:
+    where the record came from among many (``bpl submit`` of a file of records) and its
+    index among them: the line says where, and the JSON is one line (its ``source``)."""
     code = UNUSABLE if exc.rule in unusable else FAILED
     head = None
     if isinstance(exc, StaleRecord) and exc.head_sequence is not None:
@@ -63,9 +70,13 @@ def refuse(exc: RecordRejected, unusable: tuple[str, ...] = ("parse", "size")) -
             "exitCode": code,
             "rule": exc.rule,
             "message": exc.detail,
-            "index": exc.index,
+            "index": exc.index if source is None else source[1],
             "head": head,
         }
-        typer.echo(json.dumps({"ok": False, "error": error}, indent=2, ensure_ascii=False))
-    report(f"refused: {exc}")
+        if source is not None:
+            error["source"] = source[0]
+        indent = 2 if source is None else None
+        typer.echo(json.dumps({"ok": False, "error": error}, indent=indent, ensure_ascii=False))
+    where = "" if source is None else f"{source[0]}: "
+    report(f"refused: {exc}" if source is None else f"refused: {where}{exc.rule}: {exc.detail}")
     raise typer.Exit(code)

@@ -12,7 +12,6 @@ import typer
 
 from cli.errors import FAILED, JsonOption, fail, json_output, refuse, report
 from cli.help import Command
-from cli.inputs import read_bytes
 from cli.location import (
     DatabaseUrlOption,
     DataDirOption,
@@ -331,26 +330,6 @@ def policy_show(
     if document is None:
         fail(f"no grading policy {policy_id} version {version} here (bpl policy list)", FAILED)
     typer.echo(json.dumps(json.loads(document), indent=2, ensure_ascii=False))
-
-
-def submit(
-    submission: Annotated[
-        str, typer.Argument(metavar="FILE|-", help="A signed record, or {record, disclosures}.")
-    ],
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Append a signed record to the ledger; prints its receipt (record hash, leaf index,
-    signed checkpoint, inclusion proof: JSON, for bpl verify). Exit 1 with the rule that
-    refused it (--json: the rule, the reason and, for a stale record, the chain's head)."""
-    json_output(as_json)
-    data = read_bytes(submission)  # unusable input stops the verb before the ledger opens
-    ledger = _ledger(data_dir)
-    try:
-        receipt = ledger.append(data)
-    except RecordRejected as exc:
-        refuse(exc)
-    typer.echo(json.dumps(receipt.to_dict(), indent=2))
 
 
 def chain(

@@ -22,7 +22,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "policy": ("cli.ledger_cmd", "policy_app", "Grading policies."),
     "record": ("cli.record_cmd", "app", "Build and sign records."),
     "init": ("cli.ledger_cmd", "init", "Create a ledger in the data directory."),
-    "submit": ("cli.ledger_cmd", "submit", "Append a signed record; print its receipt."),
+    "submit": ("cli.submit_cmd", "submit", "Append signed records; print their receipts."),
     "chain": ("cli.ledger_cmd", "chain", "Print or verify a passport's records."),
     "passport": ("cli.passport_cmd", "app", "Find passports by battery, GTIN or actor."),
     "audit": ("cli.ledger_cmd", "audit", "Re-verify the whole ledger."),
