@@ -19,7 +19,6 @@ import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +33,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.core import access, records
 from ledger.core.access import Reader
+from ledger.defaults import default_data_dir
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
 from ledger.facade import Ledger, Receipt
 from ledger.log import checkpoint
@@ -753,6 +753,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def data_directory_tokens(directory: Path) -> TokenStore:
-    """The token store of a data directory (``tokens.json``)."""
-    return TokenStore.in_directory(directory)
+def from_environment() -> FastAPI:
+    """The service over the ledger in ``$BPL_DATA_DIR`` (default ``~/.local/share/bpl``;
+    its database there, or at ``$DATABASE_URL``) with that directory's token file: the
+    factory uvicorn's workers call (``uvicorn --factory passport.app:from_environment``,
+    what ``python -m passport serve`` and ``bpl serve`` run)."""
+    directory = default_data_dir()
+    ledger = Ledger.open(directory)
+    return create_app(ledger, tokens=TokenStore.in_directory(directory))
