@@ -13,7 +13,7 @@ from tests.hypothesis_profiles import examples
 from tests.passport.conftest import Service
 
 SEGMENT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=24
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=24
 ) | st.sampled_from(
     [
         "urn:bpl:passport:00000000-0000-4000-8000-000000000000",

@@ -99,8 +99,9 @@ class TileClient:
             path = f"/log/tile/entries/{index_path(bundle_index)}"
         else:
             path = f"/log/tile/entries/{index_path(bundle_index)}.p/{self.size % WIDTH}"
-        data = self.http.get(path).content
-        entries, position = [], 0
+        data: bytes = self.http.get(path).content
+        entries: list[bytes] = []
+        position = 0
         while position < len(data):
             (length,) = struct.unpack(">H", data[position : position + 2])
             entries.append(data[position + 2 : position + 2 + length])

@@ -137,6 +137,7 @@ def test_a_batch_is_all_or_nothing(service: Service) -> None:
     ]
     again = post(service, "/records/batch", good)
     assert again.status_code == 200 and again.json()["appended"] == 0
+    body_: object
     for body_ in ([], {}, [1], "x"):
         assert post(service, "/records/batch", body_).status_code == 400
 

@@ -138,7 +138,7 @@ def test_the_linkset_has_exactly_one_default_link(sqlite_service: Service) -> No
         {"url": f"/01/{gtin}/21/{serial}?linkType=all"},
         {"url": f"/01/{gtin}/21/{serial}", "headers": {"Accept": "application/linkset+json"}},
     ):
-        response = client.get(**request, follow_redirects=False)  # type: ignore[arg-type]
+        response = client.get(**request, follow_redirects=False)
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/linkset+json"
         (entry,) = response.json()["linkset"]
