@@ -22,6 +22,7 @@ from ledger import demo
 from ledger.datadir import DataDir
 from ledger.errors import StoreError
 from ledger.facade import Ledger
+from tests.cli import v2_data
 from tests.ledger.conftest import POSTGRES_ADMIN_URL
 
 runner = CliRunner()
@@ -201,15 +202,6 @@ def test_a_read_verb_on_an_empty_database_writes_nothing_to_it(
 # --- 4: disclosures are verified --------------------------------------------------------
 
 PASSPORT = "urn:bpl:passport:5b0e6a1c-2f4d-4e8a-9c3b-7d1e2f3a4b5c"
-MODEL = {
-    "batteryId": "https://id.example.com/01/09506000134352/21/SN-0001",
-    "category": "EV",
-    "chemistry": "NMC811",
-    "manufacturedAt": "Gliwice, PL",
-    "manufacturedOn": "2024-03-14",
-    "mass": 450.0,
-    "status": "original",
-}
 TEST = (
     "testedOn=2031-05-02",
     "method=bms-readout",
@@ -233,7 +225,8 @@ def save(path: Path, result: Any) -> Path:
 
 class Session:
     """A ledger (``home``) with a registered manufacturer and dismantler (``maker.json``)
-    that issued PASSPORT and tested it (SoCE 84.5): its submissions and receipts in ``work``."""
+    that published a battery model, issued PASSPORT naming it and tested it (SoCE 84.5):
+    its submissions and receipts in ``work``."""
 
     def __init__(self, work: Path) -> None:
         self.work = work
@@ -243,16 +236,26 @@ class Session:
         self.maker = json.loads((work / "maker.pub.json").read_text())["id"]
         roles = ("--role", "manufacturer", "--role", "dismantler")
         ok(self("actor", "add", "--did", self.maker, *roles, "--name", "Volta"))
-        (work / "model.json").write_text(json.dumps(MODEL))
-        self.issued = save(
-            work / "issued.json",
-            self.new(
-                "PassportIssued",
+        (work / "model.json").write_text(json.dumps(v2_data.model(self.maker)))
+        published = save(
+            work / "model-signed.json",
+            self(
+                "record",
+                "new",
+                "BatteryModelPublished",
+                "--subject",
+                v2_data.MODEL_ID,
+                "--key",
+                work / "maker.json",
                 "--data",
                 work / "model.json",
-                "--set",
-                f"manufacturer={self.maker}",
             ),
+        )
+        model_record = json.loads(ok(self("submit", published)).stdout)["recordHash"]
+        battery = v2_data.passport(self.maker, model_record, "SN-0001")
+        (work / "battery.json").write_text(json.dumps(battery))
+        self.issued = save(
+            work / "issued.json", self.new("PassportIssued", "--data", work / "battery.json")
         )
         self.receipt = save(work / "receipt.json", self("submit", self.issued))
         self.test = save(
@@ -286,9 +289,7 @@ def test_chain_verify_checks_every_stored_disclosure(session: Session) -> None:
     engine.dispose()
     tampered = session("chain", PASSPORT, "--verify", "--json")
     assert tampered.exit_code == 1, tampered.output
-    reason = (
-        "disclosure: the 'legitimate-interest' disclosure does not match its digest in the record"
-    )
+    reason = "disclosure: the 'performance' disclosure does not match its digest in the record"
     assert json.loads(tampered.stdout)["reason"] == reason
     assert tampered.stderr == f"bpl: chain {PASSPORT}: record 1: {reason}\n"
 
@@ -301,9 +302,7 @@ def test_verify_checks_a_submissions_disclosures(session: Session) -> None:
     submission["disclosures"][0]["soce"] = 94.5
     altered = bpl("verify", "--json", "-", input=json.dumps(submission))
     assert altered.exit_code == 1
-    reason = (
-        "disclosures: the 'legitimate-interest' disclosure does not match its digest in the record"
-    )
+    reason = "disclosures: the 'performance' disclosure does not match its digest in the record"
     assert altered.stderr == f"bpl: {reason}\n"
     report = json.loads(altered.stdout)
     assert report["verified"] is False and report["error"] == reason
@@ -311,7 +310,7 @@ def test_verify_checks_a_submissions_disclosures(session: Session) -> None:
     submission["disclosures"] = []
     dropped = bpl("verify", "-", input=json.dumps(submission))
     assert dropped.exit_code == 1
-    assert "no disclosure for group 'legitimate-interest'" in dropped.stderr
+    assert "no disclosure for group 'performance'" in dropped.stderr
 
 
 # --- 5: records signed with an added key ----------------------------------------------------
@@ -389,7 +388,7 @@ def test_a_schema_refusal_names_every_allowed_value(session: Session) -> None:
     disclosure["status"] = "bogus"  # then digested and signed again, as a careless client would
     canonical = json.dumps(disclosure, sort_keys=True, separators=(",", ":")).encode()
     digest = "sha256:" + hashlib.sha256(canonical).hexdigest()
-    record["credentialSubject"]["disclosures"]["legitimate-interest"] = digest
+    record["credentialSubject"]["disclosures"]["performance"] = digest
     del record["proof"]
     path = session.work / "bogus.json"
     path.write_text(json.dumps({"record": record, "disclosures": [disclosure]}))
@@ -691,10 +690,10 @@ def test_json_refusals_name_the_rule_and_a_stale_records_head(session: Session) 
 @pytest.mark.parametrize(
     ("verb", "human", "keys"),
     [
-        (("audit",), "audit ok: 4 records", {"ok", "records", "recordHash", "reason"}),
+        (("audit",), "audit ok: 5 records", {"ok", "records", "recordHash", "reason"}),
         (("chain", PASSPORT, "--verify"), f"chain {PASSPORT}: 2 records verified", {"ok"}),
         (("policy", "list"), "bpl-default 1 sha256:", None),
-        (("log", "audit"), "log intact: 4 leaves", {"ok", "origin", "size"}),
+        (("log", "audit"), "log intact: 5 leaves", {"ok", "origin", "size"}),
     ],
 )
 def test_reports_are_text_and_json_with_json(
@@ -731,7 +730,7 @@ def test_a_long_audit_says_so_on_stderr(session: Session, monkeypatch: pytest.Mo
     monkeypatch.setattr(Ledger, "audit", slow)
     result = ok(session("audit"))
     lines = result.stderr.splitlines()
-    assert lines[0] == "bpl: auditing 4 log entries and every stored row..."
+    assert lines[0] == "bpl: auditing 5 log entries and every stored row..."
     assert re.fullmatch(r"bpl: done in 0\.\d s", lines[1])
     assert result.stdout.startswith("audit ok")
 
