@@ -140,8 +140,13 @@ def actor_add(
         str | None, typer.Option("--address", metavar="TEXT", help="Postal address.")
     ] = None,
     contact: Annotated[
-        str | None,
-        typer.Option("--contact", metavar="TEXT", help="E-mail address, web address or phone."),
+        list[str] | None,
+        typer.Option(
+            "--contact",
+            metavar="TEXT",
+            help="An e-mail address, a web address (https://...) or a phone number "
+            "(+ and digits); repeatable, one of each.",
+        ),
     ] = None,
     person: Annotated[
         bool,
@@ -158,6 +163,7 @@ def actor_add(
     """Register an actor (signed by the operator); says where its record is on the log
     (--json: the receipt)."""
     json_output(as_json)
+    reach = contacts(contact or [])
     ledger = _ledger(data_dir)
     try:
         receipt = ledger.register_actor(
@@ -166,7 +172,7 @@ def actor_add(
             role,
             name=name,
             address=address,
-            contact=contact,
+            contact=reach,
             person=person,
         )
     except RecordRejected as exc:
@@ -198,6 +204,31 @@ def actor_add_key(
     except RecordRejected as exc:
         refuse(exc, BUILT_HERE)
     _done(receipt, as_json, f"added key {key_method(key)} to {did}")
+
+
+def contacts(given: list[str]) -> dict[str, str] | None:
+    """``--contact`` values as ActorRegistered's ``contact`` (``email``, ``phone``,
+    ``url``): a value with ``://`` is a web address, one with ``@`` an e-mail address,
+    ``+`` and digits (spaces allowed) a phone number. Exit 2 for anything else, or for
+    two of one kind."""
+    found: dict[str, str] = {}
+    for text in given:
+        value, number = text, text.replace(" ", "")
+        if "://" in text:
+            field = "url"
+        elif "@" in text:
+            field = "email"
+        elif number.startswith("+") and number[1:].isascii() and number[1:].isdigit():
+            field, value = "phone", number
+        else:
+            fail(
+                f"--contact {text!r}: give an e-mail address, a web address (https://...) "
+                "or a phone number (+ and digits)"
+            )
+        if field in found:
+            fail(f"--contact: two {field} values ({found[field]!r}, {value!r}); one of each")
+        found[field] = value
+    return found or None
 
 
 def _done(receipt: Receipt, as_json: bool, what: str) -> None:

@@ -238,17 +238,20 @@ class Ledger:
         keys: Sequence[str] | None = None,
         person: bool = False,
         address: str | None = None,
-        contact: str | None = None,
+        contact: Mapping[str, str] | None = None,
     ) -> Receipt:
         """Sign (with the operator's key) and append an ActorRegistered record.
 
         An organisation's name, address and contact are public (Annex VI part A asks it
         of manufacturers); a private ``person``'s travel in the business disclosure, read
         by the person and the authorities only, so that the public log shows a
-        pseudonymous DID (ADR 0016)."""
-        profile = {"name": name} | {
-            field: value for field, value in (("address", address), ("contact", contact)) if value
-        }
+        pseudonymous DID (ADR 0016). ``contact``: ``email``, ``phone`` (E.164) and ``url``,
+        at least one."""
+        profile: dict[str, Any] = {"name": name}
+        if address:
+            profile["address"] = address
+        if contact:
+            profile["contact"] = dict(contact)
         public_fields: dict[str, Any] = {
             "roles": list(roles),
             "keys": list(keys or [records.did_key_method(did)]),

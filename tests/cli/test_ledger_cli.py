@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.core import grading
+from ledger.core.access import OPERATOR_READER, PUBLIC, Reader
+from ledger.facade import Ledger
 
 runner = CliRunner()
 PASSPORT = "urn:bpl:passport:7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -463,3 +465,144 @@ def test_audit_names_a_malformed_stored_value_and_exits_1(
     assert audit.exit_code == 1, audit.output
     assert named in audit.stderr + audit.stdout
     assert "internal error" not in audit.stderr
+
+
+def test_actor_add_person_keeps_the_persons_details_off_the_log(home: Path, tmp_path: Path) -> None:
+    """A private person is registered under a pseudonymous DID: name, address and contact
+    go into the business disclosure, read by the person, market surveillance, the
+    Commission and the operator (ADR 0016); the public record holds none of them."""
+    made = bpl("keys", "new", "--out", tmp_path / "person.json", "--json")
+    person = json.loads(made.stdout)["id"]
+    added = bpl(
+        "actor", "add", "--data-dir", home, "--did", person, "--role", "legitimate-interest",
+        "--person", "--name", "Jan Kowalski", "--address", "ul. Polna 3, 44-100 Gliwice, PL",
+        "--contact", "jan.kowalski@mail.example", "--contact", "+48 601 234 567", "--json",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    receipt = json.loads(added.stdout)
+    assert set(receipt) == {
+        "recordHash",
+        "subject",
+        "sequence",
+        "leafIndex",
+        "treeSize",
+        "leafHash",
+        "checkpoint",
+        "inclusionProof",
+    }
+    assert (receipt["subject"], receipt["sequence"], receipt["leafIndex"]) == (person, 0, 2)
+    [record] = json.loads(bpl("chain", person, "--data-dir", home).stdout)
+    subject = record["credentialSubject"]
+    assert subject["entity"] == "person" and set(subject["disclosures"]) == {"business"}
+    assert not {"name", "address", "contact"} & set(subject)
+    public = json.dumps(record)
+    assert "Kowalski" not in public and "Polna" not in public and "601" not in public
+    ledger = Ledger.open(home, writable=False)
+    try:
+        leaves = b"".join(ledger.log.leaves(0, ledger.log.size()))
+        assert b"Kowalski" not in leaves and b"Volta" in leaves  # an organisation's: public
+        business = ledger.disclosures(receipt["recordHash"], OPERATOR_READER)["business"]
+        assert {k: v for k, v in business.items() if k != "salt"} == {
+            "group": "business",
+            "name": "Jan Kowalski",
+            "address": "ul. Polna 3, 44-100 Gliwice, PL",
+            "contact": {"email": "jan.kowalski@mail.example", "phone": "+48601234567"},
+        }
+        assert set(ledger.disclosures(receipt["recordHash"], Reader(did=person))) == {"business"}
+        for reader in (PUBLIC, Reader(frozenset({"legitimate-interest"}))):
+            assert ledger.disclosures(receipt["recordHash"], reader) == {}
+    finally:
+        ledger.engine.dispose()
+    other = json.loads(bpl("keys", "new", "--out", tmp_path / "other.json", "--json").stdout)
+    human = bpl(
+        "actor", "add", "--data-dir", home, "--did", other["id"], "--role", "legitimate-interest",
+        "--person", "--name", "Ana Silva",
+    )  # fmt: skip
+    assert human.exit_code == 0, human.output
+    assert human.stdout.startswith(f"registered {other['id']} (legitimate-interest): record ")
+
+
+def test_actor_add_organisation_details_are_public(home: Path, tmp_path: Path) -> None:
+    made = bpl("keys", "new", "--out", tmp_path / "yard.json", "--json")
+    yard = json.loads(made.stdout)["id"]
+    added = bpl(
+        "actor", "add", "--data-dir", home, "--did", yard, "--role", "dismantler",
+        "--name", "Yard Recovery Ltd", "--address", "Dock Road, Liverpool L20 1AB, UK",
+        "--contact", "https://yard.example", "--contact", "info@yard.example",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    [record] = json.loads(bpl("chain", yard, "--data-dir", home).stdout)
+    subject = record["credentialSubject"]
+    assert (subject["entity"], subject["name"], subject["address"]) == (
+        "organisation",
+        "Yard Recovery Ltd",
+        "Dock Road, Liverpool L20 1AB, UK",
+    )
+    assert subject["contact"] == {"url": "https://yard.example", "email": "info@yard.example"}
+    assert "disclosures" not in subject
+
+
+@pytest.mark.parametrize(
+    ("contacts", "message"),
+    [
+        (("Liverpool",), "--contact 'Liverpool': give an e-mail address, a web address"),
+        (("0151 555 0199",), "--contact '0151 555 0199': give an e-mail address"),
+        (("a@x.example", "b@x.example"), "--contact: two email values ('a@x.example', "),
+    ],
+)
+def test_actor_add_refuses_a_contact_it_cannot_place(
+    home: Path, tmp_path: Path, contacts: tuple[str, ...], message: str
+) -> None:
+    before = bpl("log", "checkpoint", "--data-dir", home).stdout
+    args = [arg for contact in contacts for arg in ("--contact", contact)]
+    maker = (tmp_path / "maker.did").read_text()
+    refused = bpl(
+        "actor", "add", "--data-dir", home, "--did", maker, "--role", "dismantler", "--name", "Y",
+        *args,
+    )  # fmt: skip
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.startswith(f"bpl: {message}")
+    assert bpl("log", "checkpoint", "--data-dir", home).stdout == before  # nothing appended
+
+
+DOCUMENT = (
+    f"documentHash=sha256:{'c' * 64}",
+    "mediaType=application/pdf",
+    "title=EU declaration of conformity, Volta VC-82",
+)
+
+
+def test_record_new_discloses_a_declaration_of_conformity_as_public(tmp_path: Path) -> None:
+    """The EU declaration of conformity is public (Annex XIII point 1(r)): with
+    --disclose-as public its type and title are in clear, and there is no disclosure;
+    a document of a restricted type is refused in clear."""
+    assert bpl("keys", "new", "--out", tmp_path / "maker.json").exit_code == 0
+    fields = (*DOCUMENT, "documentType=declaration-of-conformity")
+    public = new_offline(
+        tmp_path, "DocumentAttached", *(f"--set={f}" for f in fields), "--disclose-as", "public"
+    )
+    assert public.exit_code == 0, public.output
+    made = json.loads(public.stdout)
+    subject = made["record"]["credentialSubject"]
+    assert subject["documentType"] == "declaration-of-conformity"
+    assert subject["title"] == "EU declaration of conformity, Volta VC-82"
+    assert "disclosures" not in subject and made["disclosures"] == []
+    restricted = new_offline(
+        tmp_path, "DocumentAttached", *(f"--set={f}" for f in fields), "--disclose-as", "compliance"
+    )
+    assert restricted.exit_code == 0, restricted.output
+    hidden = json.loads(restricted.stdout)
+    assert "documentType" not in hidden["record"]["credentialSubject"]
+    assert set(hidden["record"]["credentialSubject"]["disclosures"]) == {"compliance"}
+    assert hidden["disclosures"][0]["documentType"] == "declaration-of-conformity"
+    report = (*DOCUMENT, "documentType=test-report")
+    refused = new_offline(
+        tmp_path, "DocumentAttached", *(f"--set={f}" for f in report), "--disclose-as", "public"
+    )
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith('bpl: DocumentAttached: documentType: "test-report" is not')
+    unknown = new_offline(
+        tmp_path, "DocumentAttached", *(f"--set={f}" for f in fields), "--disclose-as", "secret"
+    )
+    assert unknown.exit_code == 2
+    assert "--disclose-as: one of public, " in unknown.stderr
