@@ -16,6 +16,7 @@ import typer
 from cli.errors import FAILED, JsonOption, fail, json_output
 from cli.help import Command
 from cli.location import DatabaseUrlOption, DataDirOption, ledger_service, read_location
+from ledger.core.battery_id import gtin_check_digit, is_valid_gtin
 from ledger.errors import LedgerError
 from signing.errors import SigningError
 
@@ -122,6 +123,8 @@ def _gtin(ledger: Ledger, gtin: str, after: str | None, limit: int, as_json: boo
     padded = gtin.zfill(14) if gtin.isascii() and gtin.isdigit() and len(gtin) <= 14 else None
     if padded is None:
         fail(f"--gtin takes 8 to 14 digits, not {gtin!r}")
+    if not is_valid_gtin(padded):
+        fail(f"--gtin {gtin}: wrong check digit (a GTIN ending {gtin_check_digit(padded[:-1])})")
     models = ledger.models_by_gtin(padded)
     passports = ledger.passports_by_gtin(padded, after=after, limit=limit)
     if as_json:
