@@ -75,7 +75,15 @@ def test_dismantler_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert b'"reason"' not in leaves and b'"status"' not in leaves  # digests only
     assert b'"soce"' not in leaves and b'"grade"' not in leaves
     assert "graded reuse under bpl-default version 1" in result.stderr
-    assert b"Yard Recovery" not in leaves
+    # A private person's name and address are in a disclosure; an organisation's public.
+    assert b"Jan Kowalski" not in leaves and b"ul. Polna" not in leaves
+    assert b"Yard Recovery" in leaves
+    # v2: the model's restricted points in digests only, the battery found by any form of its id.
+    assert b'"composition"' not in leaves and b'"complianceReports"' not in leaves
+    assert b'"capacityFade"' not in leaves and b'"modelName"' in leaves
+    assert "battery https://id.gs1.org/01/9506000134352/21/SN-0001\n" in result.stdout
+    assert "  live passport: urn:bpl:passport:5b0e6a1c-" in result.stdout
+    assert "model https://id.example.com/01/09506000134352 by did:key:" in result.stdout
 
 
 def test_transparency_log_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
