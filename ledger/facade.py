@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from ledger import audit as auditing
 from ledger import identity
+from ledger.admission_pool import AdmissionPool
 from ledger.audit import Report
 from ledger.committer import GroupCommitter
 from ledger.core import access, collector, grading, records
@@ -155,6 +156,10 @@ class Ledger:
             self._commit_queued, name="bpl-group-commit"
         )
         self._known: Known | None = None  # heads, actors, keys after our last commit
+        self.admission = AdmissionPool()
+        """Worker processes that share the admission of large batches of JSON submissions
+        with the caller's thread (ADR 0018); started by the first such batch, stopped by
+        :meth:`close`. ``admission.workers = 0`` admits every batch in the caller's thread."""
         self._policies: Policies = bundled_policies()
         """The grading policies records may name: bundled, and registered (loaded by
         :meth:`open`, looked up again when a record names one not here). Replaced, never
@@ -225,7 +230,9 @@ class Ledger:
         return ledger
 
     def close(self) -> None:
-        """Close the ledger's database (its background checkpoints done first)."""
+        """Stop the admission workers, if started, and close the ledger's database (its
+        background checkpoints done first)."""
+        self.admission.close()
         database.dispose(self.engine)
 
     def register_actor(
@@ -352,8 +359,12 @@ class Ledger:
         """:func:`check_submissions` under the ledger's grading policies: each submission's
         Checked record or refusal. Policies it does not know are looked up in the database
         once (another process may have registered them), and the records naming them
-        admitted again."""
-        outcomes = check_submissions(submissions, self._policies)
+        admitted again. A large batch of JSON submissions is shared with the ledger's
+        admission workers (:mod:`ledger.admission_pool`): the same outcomes."""
+        if self.admission.wants(submissions):
+            outcomes = self.admission.admit(submissions, self._policies)  # type: ignore[arg-type]
+        else:
+            outcomes = check_submissions(submissions, self._policies)
         unknown = {o.key for o in outcomes if isinstance(o, UnknownGradingPolicy)}
         known = {
             key: policy

@@ -14,6 +14,7 @@ policies in, the same verdict out). A batch is checked stage by stage
 from __future__ import annotations
 
 import functools
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -384,3 +385,49 @@ def admit_stored(
             elif sorted(checked.disclosure_bytes.values()) != sorted(submissions[position][1]):
                 outcomes[position] = "parse: a disclosure's bytes are not its canonical (JCS) form"
     return outcomes
+
+
+Refusal = tuple[str, str, tuple[str, str] | None]
+"""A refusal as a worker process sends it back: the rule, the reason, and for a grading
+policy the ledger does not know, its (id, version). (RecordRejected itself does not
+survive pickling: its arguments are not its constructor's.)"""
+
+
+def refusal_of(error: RecordRejected) -> Refusal:
+    """``error`` as :data:`Refusal`, for a worker process to send back."""
+    if isinstance(error, UnknownGradingPolicy):
+        return (error.rule, error.detail, error.key)
+    if error.__class__ is not RecordRejected:  # pragma: no cover - admission raises no other
+        raise TypeError(f"admission gave a {error.__class__.__name__}")
+    return (error.rule, error.detail, None)
+
+
+def rejected(refusal: Refusal) -> RecordRejected:
+    """The RecordRejected that :func:`refusal_of` sent: equal in class, rule and message."""
+    rule, detail, key = refusal
+    return RecordRejected(rule, detail) if key is None else UnknownGradingPolicy(key)
+
+
+_worker_policies: dict[bytes, Policies] = {}
+"""In a worker process: the grading policies of each pickled set it was sent, by those
+bytes (a ledger's set changes only when a policy is registered)."""
+
+
+def admit_in_worker(submissions: Sequence[bytes], policies: bytes) -> list[Checked | Refusal]:
+    """:func:`check_submissions` of JSON submissions in a worker process of a ledger's
+    admission pool (``policies``: its grading policies, pickled once by the ledger and
+    unpickled here once per worker). A Checked record goes back pickled as it is, so that
+    the ledger gets exactly what admission in its own process gives (the parsed values
+    with their types: re-parsing the canonical bytes would read ``12000.0`` as ``12000``);
+    unpickling one costs about what parsing its bytes again would. A refusal goes back
+    as a :data:`Refusal`."""
+    known = _worker_policies.get(policies)
+    if known is None:
+        if len(_worker_policies) >= 4:
+            _worker_policies.clear()
+        known = _worker_policies[policies] = pickle.loads(policies)  # noqa: S301 (our own)
+    with collector.paused():
+        return [
+            outcome if outcome.__class__ is Checked else refusal_of(outcome)  # type: ignore[arg-type]
+            for outcome in check_submissions(submissions, known)
+        ]
