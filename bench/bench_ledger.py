@@ -25,8 +25,12 @@ ledger service, psycopg) is imported where it is used, not when this script star
 importing it all first made the first audit of a process run at 10,300-10,400 records/s,
 against 14,100-14,300; since ADR 0015 the workers import ``ledger.core.admission`` alone).
 
+Admission: a batch of 500 JSON submissions is shared between the ledger's thread and its
+admission worker processes (one per CPU but one; ADR 0018); ``--admission-workers 0``
+admits in the ledger's thread alone, as before ADR 0018 (one core).
+
 Run: ``.venv/bin/python bench/bench_ledger.py [--records 12000] [--postgres URL]
-[--database both|sqlite|postgresql]``.
+[--database both|sqlite|postgresql] [--admission-workers N]``.
 """
 
 from __future__ import annotations
@@ -200,8 +204,10 @@ def setup(location: Path, count: int) -> tuple[Ledger, list[bytes]]:
     return ledger, tests
 
 
-def run(label: str, location: Path, count: int) -> None:
+def run(label: str, location: Path, count: int, workers: int | None = None) -> None:
     ledger, tests = setup(location, count)
+    if workers is not None:
+        ledger.admission.workers = workers
     # Warm-up, as in a running service: the first DiagnosticTest compiles its schema's
     # validator and loads the grading policy (3 ms, once per process). Admission stores
     # nothing.
@@ -237,13 +243,15 @@ def run(label: str, location: Path, count: int) -> None:
     report = ledger.audit()
     audited = report.records / (time.perf_counter() - started)
     assert report.ok, report
-    ledger.engine.dispose()
+    ledger.close()
     verdict = "met" if batched / bare >= APPEND_TARGET else "NOT met"
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     print(
         f"{label}: append_many   {batched:>8,.0f} records/s  {batched / bare:6.1%} of bare "
         f"verify at {bare:,.0f}/s (target {APPEND_TARGET:.0%}: {verdict}); "
         f"{1e6 / batched:.1f} us a record, the target allows {1e6 / (APPEND_TARGET * bare):.1f}; "
-        f"{batched / baseline.best:.1%} of the best slice ({baseline.best:,.0f}/s)"
+        f"{batched / baseline.best:.1%} of the best slice ({baseline.best:,.0f}/s); "
+        f"{ledger.admission.workers} admission workers; load {load}"
     )
     print(
         f"{label}: append (one)  {single:>8,.0f} records/s  from {CALLERS} concurrent callers, "
@@ -257,13 +265,13 @@ def run(label: str, location: Path, count: int) -> None:
     )
 
 
-def run_sqlite(records: int) -> None:
+def run_sqlite(records: int, workers: int | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.pop("DATABASE_URL", None)
-        run("SQLite    ", Path(tmp) / "sqlite", records)
+        run("SQLite    ", Path(tmp) / "sqlite", records, workers)
 
 
-def run_postgres(records: int, admin_url: str) -> None:
+def run_postgres(records: int, admin_url: str, workers: int | None = None) -> None:
     import psycopg  # noqa: PLC0415 (see the module doc)
 
     name = f"bpl_bench_{os.getpid()}"
@@ -272,7 +280,7 @@ def run_postgres(records: int, admin_url: str) -> None:
     try:
         os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + name
         with tempfile.TemporaryDirectory() as tmp:
-            run("PostgreSQL", Path(tmp) / "pg", records)
+            run("PostgreSQL", Path(tmp) / "pg", records, workers)
     finally:
         os.environ.pop("DATABASE_URL", None)
         with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -295,12 +303,19 @@ def main() -> None:
         default="both",
         help="both (default): each in a process of its own, one after the other",
     )
+    parser.add_argument(
+        "--admission-workers",
+        type=int,
+        default=None,
+        help="the ledger's admission worker processes (default: one per CPU but one; "
+        "0: admission in the ledger's thread alone)",
+    )
     args = parser.parse_args()
     if args.database == "sqlite":
-        run_sqlite(args.records)
+        run_sqlite(args.records, args.admission_workers)
         return
     if args.database == "postgresql":
-        run_postgres(args.records, args.postgres)
+        run_postgres(args.records, args.postgres, args.admission_workers)
         return
     print(
         f"bare Ed25519 verify (64 B, pynacl): {SLICE} timed before each batch of {BATCH} "
@@ -312,6 +327,8 @@ def main() -> None:
     for database in ("sqlite", "postgresql"):
         command = [sys.executable, __file__, "--database", database]
         command += ["--records", str(args.records), "--postgres", args.postgres]
+        if args.admission_workers is not None:
+            command += ["--admission-workers", str(args.admission_workers)]
         subprocess.run(command, check=True)
 
 
