@@ -67,7 +67,9 @@ from ledger.storage.ledger_rows import (
     insert_records,
     is_chain_collision,
 )
-from ledger.storage.lookups import BatteryHistory, Model, Passport
+from ledger.storage.lookups import BatteryHistory as BatteryHistory  # noqa: PLC0414 (exported)
+from ledger.storage.lookups import Model as Model  # noqa: PLC0414
+from ledger.storage.lookups import Passport as Passport  # noqa: PLC0414
 from ledger.storage.policy_rows import KnownPolicy
 from ledger.storage.rows import pipelined
 from signing import proofs
