@@ -10,8 +10,10 @@ same bytes under the same grading policies, so the same verdicts and messages; t
 back each Checked record pickled (its parsed values with their own types) or a refusal as
 three values.
 
-The pool starts with the first batch that uses it (the caller admits alone while the
-workers start: that batch is no slower than without them) and stops with
+The pool is started by the first batch that would use it, in a thread of its own: that
+batch and any other until the workers answer are admitted in the caller's thread alone
+(starting the fork server and the workers blocked the caller for about a second on a
+loaded machine, which cost a benchmark of 12 batches 200 us a record). It stops with
 :meth:`AdmissionPool.close` (``Ledger.close``). A worker that dies (killed, out of memory)
 breaks the pool: the batch raises :class:`AdmissionWorkerError`, nothing of it having been
 stored (admission comes before the transaction), and the next batch starts a new pool.
@@ -68,6 +70,8 @@ class AdmissionPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         self._executor: ProcessPoolExecutor | None = None
+        """The workers, once they answered."""
+        self._starting: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pickled: tuple[Policies, bytes] | None = None
 
@@ -92,8 +96,11 @@ class AdmissionPool:
         """:func:`admission.check_submissions` of ``submissions`` under ``policies``, shared
         between this thread and the workers: the same outcome for each, in order. Raises
         :class:`AdmissionWorkerError` if a worker dies meanwhile; any other error a worker
-        raised is raised as it is."""
-        executor = self._started()
+        raised is raised as it is. Until the workers have started (:meth:`start`), this
+        thread admits alone."""
+        executor = self._ready()
+        if executor is None:
+            return admission.check_submissions(submissions, policies)
         pickled = self._policies_pickled(policies)
         chunks = [submissions[start : start + CHUNK] for start in range(0, len(submissions), CHUNK)]
         results: list[list[Checked | RecordRejected] | None] = [None] * len(chunks)
@@ -141,21 +148,54 @@ class AdmissionPool:
             raise error
         return [outcome for chunk in results for outcome in chunk]  # type: ignore[union-attr]
 
+    def start(self, *, wait: bool = False) -> None:
+        """Start the workers in a thread of their own, if not started or starting; ``wait``:
+        until they answer (a service may start them before its first batch, as the
+        benchmark does)."""
+        with self._lock:
+            starting = self._starting
+            if self._executor is None and starting is None and self.workers > 0:
+                starting = self._starting = threading.Thread(
+                    target=self._start, name="bpl-admission-pool-start", daemon=True
+                )
+                starting.start()
+        if wait and starting is not None:
+            starting.join()
+
     def close(self) -> None:
         """Stop the worker processes (started again by the next batch that needs them)."""
+        with self._lock:
+            starting = self._starting
+        if starting is not None:
+            starting.join()
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _ready(self) -> ProcessPoolExecutor | None:
+        """The workers if they answered; else None, their start begun."""
+        executor = self._executor
+        if executor is None:
+            self.start()
+        return executor
+
+    def _start(self) -> None:
+        """The start thread: the fork server (importing ``ledger.core.admission``), each
+        worker, and an answer from each, before the pool is used."""
+        # Workers that import ledger.core.admission alone, never the caller's __main__
+        # (ADR 0015).
+        context = worker_pool.context([admission.__name__])
+        executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        try:
+            for answer in [executor.submit(os.getpid) for _ in range(self.workers)]:
+                answer.result()
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            executor = None  # type: ignore[assignment]  # the next batch tries again
         with self._lock:
-            if self._executor is None:
-                # Workers that import ledger.core.admission alone, never the caller's
-                # __main__ (ADR 0015); started when the first chunk is sent.
-                context = worker_pool.context([admission.__name__])
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
-            return self._executor
+            self._executor = executor
+            self._starting = None
 
     def _stop(self, executor: ProcessPoolExecutor) -> None:
         """A broken pool is dropped (the next batch starts another)."""

@@ -60,6 +60,8 @@ def test_the_pool_gives_each_record_the_verdict_of_admission_in_one_process(
     policies = admission.bundled_policies()
     pool = AdmissionPool(workers=2)
     try:
+        first = pool.admit(batch, policies)  # in this thread: the workers are starting
+        pool.start(wait=True)
         shared = pool.admit(batch, policies)
         assert pool.running
         again = pool.admit(batch, policies)  # the workers have the policies by now
@@ -68,6 +70,7 @@ def test_the_pool_gives_each_record_the_verdict_of_admission_in_one_process(
     assert not pool.running
     alone = admission.check_submissions(batch, policies)
     assert [verdict(o) for o in shared] == [verdict(o) for o in alone]
+    assert [verdict(o) for o in first] == [verdict(o) for o in alone]
     assert [verdict(o) for o in again] == [verdict(o) for o in alone]
     assert "'cellSohSpread': 2.0" in str(verdict(shared[0]))
     assert isinstance(shared[-5], UnknownGradingPolicy)
@@ -94,6 +97,7 @@ def test_append_many_through_the_pool_refuses_as_in_one_process_and_close_stops_
     for workers in (0, 1, 2):
         ledger.admission.close()
         ledger.admission.workers = workers
+        ledger.admission.start(wait=True)
         with pytest.raises(RecordRejected) as refused:
             ledger.append_many(batch)
         assert ledger.admission.running == (workers > 0)
@@ -117,7 +121,7 @@ def test_a_worker_that_dies_fails_the_batch_stores_nothing_and_the_next_batch_wo
     ledger.admission.workers = 1
     ledger.append_many([world.issued_record(p) for p in PASSPORTS])
     batch = diagnostics(world, PASSPORTS)
-    ledger.admission.admit(batch[:4], admission.bundled_policies())  # the worker starts
+    ledger.admission.start(wait=True)
     executor = ledger.admission._executor
     assert executor is not None
     [process] = list(executor._processes.values())
@@ -130,7 +134,8 @@ def test_a_worker_that_dies_fails_the_batch_stores_nothing_and_the_next_batch_wo
         ledger.append_many(batch)
     assert (snapshot(world), ledger.log.size()) == before
     assert not ledger.admission.running
-    receipts = ledger.append_many(batch)  # a new pool
+    receipts = ledger.append_many(batch)  # in this thread, while a new pool starts
     assert len(receipts) == len(batch)
+    ledger.admission.start(wait=True)
     assert ledger.admission.running
     ledger.close()
