@@ -20,9 +20,7 @@ def read(connection: sa.Connection) -> tuple[str, str] | None:
 def insert(connection: sa.Connection, origin: str, verifier_key: str) -> None:
     """Record the identity (IntegrityError if another process recorded one first)."""
     connection.execute(
-        sa.text(
-            "INSERT INTO log_identity (id, origin, verifier_key) VALUES (:id, :origin, :key)"
-        ),
+        sa.text("INSERT INTO log_identity (id, origin, verifier_key) VALUES (:id, :origin, :key)"),
         {"id": IDENTITY_ROW, "origin": origin, "key": verifier_key},
     )
 

@@ -543,4 +543,3 @@ def model_row(record: Mapping[str, Any], leaf_index: int) -> tuple[Any, ...]:
     """The ``ledger_models`` row of a model's first BatteryModelPublished record."""
     subject = record["credentialSubject"]
     return (subject["id"], subject.get("gtin"), record["issuer"], leaf_index)
-
