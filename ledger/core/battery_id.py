@@ -25,6 +25,7 @@ Pure standard library: no I/O, no SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 from urllib.parse import quote, unquote_to_bytes
 
@@ -244,6 +245,14 @@ def parse_battery_id(text: str) -> BatteryId:
     """
     if not isinstance(text, str):
         raise BatteryIdError("not_text", f"a battery id is text, not {type(text).__name__}")
+    return _parse_text(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> BatteryId:
+    """:func:`parse_battery_id` of a string, remembered: a v2 passport's id is parsed by
+    the batch's prefetch, the one-live-passport rule and its lookup row (about 40 us each);
+    a refusal is raised again each time (exceptions are not cached)."""
     if not text:
         raise BatteryIdError("empty", "the battery id is empty")
     if text != text.strip():
