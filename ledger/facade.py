@@ -797,9 +797,9 @@ class Ledger:
         under another group label is refused (StoreError), never served to that group."""
         with self.engine.connect() as connection:
             found = lookups.record_by_hash(connection, record_hash)
-            rows = lookups.disclosure_rows(connection, record_hash) if found else None
-        if found is None or rows is None:
-            return {}
+            if found is None:
+                return {}
+            rows = lookups.disclosure_rows(connection, found[0])
         stored = {}
         for label, body in rows:
             disclosure = json.loads(body)

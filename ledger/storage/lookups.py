@@ -343,14 +343,11 @@ def stored_chain(connection: sa.Connection, subject_id: str) -> list[StoredChain
     ]
 
 
-def disclosure_rows(connection: sa.Connection, record_hash: str) -> list[tuple[str, bytes]] | None:
-    """The stored disclosures (group label, bytes) of the record with this hash, or None
-    if there is no such record."""
-    found = find_record(connection, "leaf_index", record_hash)
-    if found is None:
-        return None
+def disclosure_rows(connection: sa.Connection, leaf_index: int) -> list[tuple[str, bytes]]:
+    """The stored disclosures (group label, bytes) of the record at ``leaf_index`` (found
+    with :func:`record_by_hash`)."""
     rows = connection.exec_driver_sql(
         Sql(connection.dialect)("SELECT grp, body FROM ledger_disclosures WHERE leaf_index = ?"),
-        (found[0],),
+        (leaf_index,),
     )
     return [(str(group), bytes(body)) for group, body in rows]
