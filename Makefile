@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_DIR   := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run setup node-deps test test-nightly lint bench bench-scale clean
+.PHONY: run setup node-deps browser test test-nightly lint bench bench-scale clean
 
 ## Set everything up and start bpl on the embedded default (until the service exists: the CLI).
 run: $(STAMP)
@@ -26,6 +26,16 @@ $(STAMP): pyproject.toml signing/_jcs_speedups.c
 	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
 	touch $(STAMP)
 
+## Debian's Chromium for the browser tests (tests/passport/browser): Playwright drives it by
+# its path; a browser Playwright would download is never used (the network here has none).
+BROWSER := /usr/bin/chromium
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: $(BROWSER)
+
+$(BROWSER):
+	$(SUDO) apt-get install -y --no-install-recommends chromium fonts-dejavu-core \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
+
 ## The JavaScript Data Integrity libraries that tests/interop cross-checks against (npm).
 node-deps: $(NODE_STAMP)
 
@@ -38,14 +48,14 @@ $(NODE_STAMP): $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
 # (PYTHONDONTWRITEBYTECODE=1 here): the README's sessions run bpl as a process dozens of
 # times, and each recompiled every module it imports (the dismantler session took 113 s
 # instead of 44 s, measured on a loaded machine).
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(BROWSER)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 ## The same, with ten times the examples of every property test (tests/hypothesis_profiles.py).
-test-nightly: $(STAMP) $(NODE_STAMP)
+test-nightly: $(STAMP) $(NODE_STAMP) $(BROWSER)
 	BPL_HYPOTHESIS_PROFILE=nightly $(BIN)/python -m pytest
 
 lint: $(STAMP)
