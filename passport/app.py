@@ -6,10 +6,13 @@ their records in pages, their verification report), battery models by GTIN, the 
 C2SP tlog-tiles (``/log/...``) and the GS1 Digital Link resolver (``/01/...``).
 
 Every error is RFC 9457 problem details (:mod:`passport.problems`); a request's reader
-comes from its bearer token (:mod:`passport.tokens`; none: the public), and a bad token is
+comes from its signature by a registered actor's key (:mod:`passport.http_signatures`)
+or its bearer token (:mod:`passport.tokens`); neither: the public. A bad credential is
 refused before anything is looked up. Restricted data reaches a response only through
-``Ledger.disclosures(hash, reader)`` (:mod:`passport.views`). Run it with uvicorn's
-factory mode: ``python -m passport serve`` (docs/service.md).
+``Ledger.disclosures(hash, reader)`` (:mod:`passport.views`), and every such read is
+recorded (:mod:`passport.access_log`). Run it with uvicorn's factory mode: ``bpl serve``
+(docs/service.md).
+
 """
 
 from __future__ import annotations
@@ -37,7 +40,15 @@ from ledger.defaults import default_data_dir
 from ledger.errors import LedgerError, RecordRejected, StaleRecord, StoreError
 from ledger.facade import Ledger, Receipt
 from ledger.log import checkpoint
-from passport import log_http, negotiation, resolver, views
+from passport import (
+    access_log,
+    chain_routes,
+    http_signatures,
+    log_http,
+    negotiation,
+    resolver,
+    views,
+)
 from passport.problems import Problem
 from passport.tokens import TokenError, TokenStore
 from signing import json_input, proofs
@@ -179,13 +190,17 @@ def parse_submission(body: bytes) -> dict[str, Any]:
 
 
 class Readers:
-    """Who a request reads as: its bearer token's actor, with the roles the ledger gives
-    that actor now (narrowed by the token's roles, if it names any); no token: the
-    public. Actor lookups are kept :data:`ACTOR_CACHE_SECONDS`."""
+    """Who a request reads as. A request signed by a registered actor's key (RFC 9421,
+    :mod:`passport.http_signatures`) reads as that actor; a bearer token (browser
+    sessions, :mod:`passport.tokens`) as its actor, narrowed by the token's roles if it
+    names any; either with the roles the ledger gives the actor now (actor lookups kept
+    :data:`ACTOR_CACHE_SECONDS`). Neither: the public. A bad credential is a 401 here, in
+    the dependency every route runs first, before anything is looked up."""
 
     def __init__(self, ledger: Ledger, tokens: TokenStore | None) -> None:
         self.ledger = ledger
         self.tokens = tokens
+        self.signatures = http_signatures.Signatures(ledger)
         self._lock = threading.Lock()
         self._actors: dict[str, tuple[float, frozenset[str] | None]] = {}
 
@@ -203,10 +218,39 @@ class Readers:
             self._actors[did] = (now, roles)
         return roles
 
-    def __call__(self, request: Request) -> Reader:
+    async def __call__(self, request: Request) -> Reader:
+        signed = any(name in request.headers for name in http_signatures.HEADERS)
         header = request.headers.get("authorization")
-        if header is None:
+        if signed and header is not None:
+            raise http_signatures.refuse("send a signature or a bearer token, not both")
+        if signed:
+            reader, key_id = await self._signed(request)
+            credential = f"signature {key_id}"
+        elif header is not None:
+            reader, token_id = await run_in_threadpool(self._bearer, header)
+            credential = f"token {token_id}"
+        else:
             return access.PUBLIC
+        request.state.authenticated = True
+        access_log.attribute(reader, credential)
+        return reader
+
+    async def _signed(self, request: Request) -> tuple[Reader, str]:
+        """The reader of a signed request. Its body is read here (within the route's
+        limit) to check its digest, and kept for the route."""
+        scope = request.scope
+        url = http_signatures.request_url(
+            scope.get("scheme", "http"),
+            scope.get("headers", []),
+            scope.get("raw_path") or quote(scope.get("path", "/")).encode("latin-1"),
+            scope.get("query_string", b""),
+        )
+        body = await read_body(request)
+        request._body = body  # Starlette's own cache: the route reads the body again
+        lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        return await run_in_threadpool(self.signatures.reader, request.method, url, lines, body)
+
+    def _bearer(self, header: str) -> tuple[Reader, str]:
         scheme, _, token = header.partition(" ")
         challenge = {"WWW-Authenticate": 'Bearer realm="bpl", error="invalid_token"'}
         if scheme.lower() != "bearer" or not token.strip():
@@ -232,8 +276,7 @@ class Readers:
         reader = Reader.of_actor(entry.did, roles)
         if entry.roles is not None:
             reader = Reader(reader.roles & entry.roles, entry.did)
-        request.state.authenticated = True
-        return reader
+        return reader, entry.token_id
 
 
 def reader_headers(request: Request, *, vary: str = "Authorization") -> dict[str, str]:
@@ -262,11 +305,13 @@ def create_app(
     ledger: Ledger,
     *,
     tokens: TokenStore | None = None,
+    access: access_log.AccessLog | None = None,
     title: str = "bpl verification service",
 ) -> FastAPI:
     """The service over ``ledger`` (a :class:`ledger.facade.Ledger`, opened writable to
-    accept records). ``tokens``: the bearer tokens the operator issued (none: everyone
-    reads as the public)."""
+    accept records). ``tokens``: the bearer tokens the operator issued (none: readers
+    authenticate by signing their requests only); ``access``: where every restricted read
+    is recorded (:mod:`passport.access_log`; none: not recorded)."""
     readers = Readers(ledger, tokens)
     reader_dependency = Depends(readers)
     app = FastAPI(
@@ -285,15 +330,24 @@ def create_app(
         CORSMiddleware,
         allow_origins=["*"],
         allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Accept"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Accept",
+            "Signature",
+            "Signature-Input",
+            "Content-Digest",
+        ],
         expose_headers=["Link", "Location", "Vary"],
     )
     app.add_middleware(_BodyLimit)
+    access_log.install(app, ledger, access)
     _install_error_handlers(app)
     _record_routes(app, ledger, reader_dependency)
     _passport_routes(app, ledger, reader_dependency, templates)
     _log_routes(app, ledger)
     _resolver_routes(app, ledger)
+    chain_routes.install(app, ledger)
     return app
 
 
@@ -757,7 +811,11 @@ def from_environment() -> FastAPI:
     """The service over the ledger in ``$BPL_DATA_DIR`` (default ``~/.local/share/bpl``;
     its database there, or at ``$DATABASE_URL``) with that directory's token file: the
     factory uvicorn's workers call (``uvicorn --factory passport.app:from_environment``,
-    what ``python -m passport serve`` and ``bpl serve`` run)."""
+    what ``bpl serve`` runs)."""
     directory = default_data_dir()
     ledger = Ledger.open(directory)
-    return create_app(ledger, tokens=TokenStore.in_directory(directory))
+    return create_app(
+        ledger,
+        tokens=TokenStore.in_directory(directory),
+        access=access_log.AccessLog.in_directory(directory),
+    )

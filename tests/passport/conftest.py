@@ -20,8 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledger.core.access import READER_ROLES
-from ledger.demo import DemoSummary, run_demo
+from ledger.demo import DemoSummary, _Demo, run_demo
 from ledger.facade import Ledger
+from passport.access_log import AccessLog
 from passport.app import create_app
 from passport.tokens import TokenStore
 from signing import keys
@@ -48,6 +49,10 @@ class Service:
     engine: str
     role_tokens: dict[str, str] = field(default_factory=dict)
     role_dids: dict[str, str] = field(default_factory=dict)
+    role_keys: dict[str, KeyPair] = field(default_factory=dict)
+    """The key pair of each role's actor (the demo's), to sign requests as it."""
+    access: AccessLog | None = None
+    """The access log the app records restricted reads in."""
 
     def as_role(self, role: str | None) -> dict[str, str]:
         """Headers of a request made by a reader of ``role`` (None: the public)."""
@@ -84,19 +89,25 @@ def make_service(directory: Path, engine: str) -> Iterator[Service]:
         try:
             summary = run_demo(ledger, operator, batteries=BATTERIES, seed=SEED)
             tokens = TokenStore.in_directory(directory / "data")
+            access = AccessLog.in_directory(directory / "data")
             service = Service(
                 ledger,
                 operator,
                 summary,
-                TestClient(create_app(ledger, tokens=tokens)),
+                TestClient(create_app(ledger, tokens=tokens, access=access)),
                 tokens,
                 engine,
+                access=access,
             )
+            demo_keys = {key.did: key for key in _Demo(operator, 0, SEED).keys.values()}
             for actor in ledger.actors():
                 for role in actor.roles:
                     if role in READER_ROLES and role not in service.role_tokens:
                         service.role_tokens[role], _ = tokens.issue(actor.did, label=role)
                         service.role_dids[role] = actor.did
+                        service.role_keys[role] = (
+                            operator if actor.did == operator.did else demo_keys[actor.did]
+                        )
             assert set(service.role_tokens) == set(READER_ROLES)
             yield service
         finally:
