@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from pyld import jsonld
 
 from signing import jcs
 from signing._internal import rdfc
@@ -105,6 +104,10 @@ SUITES: dict[str, Cryptosuite] = {
 
 def canonical_nquads(document: dict[str, Any], loader: DocumentLoader) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document, refusing anything left unsigned."""
+    # pyld is imported on first use: eddsa-jcs-2022 (every ledger record) never needs it,
+    # and its imports cost each command about 0.2 s.
+    from pyld import jsonld  # noqa: PLC0415
+
     loader.check_known(document.get("@context"))
 
     def dropped(term: str | None) -> None:

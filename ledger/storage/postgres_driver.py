@@ -27,16 +27,14 @@ values a record).
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 from typing import Any, NamedTuple
 
-import psycopg
 import sqlalchemy as sa
-from psycopg.adapt import Dumper
-from psycopg.pq import Format
 from sqlalchemy.engine import Engine
 
 from ledger.storage.driver import Column, Driver
@@ -57,6 +55,7 @@ class PostgresDriver(Driver):
         return url
 
     def create_engine(self, url: sa.URL, *, create: bool) -> Engine:
+        _register_array_dumper()
         return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
     def sql(self, statement: str) -> str:
@@ -74,6 +73,8 @@ class PostgresDriver(Driver):
         conflict: str,
     ) -> None:
         """One ``INSERT ... SELECT * FROM unnest(...)`` of binary arrays (the module doc)."""
+        import psycopg  # noqa: PLC0415 (loaded by now: see _register_array_dumper)
+
         driver = connection.connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
         encoding = driver.info.encoding  # the client encoding, as psycopg's own text
@@ -120,6 +121,8 @@ class PostgresDriver(Driver):
         the next, instead of one of them waiting for the other. The block ends when the
         server has answered them all; a failed statement raises there, at the latest, and
         its transaction is lost."""
+        import psycopg  # noqa: PLC0415 (loaded by now: see _register_array_dumper)
+
         driver = connection.connection.driver_connection
         assert driver is not None
         try:
@@ -144,6 +147,8 @@ class PostgresDriver(Driver):
         self, error: sa.exc.IntegrityError, constraint: str, table: str, columns: Iterable[str]
     ) -> bool:
         """PostgreSQL names the constraint."""
+        import psycopg  # noqa: PLC0415 (loaded by now: see _register_array_dumper)
+
         cause = error.orig
         return (
             isinstance(cause, psycopg.errors.UniqueViolation)
@@ -171,14 +176,23 @@ class EncodedArray(NamedTuple):
     data: bytes
 
 
-class _EncodedArrayDumper(Dumper):
-    format = Format.BINARY
+@functools.cache
+def _register_array_dumper() -> None:
+    """Teach psycopg to send an :class:`EncodedArray` as its bytes. Done when the first
+    PostgreSQL engine is made, not on import: a ledger on SQLite (and every command that
+    opens none) is spared psycopg's imports, about 0.1 s."""
+    import psycopg  # noqa: PLC0415
+    from psycopg.adapt import Dumper  # noqa: PLC0415
+    from psycopg.pq import Format  # noqa: PLC0415
 
-    def dump(self, obj: EncodedArray) -> bytes:
-        return obj.data
+    class EncodedArrayDumper(Dumper):
+        format = Format.BINARY
 
+        def dump(self, obj: EncodedArray) -> bytes:
+            return obj.data
 
-psycopg.adapters.register_dumper(EncodedArray, _EncodedArrayDumper)
+    psycopg.adapters.register_dumper(EncodedArray, EncodedArrayDumper)
+
 
 _NULL = b"\xff\xff\xff\xff"
 """An element's length of -1: NULL."""
@@ -259,6 +273,7 @@ def binary_array(kind: str, values: Sequence[Any], encoding: str = "utf-8") -> E
     (a Python codec name: psycopg's ``Connection.info.encoding``). Raises TypeError for a
     value of another type, and for an integer out of the kind's range; UnicodeEncodeError
     for text the encoding cannot hold."""
+    _register_array_dumper()  # for a connection not opened through an engine of ours
     oid, encode = _ELEMENTS[kind]
     try:
         elements = encode(values, encoding)

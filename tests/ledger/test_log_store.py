@@ -11,9 +11,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from ledger.errors import LogError, LogIntegrityError
+from ledger.errors import LogError, LogIntegrityError, StoreError
 from ledger.log import TransparencyLog, checkpoint, merkle
 from ledger.log.proofs import ConsistencyProof, InclusionProof
 from ledger.storage import database as store
@@ -240,6 +241,29 @@ def test_proof_json_round_trips_and_names_bad_fields(log: TransparencyLog) -> No
         InclusionProof.from_dict(inclusion.to_dict() | {"treeSize": True})
     with pytest.raises(LogError, match="not a consistency proof"):
         ConsistencyProof.from_dict(inclusion.to_dict())
+
+
+def test_the_revisions_read_from_file_names_are_alembics() -> None:
+    """Opening a ledger reads the revisions from the migrations' file names, without
+    Alembic (ledger/storage/database.py): they must be Alembic's own chain, in order."""
+    config = Config()
+    config.set_main_option("script_location", str(store.MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    chain = [migration.revision for migration in script.walk_revisions()][::-1]
+    assert list(store._revisions()) == chain
+    assert store.head_revision() == script.get_current_head()
+    for revision in chain:
+        assert store.is_ledger_revision(revision)
+    assert not store.is_ledger_revision("ffff")
+
+
+def test_a_database_with_two_revision_rows_is_refused(tmp_path) -> None:
+    engine = store.open_engine(store.default_url(tmp_path))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('0001')")
+    with pytest.raises(StoreError, match=f"not one revision: 0001, {store.head_revision()}"):
+        store.current_revision(engine)
+    engine.dispose()
 
 
 def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
