@@ -657,6 +657,13 @@ class Ledger:
         with self.engine.connect() as connection:
             return lookups.chain(connection, subject_id)
 
+    def chain_leaves(self, subject_id: str) -> list[tuple[int, dict[str, Any]]]:
+        """A chain's signed records (public parts) with their leaf indexes, in order: what
+        an evidence bundle (:mod:`ledger.bundle`) proves each record's inclusion by."""
+        with self.engine.connect() as connection:
+            rows = lookups.stored_chain(connection, subject_id)
+        return [(row.leaf_index, json.loads(row.body)) for row in rows]
+
     # -- lookups (ledger.storage.lookups): what the service and the pages read ---------------
 
     def passports_by_battery(self, battery_id: str) -> list[Passport]:
