@@ -49,6 +49,7 @@ from passport import (
     resolver,
     views,
 )
+from passport.bundle_routes import install as install_bundles
 from passport.problems import Problem
 from passport.tokens import TokenError, TokenStore
 from signing import json_input, proofs
@@ -347,6 +348,7 @@ def create_app(
     _passport_routes(app, ledger, reader_dependency, templates)
     _log_routes(app, ledger)
     _resolver_routes(app, ledger)
+    install_bundles(app, ledger, reader_dependency)
     chain_routes.install(app, ledger)
     return app
 
