@@ -28,6 +28,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "audit": ("cli.ledger_cmd", "audit", "Re-verify the whole ledger."),
     "sign": ("cli.documents", "sign", "Add a proof to a document."),
     "verify": ("cli.documents", "verify", "Verify a document's proofs, or a receipt."),
+    "export": ("cli.bundle_cmd", "export", "Write a passport's offline evidence bundle."),
     "demo": ("cli.demo_cmd", "demo", "Create a demo ledger of battery lives."),
 }
 """Every verb: the module and name of its Typer app or function, and its short help. A
