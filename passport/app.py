@@ -29,7 +29,6 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -44,6 +43,7 @@ from passport import (
     access_log,
     chain_routes,
     http_signatures,
+    i18n,
     log_http,
     negotiation,
     resolver,
@@ -71,6 +71,7 @@ CHECKPOINT_MAX_AGE = 5
 IMMUTABLE = "public, max-age=31536000, immutable"
 JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json")
 PASSPORT_TYPES = ("application/ld+json", "application/json", "text/html")
+MODEL_TYPES = ("application/json", "text/html")
 _RECORD_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 _GTIN = re.compile(r"[0-9]{14}")
 _MAX_ID = 512
@@ -302,6 +303,40 @@ def receipt_body(receipt: Receipt, base: str) -> dict[str, Any]:
     return {**receipt.to_dict(), "href": f"{base}/records/{receipt.record_hash}"}
 
 
+def page_language(request: Request) -> str:
+    """The language of an HTML page: ``?lang=``, else ``Accept-Language`` (passport.i18n)."""
+    try:
+        return i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    except i18n.LanguageError as exc:
+        raise Problem(400, "invalid-request", str(exc)) from None
+
+
+def page_headers(headers: Mapping[str, str], lang: str) -> dict[str, str]:
+    """An HTML page's headers: its language, and Accept-Language among what it varies on."""
+    return {**headers, "Content-Language": lang, "Vary": f"{headers['Vary']}, Accept-Language"}
+
+
+def model_page(
+    ledger: Ledger, templates: i18n.Pages, request: Request, gtin: str, reader: Reader
+) -> HTMLResponse:
+    """``/models/{gtin}`` as an HTML page in the request's language."""
+    lang = page_language(request)
+    base = base_url(request)
+    page = templates.render(
+        lang,
+        "model.html",
+        gtin=gtin,
+        models=views.models_page(ledger, gtin, reader),
+        actors=actor_names(ledger),
+        base=base,
+    )
+    headers = {
+        **reader_headers(request, vary="Accept, Authorization"),
+        "Link": f'<{base}/models/{gtin}>; rel="alternate"; type="application/json"',
+    }
+    return HTMLResponse(page, headers=page_headers(headers, lang))
+
+
 def create_app(
     ledger: Ledger,
     *,
@@ -322,11 +357,7 @@ def create_app(
         dependencies=[reader_dependency],
     )
     app.state.ledger = ledger
-    templates = Environment(
-        loader=PackageLoader("passport", "templates"),
-        autoescape=select_autoescape(["html"]),
-        auto_reload=False,
-    )
+    templates = i18n.Pages()
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -445,7 +476,7 @@ def _record_routes(app: FastAPI, ledger: Ledger, reader_dependency: Any) -> None
 
 
 def _passport_routes(
-    app: FastAPI, ledger: Ledger, reader_dependency: Any, templates: Environment
+    app: FastAPI, ledger: Ledger, reader_dependency: Any, templates: i18n.Pages
 ) -> None:
     # -- passports -----------------------------------------------------------------
 
@@ -486,15 +517,18 @@ def _passport_routes(
         }
         document = view.document(base)
         if media == "text/html":
-            checkpoint_text = ledger.log.checkpoint()
-            head = checkpoint.parse(checkpoint_text.split("\n\n")[0] + "\n")
-            page = templates.get_template("passport.html").render(
+            lang = page_language(request)
+            page = templates.render(
+                lang,
+                "passport.html",
                 view=view,
                 doc=document,
+                page=views.passport_page(ledger, view, reader, base),
                 actors=actor_names(ledger),
-                checkpoint=head,
+                base=base,
+                lang_query=f"?lang={lang}" if "lang" in request.query_params else "",
             )
-            return HTMLResponse(page, headers=headers)
+            return HTMLResponse(page, headers=page_headers(headers, lang))
         return json_response(document, media_type=media, headers=headers)
 
     @app.get("/passports/{passport_id}/records", tags=["passports"])
@@ -536,15 +570,27 @@ def _passport_routes(
         view = passport_or_404(passport_id, reader)
         return json_response(verification(ledger, view), headers=reader_headers(request))
 
-    @app.get("/models/{gtin}", tags=["passports"])
+    @app.get(
+        "/models/{gtin}",
+        tags=["passports"],
+        responses={200: {"content": {t: {} for t in MODEL_TYPES}}},
+    )
     def get_models(gtin: str, request: Request, reader: Reader = reader_dependency) -> Response:
         """The battery models published under a GTIN-14: each one's current record,
-        public data and the disclosures the reader may read."""
+        public data and the disclosures the reader may read; JSON, or an HTML page for
+        browsers (``Accept``; 406 for anything else)."""
+        media = negotiation.choose(request.headers.get("accept"), MODEL_TYPES)
+        if media is None:
+            raise Problem(
+                406, "not-acceptable", "this resource is JSON or HTML", headers={"Vary": "Accept"}
+            )
         if not _GTIN.fullmatch(gtin):
             raise Problem(400, "invalid-request", "a GTIN here is 14 digits")
         found = ledger.models_by_gtin(gtin)
         if not found:
             raise Problem(404, "not-found", "no battery model with that GTIN")
+        if media == "text/html":
+            return model_page(ledger, templates, request, gtin, reader)
         items = []
         for model in found:
             stored = ledger.record(model.head.record_hash)
@@ -560,7 +606,11 @@ def _passport_routes(
                     "disclosures": ledger.disclosures(model.head.record_hash, reader),
                 }
             )
-        return json_response({"gtin": gtin, "models": items}, headers=reader_headers(request))
+        headers = {
+            **reader_headers(request, vary="Accept, Authorization"),
+            "Link": f'<{base_url(request)}/models/{gtin}>; rel="alternate"; type="text/html"',
+        }
+        return json_response({"gtin": gtin, "models": items}, headers=headers)
 
 
 def _log_routes(app: FastAPI, ledger: Ledger) -> None:
