@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cli import server_client
 from cli.errors import FAILED, JsonOption, fail, json_output, refuse, report
 from cli.help import Command
 from cli.location import (
@@ -21,6 +22,7 @@ from cli.location import (
     read_location,
 )
 from cli.output import progress
+from cli.server_client import ServerOption
 from ledger.core.grading import GradingError
 from ledger.defaults import DEFAULT_ORIGIN
 from ledger.errors import LedgerError, PolicyConflictError, RecordRejected
@@ -375,14 +377,30 @@ def chain(
     ] = False,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
+    server_url: ServerOption = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            "-k",
+            metavar="FILE",
+            help="With --server: sign the requests with this actor's key file.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print a chain's records (public parts, JSON), or with --verify whether it verifies
     (--json: the report). Exit 1 if the chain has no records (no such passport), or does
-    not verify."""
+    not verify. With --server URL: a passport's records as the service there serves them
+    (requests signed with --key, if given); --verify reads a local ledger only."""
     json_output(as_json)
-    ledger = _reader(data_dir, database_url)
     unknown = f"no such passport or chain: {subject} has no records here"
+    if server_url is not None:
+        _chain_from_server(server_url, key, subject, verify, data_dir, database_url, unknown)
+        return
+    if key is not None:
+        fail("--key signs the requests to a service: give --server too")
+    ledger = _reader(data_dir, database_url)
     if verify:
         result = ledger.verify_chain(subject)
         if not result.ok and result.records == 0 and result.record_hash is None:
@@ -396,6 +414,33 @@ def chain(
         )
         return
     found = ledger.chain(subject)
+    if not found:
+        fail(unknown, FAILED)
+    typer.echo(json.dumps(found, indent=2))
+
+
+def _chain_from_server(
+    url: str,
+    key_file: str | None,
+    subject: str,
+    verify: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+    unknown: str,
+) -> None:
+    """``bpl chain --server``: the passport's records, page by page, from the service."""
+    if data_dir is not None or database_url is not None:
+        fail("give --server or a local ledger (--data-dir, --database-url), not both")
+    if verify:
+        fail(
+            "--verify checks a local ledger; for a service's passport, bpl export a bundle "
+            "there and bpl verify it offline (or read GET /passports/ID/verify)"
+        )
+    from cli.inputs import load_key  # noqa: PLC0415 (as the verbs that sign)
+
+    signer = load_key(key_file) if key_file is not None else None
+    with server_client.server(url, signer) as service:
+        found = list(service.records(subject))
     if not found:
         fail(unknown, FAILED)
     typer.echo(json.dumps(found, indent=2))

@@ -30,6 +30,9 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "verify": ("cli.documents", "verify", "Verify a document's proofs, or a receipt."),
     "export": ("cli.bundle_cmd", "export", "Write a passport's offline evidence bundle."),
     "demo": ("cli.demo_cmd", "demo", "Create a demo ledger of battery lives."),
+    "serve": ("cli.serve_cmd", "serve", "Run the verification service (HTTP)."),
+    "token": ("cli.token_cmd", "app", "Bearer tokens for browser sessions."),
+    "access-log": ("cli.access_log_cmd", "access_log", "Who read restricted data, and when."),
 }
 """Every verb: the module and name of its Typer app or function, and its short help. A
 verb's module is imported when that verb runs (or its help is shown): ``bpl --help`` and

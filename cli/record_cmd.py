@@ -16,10 +16,12 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 import schemas
+from cli import server_client
 from cli.errors import JsonOption, fail, json_output, report
 from cli.help import Command
 from cli.inputs import load_key, read_document
 from cli.location import DataDirOption, data_directory, ledger_service
+from cli.server_client import ServerOption
 from ledger.core import contexts, grading, records
 from ledger.core.admission import bundled_policies
 from ledger.core.grading import GradingError
@@ -94,10 +96,13 @@ def new(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    server_url: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build a record of KIND for a passport, sign it, print the submission (JSON; with
-    --json, a refusal too).
+    --json, a refusal too). The chain position comes from --sequence/--previous, else from
+    the service at --server URL (asked with a request signed by the key), else from the
+    local ledger.
 
     The record's issuer is the actor who makes the statement (--issuer, by default the
     key's did:key); its proof names the key that signed it (its verification method)."""
@@ -112,7 +117,13 @@ def new(
         fail("--policy is for DiagnosticTest records")
     public, restricted = _split(kind, fields, disclose_as)
     signer = load_key(key)
-    position = _position(subject, sequence, previous, data_dir)
+    if server_url is not None and sequence is not None:
+        fail("give --server or --sequence/--previous, not both")
+    if server_url is not None:
+        with server_client.server(server_url, signer) as service:
+            position = service.head(subject)
+    else:
+        position = _position(subject, sequence, previous, data_dir)
     if issuer is not None and not issuer.startswith("did:"):
         fail(f"--issuer takes the actor's DID (did:...), got {issuer!r}")
     record, disclosures = records.build(

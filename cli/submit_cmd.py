@@ -8,14 +8,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
-from cli import output
+from cli import output, server_client
 from cli.errors import JsonOption, fail, json_output, refuse, report
-from cli.inputs import read_bytes
+from cli.inputs import load_key, read_bytes
 from cli.location import DataDirOption, data_directory, ledger_service
+from cli.server_client import ServerOption
 from ledger.errors import LedgerError, RecordRejected
 from signing import json_input
 from signing.errors import SigningError
@@ -53,6 +54,16 @@ def submit(
         ),
     ] = BATCH,
     data_dir: DataDirOption = None,
+    server_url: ServerOption = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            "-k",
+            metavar="FILE",
+            help="With --server: sign the requests with this actor's key file.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Append signed records to the ledger and print their receipts (record hash, leaf
@@ -65,8 +76,11 @@ def submit(
     appended give their receipts again and are not stored twice. Exit 1 with the rule
     that refused a record and where it is (--json: one JSON line with the rule, the
     reason, its index, its source and, for a stale record, the chain's head); 2 for
-    input that is no record at all."""
+    input that is no record at all. With --server URL: the same, appended by the service
+    there (POST /records, batches by POST /records/batch), its refusals shown alike."""
     json_output(as_json)
+    if server_url is None and key is not None:
+        fail("--key signs the requests to a service: give --server too")
     path = None if source == "-" else Path(source)
     if path is not None and path.is_dir():
         many: Iterator[tuple[str, bytes]] | None = _directory(path)
@@ -74,6 +88,11 @@ def submit(
         many = _json_lines(source)
     else:
         many = None
+    if server_url is not None:
+        if data_dir is not None:
+            fail("give --data-dir or --server, not both")
+        _submit_to_server(server_url, key, source, many, batch_size)
+        return
     if many is None:
         data = read_bytes(source)  # unusable input stops the verb before the ledger opens
         ledger = _ledger(data_dir)
@@ -94,6 +113,59 @@ def submit(
             _submit_many(ledger, _chained(first, many), batch_size)
     finally:
         ledger.close()
+
+
+def _submit_to_server(
+    url: str,
+    key_file: str | None,
+    source: str,
+    many: Iterator[tuple[str, bytes]] | None,
+    size: int,
+) -> None:
+    """Submit to the service at ``url``: one submission, or many in batches of ``size``
+    (at most the service's 1,000), each all or nothing as a local batch is."""
+    signer = load_key(key_file) if key_file is not None else None
+    if many is None:
+        data = read_bytes(source)
+        with server_client.server(url, signer) as service:
+            response = service.request("POST", "/records", body=data)
+            if response.status_code >= 400:
+                server_client.problem(url, response)
+            receipt = service.json(response)
+        typer.echo(json.dumps(_receipt(receipt), indent=2))
+        return
+    first = next(many, None)
+    if first is None:
+        fail(f"{'stdin' if source == '-' else source} holds no submission")
+    appended = 0
+    with (
+        server_client.server(url, signer) as service,
+        output.progress(f"submitting the records of {source} to {url}"),
+    ):
+        for batch in _batches(_chained(first, many), min(size, server_client.MAX_BATCH)):
+            for index, (where, data) in enumerate(batch):
+                try:  # the local verb's refusal of a line that is no JSON, before sending
+                    json_input.parse_object(data)
+                except SigningError as exc:
+                    refuse(RecordRejected("parse", str(exc)), source=(where, appended + index))
+            body = b"[" + b",".join(data for _, data in batch) + b"]"
+            response = service.request("POST", "/records/batch", body=body)
+            if response.status_code >= 400:
+                problem = server_client.problem_index(response)
+                where = (
+                    batch[problem][0] if problem is not None and problem < len(batch) else source
+                )
+                server_client.problem(url, response, source=(where, appended + (problem or 0)))
+            for receipt in service.json(response)["receipts"]:
+                typer.echo(json.dumps(_receipt(receipt), separators=(",", ":")))
+            sys.stdout.flush()
+            appended += len(batch)
+    report(f"{appended:,} records appended")
+
+
+def _receipt(body: dict[str, Any]) -> dict[str, Any]:
+    """A receipt as the local verb prints it (the service adds the record's URL)."""
+    return {name: value for name, value in body.items() if name != "href"}
 
 
 def _ledger(path: Path | None) -> Ledger:
