@@ -50,6 +50,7 @@ from passport import (
     views,
 )
 from passport.bundle_routes import install as install_bundles
+from passport.label_routes import install as install_labels
 from passport.problems import Problem
 from passport.tokens import TokenError, TokenStore
 from signing import json_input, proofs
@@ -381,6 +382,7 @@ def create_app(
     _resolver_routes(app, ledger)
     install_bundles(app, ledger, reader_dependency)
     chain_routes.install(app, ledger)
+    install_labels(app, ledger)
     return app
 
 
