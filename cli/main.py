@@ -29,6 +29,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "sign": ("cli.documents", "sign", "Add a proof to a document."),
     "verify": ("cli.documents", "verify", "Verify a document's proofs, or a receipt."),
     "export": ("cli.bundle_cmd", "export", "Write a passport's offline evidence bundle."),
+    "label": ("cli.label_cmd", "label", "Print crate labels (PDF) of passports."),
     "demo": ("cli.demo_cmd", "demo", "Create a demo ledger of battery lives."),
     "serve": ("cli.serve_cmd", "serve", "Run the verification service (HTTP)."),
     "token": ("cli.token_cmd", "app", "Bearer tokens for browser sessions."),
