@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ MAX_FAILURES = 100
 """Failures listed at most; the count says how many more there were."""
 
 _NODE = b"\x01"
+_HEX_RUN = re.compile(r"[0-9a-f]*")
 _sha256 = hashlib.sha256
 
 
@@ -274,7 +276,8 @@ class _Failures:
 class _Entry:
     leaf: int
     record: dict[str, Any]
-    proof: tuple[bytes, ...]
+    proof: tuple[str, ...]
+    """The inclusion proof's hashes in lowercase hex, decoded only where hashed."""
     disclosures: list[dict[str, Any]]
     body: bytes = b""
     record_hash: str = ""
@@ -339,7 +342,7 @@ def _shape(bundle: object) -> _Shape:
         consistency = (
             _uint(found.get("oldSize"), "consistency.oldSize"),
             _hash(found.get("oldRoot"), "consistency.oldRoot"),
-            _hashes(found.get("hashes"), "consistency.hashes"),
+            tuple(map(bytes.fromhex, _hex_list(found.get("hashes"), "consistency.hashes"))),
         )
     return _Shape(passport, origin, key, note, entries, consistency)
 
@@ -357,7 +360,7 @@ def _entry(item: object, position: int) -> _Entry:
     return _Entry(
         _uint(item.get("leafIndex"), f"{where}.leafIndex"),
         record,
-        _hashes(item.get("inclusionProof"), f"{where}.inclusionProof"),
+        _hex_list(item.get("inclusionProof"), f"{where}.inclusionProof"),
         disclosures,
     )
 
@@ -384,10 +387,21 @@ def _hash(value: object, name: str) -> bytes:
     return digest
 
 
-def _hashes(value: object, name: str) -> tuple[bytes, ...]:
+def _hex_list(value: object, name: str) -> tuple[str, ...]:
+    """A list of SHA-256 hashes in lowercase hex, checked in one pass (a bundle holds tens
+    of thousands); the first bad one is named."""
     if not isinstance(value, list):
         raise BundleError(f"{name} must be a list of SHA-256 hashes in hex")
-    return tuple(_hash(item, f"{name}[{n}]") for n, item in enumerate(value))
+    try:
+        joined = "".join(value)
+        lengths = set(map(len, value))
+    except TypeError:  # an item is no string
+        joined, lengths = "", {0}
+    if lengths <= {64} and _HEX_RUN.fullmatch(joined):
+        return tuple(value)
+    for n, item in enumerate(value):
+        _hash(item, f"{name}[{n}]")
+    raise AssertionError("unreachable: a bad hash was named above")  # pragma: no cover
 
 
 # -- verifying --------------------------------------------------------------------------
@@ -523,7 +537,7 @@ def _check_inclusions(
     but a path that reaches a node an earlier proof verified stops hashing there: it must
     then give that node's hash, and its remaining hashes must be that proof's (equal bytes,
     no hashing), so neighbouring leaves cost a few hashes each, not a whole path."""
-    known: dict[tuple[int, int], tuple[bytes, tuple[bytes, ...], int]] = {}
+    known: dict[tuple[int, int], tuple[bytes, tuple[str, ...], int]] = {}
     for entry in entries:
         if not entry.body or entry.leaf >= size:
             continue
@@ -535,10 +549,10 @@ def _check_inclusions(
 def _inclusion(
     index: int,
     body: bytes,
-    proof: tuple[bytes, ...],
+    proof: tuple[str, ...],
     size: int,
     root: bytes,
-    known: dict[tuple[int, int], tuple[bytes, tuple[bytes, ...], int]],
+    known: dict[tuple[int, int], tuple[bytes, tuple[str, ...], int]],
 ) -> str | None:
     """RFC 9162 2.1.3.2 for one leaf, with ``known`` (node -> hash, and the proof and
     position that led from it to the root) shared across leaves of one tree."""
@@ -558,13 +572,13 @@ def _inclusion(
         if sn == 0:
             return "the inclusion proof is longer than the path to the root"
         if fn & 1 or fn == sn:
-            node = _sha256(_NODE + sibling + node).digest()
+            node = _sha256(_NODE + bytes.fromhex(sibling) + node).digest()
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
                 level += 1
         else:
-            node = _sha256(_NODE + node + sibling).digest()
+            node = _sha256(_NODE + node + bytes.fromhex(sibling)).digest()
         fn >>= 1
         sn >>= 1
         level += 1
