@@ -32,12 +32,12 @@ import nacl.signing
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_ledger import MEASURES, POLICY, issued, new_ledger  # noqa: E402
+from bench_ledger import MEASURES, POLICY, issued, new_ledger
 
-from ledger import bundle  # noqa: E402
-from ledger.core import access, contexts, grading, records  # noqa: E402
-from signing import proofs  # noqa: E402
-from signing.keys import KeyPair  # noqa: E402
+from ledger import bundle
+from ledger.core import access, contexts, grading, records
+from signing import proofs
+from signing.keys import KeyPair
 
 TARGET = 5_000
 BATCH = 500
