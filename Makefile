@@ -9,9 +9,22 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
 .PHONY: run setup node-deps browser test test-nightly lint bench bench-scale clean
 
-## Set everything up and start bpl on the embedded default (until the service exists: the CLI).
+## Set everything up, make a demo ledger in $(DEMO_DIR) (once: SQLite, the embedded default),
+# print the URL of a passport page to open, and serve it (bpl serve; Ctrl-C stops it).
+DEMO_DIR ?= data/demo
+HOST     ?= 127.0.0.1
+PORT     ?= 8000
+# The demo passport with the longest chain: a page with the most to show.
+DEMO_PASSPORT := import collections, json, sys; from ledger.facade import Ledger; \
+  ledger = Ledger.open(sys.argv[1], writable=False); \
+  chains = collections.Counter(json.loads(leaf)["credentialSubject"]["id"] \
+    for leaf in ledger.log.leaves(0, ledger.log.size())); \
+  print(max((c for c in chains if c.startswith("urn:bpl:passport:")), key=chains.__getitem__))
+
 run: $(STAMP)
-	$(BIN)/bpl --help
+	@[ -f $(DEMO_DIR)/log.json ] || $(BIN)/bpl demo --data-dir $(DEMO_DIR) --batteries 60 > /dev/null
+	@echo "Open http://$(HOST):$(PORT)/passports/$$($(BIN)/python -c '$(DEMO_PASSPORT)' $(DEMO_DIR))"
+	$(BIN)/bpl serve --data-dir $(DEMO_DIR) --host $(HOST) --port $(PORT)
 
 setup: $(STAMP)
 
