@@ -131,7 +131,9 @@ def install(app: FastAPI, ledger: Ledger) -> None:
         chosen = _level(ec)
         data = await code_data(request, passport_id)
         try:
-            rendered = qr.svg(data, chosen, size)
+            rendered = qr.cached("svg", data, chosen, size)
+            if rendered is None:  # made in a worker thread: tens of milliseconds
+                rendered = await run_in_threadpool(qr.svg, data, chosen, size)
         except qr.QrError as exc:
             raise _bad(str(exc), "size") from None
         return _answer(request, rendered.body, rendered.media_type, rendered.etag, QR_MAX_AGE)
@@ -155,7 +157,9 @@ def install(app: FastAPI, ledger: Ledger) -> None:
         chosen = _level(ec)
         data = await code_data(request, passport_id)
         try:
-            rendered = await run_in_threadpool(qr.png, data, chosen, size)
+            rendered = qr.cached("png", data, chosen, size)
+            if rendered is None:  # made in a worker thread: tens of milliseconds
+                rendered = await run_in_threadpool(qr.png, data, chosen, size)
         except qr.QrError as exc:
             raise _bad(str(exc), "size") from None
         return _answer(request, rendered.body, rendered.media_type, rendered.etag, QR_MAX_AGE)

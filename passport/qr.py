@@ -10,13 +10,15 @@ its code carries the passport's own URL, whose page links the successors (docs/l
 The codes are made by the ``qrcode`` package (its matrix); the SVG is drawn here as one
 path of whole-module runs (vector, no raster, crisp at any size), the PNG with Pillow at a
 whole number of pixels per module. Everything is cached in-process by content and
-parameters (:func:`functools.lru_cache`): a cached code costs a dictionary lookup.
+parameters (an LRU of :data:`CACHE_SIZE` codes): a cached code costs a dictionary lookup.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal, cast
@@ -61,6 +63,49 @@ class Rendered:
     body: bytes
     media_type: str
     etag: str
+
+
+class _Cache:
+    """Rendered codes by (format, data, level, size), least recently used dropped first.
+    Unlike :func:`functools.lru_cache` it can be asked without rendering (:func:`cached`),
+    so the service renders a new code in a worker thread and answers a cached one on the
+    event loop."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str, str, int], Rendered] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str, int]) -> Rendered | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str, int], value: Rendered) -> None:
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CODES = _Cache(CACHE_SIZE)
+
+
+def cached(kind: Literal["svg", "png"], data: str, ec: Level, size: int) -> Rendered | None:
+    """A code rendered already (by :func:`svg` or :func:`png`), or None."""
+    return _CODES.get((kind, data, ec, size))
+
+
+def clear_cache() -> None:
+    """Forget every code (the benchmark measures a code made anew)."""
+    _CODES.clear()
+    matrix.cache_clear()
 
 
 def target(battery_id: str | None, passport_id: str, base: str) -> str:
@@ -114,10 +159,12 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-@lru_cache(maxsize=CACHE_SIZE)
 def svg(data: str, ec: Level = DEFAULT_LEVEL, size_mm: int = SVG_DEFAULT) -> Rendered:
     """The code as SVG: ``size_mm`` wide and high when printed, a viewBox in modules, one
-    path of horizontal runs on a white square (the quiet zone included)."""
+    path of horizontal runs on a white square (the quiet zone included). Cached."""
+    found = cached("svg", data, ec, size_mm)
+    if found is not None:
+        return found
     if not SVG_SIZES[0] <= size_mm <= SVG_SIZES[1]:
         raise QrError(f"an SVG's size is {SVG_SIZES[0]} to {SVG_SIZES[1]} mm, not {size_mm}")
     modules = matrix(data, ec)
@@ -136,13 +183,18 @@ def svg(data: str, ec: Level = DEFAULT_LEVEL, size_mm: int = SVG_DEFAULT) -> Ren
         f'<path d="{path}" fill="#000"/></svg>'
     )
     body = text.encode("utf-8")
-    return Rendered(body, "image/svg+xml", _etag(body))
+    rendered = Rendered(body, "image/svg+xml", _etag(body))
+    _CODES.put(("svg", data, ec, size_mm), rendered)
+    return rendered
 
 
-@lru_cache(maxsize=CACHE_SIZE)
 def png(data: str, ec: Level = DEFAULT_LEVEL, size_px: int = PNG_DEFAULT) -> Rendered:
     """The code as a 1-bit PNG of exactly ``size_px`` square: a whole number of pixels per
-    module (the largest that fits with the quiet zone), the rest added to the margin."""
+    module (the largest that fits with the quiet zone), the rest added to the margin.
+    Cached."""
+    found = cached("png", data, ec, size_px)
+    if found is not None:
+        return found
     if not PNG_SIZES[0] <= size_px <= PNG_SIZES[1]:
         raise QrError(f"a PNG's size is {PNG_SIZES[0]} to {PNG_SIZES[1]} pixels, not {size_px}")
     modules = matrix(data, ec)
@@ -163,7 +215,9 @@ def png(data: str, ec: Level = DEFAULT_LEVEL, size_px: int = PNG_DEFAULT) -> Ren
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     body = out.getvalue()
-    return Rendered(body, "image/png", _etag(body))
+    rendered = Rendered(body, "image/png", _etag(body))
+    _CODES.put(("png", data, ec, size_px), rendered)
+    return rendered
 
 
 def _escape(text: str) -> str:
