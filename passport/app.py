@@ -50,9 +50,14 @@ from passport import (
     views,
 )
 from passport.bundle_routes import install as install_bundles
+from passport.documents_routes import install as install_documents
+from passport.head_options import HeadAndOptions
 from passport.label_routes import install as install_labels
+from passport.openapi_problems import install as install_openapi_problems
+from passport.openapi_problems import problem_responses
 from passport.problems import Problem
 from passport.tokens import TokenError, TokenStore
+from passport.vc_api import install as install_vc_api
 from signing import json_input, proofs
 from signing.errors import SigningError
 
@@ -380,6 +385,10 @@ def create_app(
     _passport_routes(app, ledger, reader_dependency, templates)
     _log_routes(app, ledger)
     _resolver_routes(app, ledger)
+    install_vc_api(app, ledger, reader_dependency)
+    install_documents(app)
+    install_openapi_problems(app)
+    app.add_middleware(HeadAndOptions)
     install_bundles(app, ledger, reader_dependency)
     chain_routes.install(app, ledger)
     install_labels(app, ledger)
@@ -618,7 +627,10 @@ def _passport_routes(
 def _log_routes(app: FastAPI, ledger: Ledger) -> None:
     # -- the log as C2SP tlog-tiles ------------------------------------------------------
 
-    @app.get("/log/checkpoint", tags=["log"])
+    def text(description: str) -> dict[int | str, Any]:
+        return {200: {"description": description, "content": {"text/plain": {}}}}
+
+    @app.get("/log/checkpoint", tags=["log"], responses=text("A C2SP signed note"))
     def log_checkpoint() -> Response:
         """The latest signed checkpoint (a C2SP signed note)."""
         return Response(
@@ -627,12 +639,19 @@ def _log_routes(app: FastAPI, ledger: Ledger) -> None:
             headers={"Cache-Control": f"public, max-age={CHECKPOINT_MAX_AGE}"},
         )
 
-    @app.get("/log/key", tags=["log"])
+    @app.get("/log/key", tags=["log"], responses=text("A C2SP note verifier key"))
     def log_key() -> Response:
         """The log's note verifier key (check it against the one the operator publishes)."""
         return Response(ledger.verifier_key + "\n", media_type="text/plain; charset=utf-8")
 
-    @app.get("/log/tile/{tile:path}", tags=["log"])
+    @app.get(
+        "/log/tile/{tile:path}",
+        tags=["log"],
+        responses={
+            200: {"description": "Tile bytes", "content": {"application/octet-stream": {}}},
+            **problem_responses(400, 404),
+        },
+    )
     def log_tile(tile: str) -> Response:
         """A hash tile ``<L>/<N>[.p/<W>]`` or entry bundle ``entries/<N>[.p/<W>]``."""
         try:
@@ -657,6 +676,53 @@ def _log_routes(app: FastAPI, ledger: Ledger) -> None:
         return Response(
             data, media_type="application/octet-stream", headers={"Cache-Control": IMMUTABLE}
         )
+
+    # -- proofs, for trees the log signed ------------------------------------------------
+
+    def leaf_of_record(record_hash: str) -> int | None:
+        stored = ledger.record(record_hash)
+        return None if stored is None else stored.leaf_index
+
+    def proof_response(size_given: bool, compute: Callable[[], dict[str, Any]]) -> Response:
+        try:
+            body = compute()
+        except log_http.ProofRequestError as exc:
+            slug = "invalid-request" if exc.status == 400 else "not-found"
+            raise Problem(exc.status, slug, exc.message) from None
+        cache = IMMUTABLE if size_given else f"public, max-age={CHECKPOINT_MAX_AGE}"
+        return json_response(body, headers={"Cache-Control": cache})
+
+    proof_errors = problem_responses(400, 404)
+
+    @app.get("/log/proof/inclusion", tags=["log"], responses=proof_errors)
+    def log_inclusion_proof(
+        hash: str | None = None,
+        index: str | None = None,
+        size: str | None = None,
+    ) -> Response:
+        """The RFC 9162 inclusion proof of one leaf, named by ``hash`` (a record hash
+        ``sha256:...`` or a leaf hash in hex) or ``index``, in the tree of ``size`` leaves
+        (default: the latest checkpoint's), with the checkpoint the log signed for it."""
+
+        def compute() -> dict[str, Any]:
+            leaf_index, leaf_hash = log_http.leaf_request(hash, index, leaf_of_record)
+            tree = log_http.parse_count(size, "size")
+            return log_http.inclusion(ledger.log, leaf_index, leaf_hash, tree)
+
+        return proof_response(size is not None, compute)
+
+    @app.get("/log/proof/consistency", tags=["log"], responses=proof_errors)
+    def log_consistency_proof(first: str, second: str | None = None) -> Response:
+        """The RFC 9162 consistency proof from the tree of ``first`` leaves to that of
+        ``second`` (default: the latest checkpoint's), both trees the log signed, with
+        both checkpoints."""
+
+        def compute() -> dict[str, Any]:
+            old = log_http.parse_count(first, "first")
+            assert old is not None
+            return log_http.consistency(ledger.log, old, log_http.parse_count(second, "second"))
+
+        return proof_response(second is not None, compute)
 
 
 def _resolver_routes(app: FastAPI, ledger: Ledger) -> None:

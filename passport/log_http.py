@@ -11,6 +11,10 @@ The ledger stores its tiles at height 4 (ADR 0005) and offers no public read of 
 hash: a level-0 tile is a range of leaf hashes (``TransparencyLog.leaf_hashes``), and
 each hash of a higher tile is read off an inclusion proof, all of one tile in one query
 (:func:`node_hashes`: which leaf's proof holds a node, and where).
+
+Convenience routes beside the tiles: the inclusion proof of a leaf (by index, record hash
+or leaf hash) and the consistency proof between two trees, each for trees the log signed a
+checkpoint for, served with those checkpoints (:func:`inclusion`, :func:`consistency`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from ledger.errors import LogError
 from ledger.log import TransparencyLog
 
 TILE_HEIGHT = 8
@@ -189,3 +195,105 @@ def entry_bundle(log: TransparencyLog, request: TileRequest, size: int) -> bytes
             raise EntryTooLarge(first + offset, len(leaf))
         parts += (struct.pack(">H", len(leaf)), leaf)
     return b"".join(parts)
+
+
+# --------------------------------------------------------------------------- proofs
+
+MAX_SIZE = 2**63 - 1
+_COUNT = re.compile(r"0|[1-9][0-9]{0,18}")
+_LEAF_HASH = re.compile(r"[0-9a-f]{64}")
+_RECORD_HASH = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+class ProofRequestError(Exception):
+    """A proof request the log cannot answer: ``status`` 400 for a malformed one, 404 for
+    a tree, checkpoint or leaf the log does not hold; the message says which."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_count(value: str | None, name: str) -> int | None:
+    """A tree size or leaf index from a query parameter (decimal, no sign, no leading
+    zeros); None when absent."""
+    if value is None:
+        return None
+    if not _COUNT.fullmatch(value) or int(value) > MAX_SIZE:
+        raise ProofRequestError(400, f"{name} is a number from 0 to {MAX_SIZE}, in decimal")
+    return int(value)
+
+
+def signed_tree(log: TransparencyLog, size: int | None) -> tuple[int, str]:
+    """The tree of ``size`` leaves (default: the latest) and the checkpoint the log signed
+    for it; a proof is served only for a tree a client can check with the log's key."""
+    if size is None:
+        return log.latest()
+    current = log.size()
+    if size > current:
+        raise ProofRequestError(404, f"the log holds {current} leaves: no tree of size {size}")
+    try:
+        return size, log.checkpoint_at(size)
+    except LogError:
+        raise ProofRequestError(
+            404,
+            f"the log signed no checkpoint for size {size} (it signs one per committed batch: "
+            "ask for a size a checkpoint you hold names)",
+        ) from None
+
+
+def leaf_request(
+    hash_text: str | None, index_text: str | None, leaf_of_record: Callable[[str], int | None]
+) -> tuple[int | None, bytes | None]:
+    """``(leaf index, None)`` or ``(None, leaf hash)`` for the leaf a request names: by
+    ``index``, by record hash (``sha256:<hex>``, looked up with ``leaf_of_record``) or by
+    RFC 9162 leaf hash (64 hex digits); exactly one of ``hash`` and ``index``."""
+    if (hash_text is None) == (index_text is None):
+        raise ProofRequestError(400, "name the leaf by exactly one of hash and index")
+    if index_text is not None:
+        return parse_count(index_text, "index"), None
+    assert hash_text is not None
+    if _RECORD_HASH.fullmatch(hash_text):
+        index = leaf_of_record(hash_text)
+        if index is None:
+            raise ProofRequestError(404, "the ledger holds no record with that hash")
+        return index, None
+    if _LEAF_HASH.fullmatch(hash_text):
+        return None, bytes.fromhex(hash_text)
+    raise ProofRequestError(
+        400,
+        "hash is a record hash (sha256: and 64 lowercase hex digits) or a leaf hash (64 "
+        "lowercase hex digits)",
+    )
+
+
+def inclusion(
+    log: TransparencyLog, index: int | None, leaf_hash: bytes | None, size: int | None
+) -> dict[str, Any]:
+    """The RFC 9162 inclusion proof of a leaf in a signed tree, with that tree's checkpoint."""
+    size, note = signed_tree(log, size)
+    if index is not None and index >= size:
+        raise ProofRequestError(404, f"leaf {index} is not in the tree of size {size}")
+    try:
+        if index is not None:
+            proof = log.inclusion_proof(index, size)
+        else:
+            assert leaf_hash is not None
+            proof = log.inclusion_proof_by_hash(leaf_hash, size)
+    except LogError:
+        raise ProofRequestError(404, f"no such leaf in the tree of size {size}") from None
+    return {**proof.to_dict(), "checkpoint": note}
+
+
+def consistency(log: TransparencyLog, first: int, second: int | None) -> dict[str, Any]:
+    """The RFC 9162 consistency proof from the signed tree of ``first`` leaves to that of
+    ``second`` (default: the latest), with both checkpoints."""
+    if second is not None and first > second:
+        raise ProofRequestError(400, f"first ({first}) is larger than second ({second})")
+    second, new_note = signed_tree(log, second)
+    if first > second:
+        raise ProofRequestError(404, f"the latest signed tree has {second} leaves, not {first}")
+    _, old_note = signed_tree(log, first)
+    proof = log.consistency_proof(first, second)
+    return {**proof.to_dict(), "oldCheckpoint": old_note, "newCheckpoint": new_note}
