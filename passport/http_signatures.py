@@ -137,10 +137,19 @@ class Signatures:
         for a signature that does not verify, a key that is unknown or revoked, a stale
         or future ``created``, a past ``expires``, a body that is not the one signed, or
         a nonce used before."""
+        unknown: list[str] = []
+
+        def public_key(key_id: str) -> bytes | None:
+            found = self.public_key(key_id)
+            if found is None:
+                unknown.append(key_id)
+            return found
+
         try:
-            signed = verify_request(method, url, headers, body, self.public_key, tag=TAG)
+            signed = verify_request(method, url, headers, body, public_key, tag=TAG)
         except HTTPSignatureError as exc:
-            raise refuse(f"the request's signature is not accepted: {exc}") from None
+            reason = f"key {unknown[0]} is not registered here, or revoked" if unknown else exc
+            raise refuse(f"the request's signature is not accepted: {reason}") from None
         owner = self.owners.owner(signed.key_id)
         if owner is None:  # revoked between the check and now
             raise refuse("the signing key is not registered, or revoked")

@@ -173,7 +173,7 @@ def test_a_revoked_key_is_refused_an_added_key_reads(sqlite_service: Service) ->
     assert head is not None
     path = f"/records/{head.record_hash}"
     problem = refused(client.send(signed(client, revoked, "GET", path)))
-    assert "resolve" in problem["detail"] or "revoked" in problem["detail"]
+    assert "not registered here, or revoked" in problem["detail"]
     for key in (first, added):
         response = client.send(signed(client, key, "GET", path))
         assert response.status_code == 200, response.text
@@ -279,8 +279,9 @@ def test_a_bad_signature_is_refused_before_any_lookup(sqlite_service: Service) -
     client = service.client
     known = restricted_passport(service)
     answers = []
+    stranger = keys.generate()
     for pid in (known, "urn:bpl:passport:does-not-exist"):
-        request = signed(client, keys.generate(), "GET", f"/passports/{pid}")
+        request = signed(client, stranger, "GET", f"/passports/{pid}")
         response = client.send(request)
         body = refused(response)
         headers = {k: v for k, v in response.headers.items() if k != "content-length"}
@@ -367,3 +368,24 @@ def _epoch(text: str) -> float:
     from datetime import datetime  # noqa: PLC0415
 
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_chain_head_says_where_the_next_record_goes(sqlite_service: Service) -> None:
+    service = sqlite_service
+    pid = restricted_passport(service)
+    head = service.ledger.head(pid)
+    assert head is not None
+    body = service.client.get(f"/subjects/{pid}/head").json()
+    assert body == {
+        "subject": pid,
+        "sequence": head.sequence,
+        "recordHash": head.record_hash,
+        "next": {"sequence": head.sequence + 1, "previous": head.record_hash},
+    }
+    assert "status" not in body  # Annex XIII point 4: never to the public
+    new = service.client.get("/subjects/urn:bpl:passport:not-issued-yet/head")
+    assert new.status_code == 404
+    assert new.json()["next"] == {"sequence": 0, "previous": None}
+    refused(
+        service.client.send(signed(service.client, keys.generate(), "GET", f"/subjects/{pid}/head"))
+    )
