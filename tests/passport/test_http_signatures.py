@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,14 +17,30 @@ from fastapi.testclient import TestClient
 from http_message_signatures import HTTPMessageSigner, algorithms
 
 from ledger.core import access
+from ledger.facade import Ledger
 from passport.app import create_app
 from signing import keys
 from signing.http_signatures import sign_request
 from signing.keys import KeyPair
 from tests.passport.conftest import Service
 from tests.passport.helpers import chains, hash_of, kind, logged
+from tests.passport.shared_service import (  # noqa: F401 (fixtures)
+    read_only_service,
+    read_only_sqlite,
+)
 
 ROLES = list(access.READER_ROLES)
+
+
+@pytest.fixture
+def each_engine(read_only_service: Service) -> Service:  # noqa: F811 (the fixture imported)
+    """The shared demo service, on each engine: these tests only read (and sign)."""
+    return read_only_service
+
+
+@pytest.fixture
+def on_sqlite(read_only_sqlite: Service) -> Service:  # noqa: F811 (the fixture imported)
+    return read_only_sqlite
 
 
 def signed(
@@ -71,10 +88,11 @@ def refused(response: httpx.Response) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_a_signed_request_reads_as_its_actor(service: Service, role: str) -> None:
+def test_a_signed_request_reads_as_its_actor(each_engine: Service, role: str) -> None:
     """Signed by each role's actor, a passport reads exactly as with that actor's token:
     the role's groups, and what the public sees is less (unless the role reads nothing
     more here)."""
+    service = each_engine
     pid = restricted_passport(service)
     path = f"/passports/{pid}"
     by_signature = get_signed(service, role, path)
@@ -93,8 +111,8 @@ def test_a_signed_request_reads_as_its_actor(service: Service, role: str) -> Non
     assert all(not r["disclosures"] for r in public["records"])
 
 
-def test_tampered_requests_are_refused(sqlite_service: Service) -> None:
-    service = sqlite_service
+def test_tampered_requests_are_refused(on_sqlite: Service) -> None:
+    service = on_sqlite
     client = service.client
     key = service.role_keys["market-surveillance"]
     pid = restricted_passport(service)
@@ -135,8 +153,8 @@ def test_tampered_requests_are_refused(sqlite_service: Service) -> None:
     assert sent.json()["recordHash"] == hash_of(record)
 
 
-def test_keys_the_ledger_does_not_hold_are_refused(sqlite_service: Service) -> None:
-    service = sqlite_service
+def test_keys_the_ledger_does_not_hold_are_refused(on_sqlite: Service) -> None:
+    service = on_sqlite
     client = service.client
     path = f"/passports/{restricted_passport(service)}"
     refused(client.send(signed(client, keys.generate(), "GET", path)))
@@ -153,35 +171,37 @@ def test_keys_the_ledger_does_not_hold_are_refused(sqlite_service: Service) -> N
     refused(client.send(signed(client, Impostor(claimed, keys.generate()), "GET", path)))
 
 
-def test_a_revoked_key_is_refused_an_added_key_reads(sqlite_service: Service) -> None:
-    service = sqlite_service
-    client = TestClient(create_app(service.ledger))  # key lookups are kept 5 s: a fresh app
-    first, added, revoked = keys.generate(), keys.generate(), keys.generate()
-    service.ledger.register_actor(
-        service.operator,
-        first.did,
-        ["legitimate-interest"],
-        name="Second-life analytics GmbH",
-        keys=[first.verification_method, revoked.verification_method],
-        contact={"email": "ops@second-life.example"},
-    )
-    service.ledger.add_key(service.operator, first.did, added.verification_method)
-    service.ledger.revoke_key(
-        service.operator, first.did, revoked.verification_method, "compromised"
-    )
-    head = service.ledger.head(first.did)
-    assert head is not None
-    path = f"/records/{head.record_hash}"
-    problem = refused(client.send(signed(client, revoked, "GET", path)))
-    assert "not registered here, or revoked" in problem["detail"]
-    for key in (first, added):
-        response = client.send(signed(client, key, "GET", path))
-        assert response.status_code == 200, response.text
-        assert response.headers["cache-control"] == "private, no-cache"
+def test_a_revoked_key_is_refused_an_added_key_reads(tmp_path: Path) -> None:
+    operator = keys.generate()
+    ledger = Ledger.init(tmp_path / "data", operator, origin="signed.bpl.example/log")
+    try:
+        client = TestClient(create_app(ledger))
+        first, added, revoked = keys.generate(), keys.generate(), keys.generate()
+        ledger.register_actor(
+            operator,
+            first.did,
+            ["legitimate-interest"],
+            name="Second-life analytics GmbH",
+            keys=[first.verification_method, revoked.verification_method],
+            contact={"email": "ops@second-life.example"},
+        )
+        ledger.add_key(operator, first.did, added.verification_method)
+        ledger.revoke_key(operator, first.did, revoked.verification_method, "compromised")
+        head = ledger.head(first.did)
+        assert head is not None
+        path = f"/records/{head.record_hash}"
+        problem = refused(client.send(signed(client, revoked, "GET", path)))
+        assert "not registered here, or revoked" in problem["detail"]
+        for key in (first, added):
+            response = client.send(signed(client, key, "GET", path))
+            assert response.status_code == 200, response.text
+            assert response.headers["cache-control"] == "private, no-cache"
+    finally:
+        ledger.close()
 
 
-def test_stale_future_and_expired_signatures_are_refused(sqlite_service: Service) -> None:
-    service = sqlite_service
+def test_stale_future_and_expired_signatures_are_refused(on_sqlite: Service) -> None:
+    service = on_sqlite
     client = service.client
     key = service.role_keys["notified-body"]
     path = f"/passports/{restricted_passport(service)}"
@@ -222,8 +242,8 @@ def _signature(
     return request
 
 
-def test_signatures_that_cover_too_little_are_refused(sqlite_service: Service) -> None:
-    service = sqlite_service
+def test_signatures_that_cover_too_little_are_refused(on_sqlite: Service) -> None:
+    service = on_sqlite
     client = service.client
     key = service.role_keys["commission"]
     path = f"/passports/{restricted_passport(service)}?lang=en"
@@ -258,9 +278,9 @@ def test_signatures_that_cover_too_little_are_refused(sqlite_service: Service) -
 
 
 def test_a_signature_over_another_request_or_replayed_is_refused(
-    sqlite_service: Service,
+    on_sqlite: Service,
 ) -> None:
-    service = sqlite_service
+    service = on_sqlite
     client = service.client
     key = service.role_keys["market-surveillance"]
     first, second = list(chains(service.ledger))[:2]
@@ -273,9 +293,9 @@ def test_a_signature_over_another_request_or_replayed_is_refused(
     assert "nonce" in refused(client.send(made))["detail"]  # the same request again
 
 
-def test_a_bad_signature_is_refused_before_any_lookup(sqlite_service: Service) -> None:
+def test_a_bad_signature_is_refused_before_any_lookup(on_sqlite: Service) -> None:
     """An unknown and a known passport answer the same 401: no probing for ids."""
-    service = sqlite_service
+    service = on_sqlite
     client = service.client
     known = restricted_passport(service)
     answers = []
@@ -300,11 +320,12 @@ def _lines(service: Service) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def log_lines(service: Service) -> Iterator[int]:
-    yield len(_lines(service))
+def log_lines(each_engine: Service) -> Iterator[int]:
+    yield len(_lines(each_engine))
 
 
-def test_a_restricted_read_is_recorded_once(service: Service, log_lines: int) -> None:
+def test_a_restricted_read_is_recorded_once(each_engine: Service, log_lines: int) -> None:
+    service = each_engine
     pid = restricted_passport(service)
     role = "market-surveillance"
     response = get_signed(service, role, f"/passports/{pid}")
@@ -337,8 +358,9 @@ def test_a_restricted_read_is_recorded_once(service: Service, log_lines: int) ->
 
 
 def test_public_reads_and_reads_of_nothing_restricted_are_not_recorded(
-    service: Service, log_lines: int
+    each_engine: Service, log_lines: int
 ) -> None:
+    service = each_engine
     pid = restricted_passport(service)
     assert service.client.get(f"/passports/{pid}").status_code == 200
     assert service.client.get("/log/checkpoint").status_code == 200
@@ -349,8 +371,8 @@ def test_public_reads_and_reads_of_nothing_restricted_are_not_recorded(
     assert len(_lines(service)) == log_lines
 
 
-def test_a_read_that_cannot_be_recorded_is_not_served(sqlite_service: Service) -> None:
-    service = sqlite_service
+def test_a_read_that_cannot_be_recorded_is_not_served(on_sqlite: Service) -> None:
+    service = on_sqlite
     assert service.access is not None
     pid = restricted_passport(service)
     get_signed(service, "commission", f"/passports/{pid}")  # the log exists
@@ -370,8 +392,8 @@ def _epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def test_a_chain_head_says_where_the_next_record_goes(sqlite_service: Service) -> None:
-    service = sqlite_service
+def test_a_chain_head_says_where_the_next_record_goes(on_sqlite: Service) -> None:
+    service = on_sqlite
     pid = restricted_passport(service)
     head = service.ledger.head(pid)
     assert head is not None
