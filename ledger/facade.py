@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -145,6 +145,17 @@ class StoredRecord:
         }
 
 
+@dataclass(frozen=True)
+class ReadRecord:
+    """A chain's record as a reader sees it: the signed record (public part), its hash and
+    leaf, and the disclosures the reader may read, by group."""
+
+    record: dict[str, Any]
+    record_hash: str
+    leaf_index: int
+    disclosures: dict[str, dict[str, Any]]
+
+
 class Ledger:
     """Battery passports and actors as hash chains of signed records on one log."""
 
@@ -162,6 +173,10 @@ class Ledger:
         """Worker processes that share the admission of large batches of JSON submissions
         with the caller's thread (ADR 0018); started by the first such batch, stopped by
         :meth:`close`. ``admission.workers = 0`` admits every batch in the caller's thread."""
+        self.disclosure_readers: list[Callable[[str, Reader, list[str]], None]] = []
+        """Called with (record hash, reader, groups) for every read that returns
+        disclosures, whichever read it is (:meth:`disclosures`, :meth:`chain_page_as`): the
+        service records restricted reads here (passport.access_log)."""
         self._policies: Policies = bundled_policies()
         """The grading policies records may name: bundled, and registered (loaded by
         :meth:`open`, looked up again when a record names one not here). Replaced, never
@@ -807,18 +822,50 @@ class Ledger:
             if found is None:
                 return {}
             rows = lookups.disclosure_rows(connection, found[0])
-        stored = {}
-        for label, body in rows:
-            disclosure = json.loads(body)
-            group = disclosure.get("group") if isinstance(disclosure, dict) else None
-            if group != label:
-                raise StoreError(
-                    f"a disclosure of record {record_hash} is stored under group "
-                    f"{label!r} but is the {group!r} disclosure: run bpl audit"
-                )
-            stored[group] = disclosure
-        shown = access.readable(reader, json.loads(found[1]), stored)
-        return {group: stored[group] for group in shown}
+        shown = _readable(reader, record_hash, json.loads(found[1]), rows)
+        self._note_read(record_hash, reader, shown)
+        return shown
+
+    def chain_page_as(
+        self, subject_id: str, reader: Reader, *, after: int = -1, limit: int = 100
+    ) -> list[ReadRecord]:
+        """A page of a chain (from sequence ``after + 1``) with what ``reader`` may read of
+        each record, as :meth:`disclosures` serves it: two queries for the whole page, so
+        that a passport page of a hundred records does not cost two hundred."""
+        with self.engine.connect() as connection:
+            page = lookups.chain_page_leaves(connection, subject_id, after, limit)
+            rows = lookups.disclosure_rows_of(connection, [index for index, _, _ in page])
+        out = []
+        for index, record_hash, data in page:
+            record = json.loads(data)
+            shown = _readable(reader, record_hash, record, rows.get(index, []))
+            self._note_read(record_hash, reader, shown)
+            out.append(ReadRecord(record, record_hash, index, shown))
+        return out
+
+    def _note_read(self, record_hash: str, reader: Reader, shown: Mapping[str, Any]) -> None:
+        if shown:
+            for note in self.disclosure_readers:
+                note(record_hash, reader, list(shown))
+
+
+def _readable(
+    reader: Reader, record_hash: str, record: dict[str, Any], rows: list[tuple[str, bytes]]
+) -> dict[str, dict[str, Any]]:
+    """The stored disclosures of a record that ``reader`` may read; a row stored under a
+    group label that is not its body's own is refused (StoreError: bpl audit names it)."""
+    stored = {}
+    for label, body in rows:
+        disclosure = json.loads(body)
+        group = disclosure.get("group") if isinstance(disclosure, dict) else None
+        if group != label:
+            raise StoreError(
+                f"a disclosure of record {record_hash} is stored under group "
+                f"{label!r} but is the {group!r} disclosure: run bpl audit"
+            )
+        stored[group] = disclosure
+    shown = access.readable(reader, record, stored)
+    return {group: stored[group] for group in shown}
 
 
 def _apply_rules(item: Checked, view: LedgerView) -> Effects:

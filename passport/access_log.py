@@ -1,9 +1,10 @@
 """Every read of restricted data is recorded: who read which groups of which records, when.
 
-Restricted data reaches a response only through ``Ledger.disclosures(hash, reader)``
-(ADR 0016), so that is where reads are noted: :func:`install` wraps the service's ledger's
-``disclosures`` once, and each request gets a collector (:class:`Reads`) that the wrapper
-fills with the groups actually returned to the request's own reader. When the response
+Restricted data reaches a response only through the facade's reads of disclosures
+(``Ledger.disclosures(hash, reader)``, ``Ledger.chain_page_as``; ADR 0016), which call the
+ledger's ``disclosure_readers``: :func:`install` adds one, once, and each request gets a
+collector (:class:`Reads`) that it fills with the groups actually returned to the
+request's own reader. When the response
 starts (every restricted value computed, none sent yet), the collector becomes one line
 of the data directory's ``access-log.jsonl``; if that line cannot be written the reader
 gets a 503 instead of the data: no restricted read leaves unrecorded. Anonymous readers
@@ -185,21 +186,17 @@ def entry(
 def watch(ledger: Ledger) -> None:
     """Note every disclosure ``ledger`` returns to the current request's reader (once per
     ledger object: the app's routes, and every module they install, hold this ledger)."""
-    if getattr(ledger, "_access_watched", False):
+    if _note in ledger.disclosure_readers:
         return
-    read = ledger.disclosures
+    # The facade calls its disclosure readers from every read that returns disclosures,
+    # whichever route asks.
+    ledger.disclosure_readers.append(_note)
 
-    def disclosures(record_hash: str, reader: Reader) -> dict[str, dict[str, Any]]:
-        shown = read(record_hash, reader)
-        reads = _current.get()
-        if shown and reads is not None and reads.reader is not None and reader == reads.reader:
-            reads.note(record_hash, list(shown))
-        return shown
 
-    # The one place every restricted read passes, whichever route asks: an attribute of
-    # this ledger object, the facade's method unchanged for any other holder.
-    ledger.disclosures = disclosures  # type: ignore[method-assign]
-    ledger._access_watched = True  # type: ignore[attr-defined]
+def _note(record_hash: str, reader: Reader, groups: list[str]) -> None:
+    reads = _current.get()
+    if reads is not None and reads.reader is not None and reader == reads.reader:
+        reads.note(record_hash, groups)
 
 
 class Recorder:

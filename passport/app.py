@@ -12,7 +12,6 @@ refused before anything is looked up. Restricted data reaches a response only th
 ``Ledger.disclosures(hash, reader)`` (:mod:`passport.views`), and every such read is
 recorded (:mod:`passport.access_log`). Run it with uvicorn's factory mode: ``bpl serve``
 (docs/service.md).
-
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+from cachetools import LRUCache
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -73,6 +73,9 @@ PAGE_DEFAULT = 100
 PAGE_MAX = 1000
 ACTOR_CACHE_SECONDS = 5.0
 PUBLIC_MAX_AGE = 60
+PUBLIC_PAGES = 512
+"""Passports (page or JSON-LD, per language) kept as the public sees them, until the log
+grows."""
 CHECKPOINT_MAX_AGE = 5
 IMMUTABLE = "public, max-age=31536000, immutable"
 JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json")
@@ -322,6 +325,37 @@ def page_headers(headers: Mapping[str, str], lang: str) -> dict[str, str]:
     return {**headers, "Content-Language": lang, "Vary": f"{headers['Vary']}, Accept-Language"}
 
 
+def render_passport(
+    ledger: Ledger,
+    templates: i18n.Pages,
+    view: views.PassportView,
+    reader: Reader,
+    media: str,
+    lang: str,
+    lang_query: str,
+    base: str,
+) -> bytes:
+    """A passport as ``media``: its HTML page in ``lang``, or its JSON-LD document."""
+    document = view.document(base)
+    if media != "text/html":
+        return orjson.dumps(document)
+    return templates.render(
+        lang,
+        "passport.html",
+        view=view,
+        doc=document,
+        page=views.passport_page(ledger, view, reader, base),
+        actors=actor_names(ledger),
+        base=base,
+        lang_query=lang_query,
+    ).encode()
+
+
+def passport_headers(headers: Mapping[str, str], lang: str) -> Mapping[str, str]:
+    """A passport's headers: a page's (``lang`` given) or the JSON-LD document's."""
+    return page_headers(headers, lang) if lang else headers
+
+
 def model_page(
     ledger: Ledger, templates: i18n.Pages, request: Request, gtin: str, reader: Reader
 ) -> HTMLResponse:
@@ -383,13 +417,14 @@ def create_app(
     _install_error_handlers(app)
     _record_routes(app, ledger, reader_dependency)
     _passport_routes(app, ledger, reader_dependency, templates)
+    _model_routes(app, ledger, reader_dependency, templates)
     _log_routes(app, ledger)
     _resolver_routes(app, ledger)
     install_vc_api(app, ledger, reader_dependency)
+    install_bundles(app, ledger, reader_dependency)
     install_documents(app)
     install_openapi_problems(app)
     app.add_middleware(HeadAndOptions)
-    install_bundles(app, ledger, reader_dependency)
     chain_routes.install(app, ledger)
     install_labels(app, ledger)
     return app
@@ -490,6 +525,11 @@ def _passport_routes(
     app: FastAPI, ledger: Ledger, reader_dependency: Any, templates: i18n.Pages
 ) -> None:
     # -- passports -----------------------------------------------------------------
+    public_pages: LRUCache[tuple[Any, ...], bytes] = LRUCache(PUBLIC_PAGES)
+    """Passports as the public sees them: a function of the log's state, so kept for
+    anonymous readers until the log grows (any append may change a passport, its model,
+    its successors, an actor's name or the seal's checkpoint). An entitled reader's page
+    is made afresh, so that each restricted read is recorded (passport.access_log)."""
 
     def passport_or_404(passport_id: str, reader: Reader) -> views.PassportView:
         check_id(passport_id, "passport")
@@ -517,7 +557,6 @@ def _passport_routes(
                 f"this resource is {', '.join(PASSPORT_TYPES)}",
                 headers={"Vary": "Accept"},
             )
-        view = passport_or_404(passport_id, reader)
         base = base_url(request)
         own = f"{base}/passports/{quote(passport_id, safe=':')}"
         headers = {
@@ -526,21 +565,18 @@ def _passport_routes(
                 f'<{own}>; rel="alternate"; type="{t}"' for t in PASSPORT_TYPES if t != media
             ),
         }
-        document = view.document(base)
-        if media == "text/html":
-            lang = page_language(request)
-            page = templates.render(
-                lang,
-                "passport.html",
-                view=view,
-                doc=document,
-                page=views.passport_page(ledger, view, reader, base),
-                actors=actor_names(ledger),
-                base=base,
-                lang_query=f"?lang={lang}" if "lang" in request.query_params else "",
-            )
-            return HTMLResponse(page, headers=page_headers(headers, lang))
-        return json_response(document, media_type=media, headers=headers)
+        lang = page_language(request) if media == "text/html" else ""
+        lang_query = f"?lang={lang}" if "lang" in request.query_params else ""
+        key = None
+        if reader == access.PUBLIC:  # see public_pages
+            key = (passport_id, media, lang, lang_query, base, ledger.log.size())
+            if (cached := public_pages.get(key)) is not None:
+                return Response(cached, media_type=media, headers=passport_headers(headers, lang))
+        view = passport_or_404(passport_id, reader)
+        body = render_passport(ledger, templates, view, reader, media, lang, lang_query, base)
+        if key is not None:
+            public_pages[key] = body
+        return Response(body, media_type=media, headers=passport_headers(headers, lang))
 
     @app.get("/passports/{passport_id}/records", tags=["passports"])
     def passport_records(
@@ -559,8 +595,10 @@ def _passport_routes(
             )
         if not passport_id.startswith(views.PASSPORT_PREFIX) or ledger.head(passport_id) is None:
             raise Problem(404, "not-found", "no passport with that id")
-        page = ledger.chain_page(passport_id, after=after, limit=limit)
-        listed = views.entries(ledger, page, reader)
+        listed = [
+            views.ChainEntry(r.record, r.record_hash, r.disclosures)
+            for r in ledger.chain_page_as(passport_id, reader, after=after, limit=limit)
+        ]
         base = base_url(request)
         own = f"{base}/passports/{quote(passport_id, safe=':')}/records"
         last = listed[-1].record.get("credentialSubject", {}).get("sequence") if listed else None
@@ -581,6 +619,10 @@ def _passport_routes(
         view = passport_or_404(passport_id, reader)
         return json_response(verification(ledger, view), headers=reader_headers(request))
 
+
+def _model_routes(
+    app: FastAPI, ledger: Ledger, reader_dependency: Any, templates: i18n.Pages
+) -> None:
     @app.get(
         "/models/{gtin}",
         tags=["passports"],

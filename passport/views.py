@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ledger.core import access, records
+from ledger.core import access
 from ledger.core.access import Reader
 from ledger.errors import LedgerError
 from ledger.facade import Ledger
@@ -177,12 +177,18 @@ def read_chain(ledger: Ledger, subject_id: str) -> tuple[list[dict[str, Any]], b
     return found, True
 
 
-def entries(ledger: Ledger, chain: list[dict[str, Any]], reader: Reader) -> list[ChainEntry]:
-    result = []
-    for record in chain:
-        record_hash = records.record_hash(record)
-        result.append(ChainEntry(record, record_hash, ledger.disclosures(record_hash, reader)))
-    return result
+def read_entries(ledger: Ledger, subject_id: str, reader: Reader) -> tuple[list[ChainEntry], bool]:
+    """A chain's records (at most :data:`MAX_CHAIN_RECORDS`) with what ``reader`` may read
+    of each, a page of the ledger's at a time, and whether the chain was cut."""
+    found: list[ChainEntry] = []
+    after = -1
+    while len(found) < MAX_CHAIN_RECORDS:
+        page = ledger.chain_page_as(subject_id, reader, after=after, limit=_PAGE)
+        found += [ChainEntry(r.record, r.record_hash, r.disclosures) for r in page]
+        if len(page) < _PAGE:
+            return found, False
+        after += len(page)
+    return found, True
 
 
 def successors_of(chain: list[ChainEntry]) -> list[str]:
@@ -233,11 +239,10 @@ def passport_view(ledger: Ledger, passport_id: str, reader: Reader) -> PassportV
     head = ledger.head(passport_id)
     if head is None:
         return None
-    chain, truncated = read_chain(ledger, passport_id)
-    if not chain or kind_of(chain[0]) != "PassportIssued":
+    listed, truncated = read_entries(ledger, passport_id, reader)
+    if not listed or listed[0].kind != "PassportIssued":
         return None
-    listed = entries(ledger, chain, reader)
-    issued = chain[0]
+    issued = listed[0].record
     return PassportView(
         passport_id=passport_id,
         issued=issued,
@@ -353,8 +358,7 @@ def health_tests(
         if pid in seen:
             continue
         seen.add(pid)
-        found, _ = read_chain(ledger, pid)
-        chains.append(entries(ledger, found, reader))
+        chains.append(read_entries(ledger, pid, reader)[0])
         head = ledger.head(pid)
         queue += list(head.predecessors) if head else []
     tests: list[dict[str, Any]] = []

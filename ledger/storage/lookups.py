@@ -343,6 +343,38 @@ def stored_chain(connection: sa.Connection, subject_id: str) -> list[StoredChain
     ]
 
 
+def chain_page_leaves(
+    connection: sa.Connection, subject_id: str, after: int, limit: int
+) -> list[tuple[int, str, bytes]]:
+    """A page of a chain (from sequence ``after + 1``): each record's leaf index, record
+    hash and bytes."""
+    check_page(limit)
+    rows = connection.exec_driver_sql(
+        Sql(connection.dialect)(
+            f"SELECT r.leaf_index, r.record_hash, l.data FROM {RECORD_LEAVES} "  # noqa: S608
+            "WHERE r.subject_id = ? AND r.sequence > ? ORDER BY r.sequence LIMIT ?"
+        ),
+        (subject_id, after, limit),
+    )
+    return [(int(index), str(record_hash), bytes(data)) for index, record_hash, data in rows]
+
+
+def disclosure_rows_of(
+    connection: sa.Connection, leaf_indexes: list[int]
+) -> dict[int, list[tuple[str, bytes]]]:
+    """The stored disclosures (group label, bytes) of the records at ``leaf_indexes``, by
+    leaf index, in one query (a chain's page at once, not a query a record)."""
+    found: dict[int, list[tuple[str, bytes]]] = {}
+    for index, group, body in Sql(connection.dialect).rows_in(
+        connection,
+        "SELECT leaf_index, grp, body FROM ledger_disclosures WHERE leaf_index IN ",
+        leaf_indexes,
+        "bigint",
+    ):
+        found.setdefault(int(index), []).append((str(group), bytes(body)))
+    return found
+
+
 def disclosure_rows(connection: sa.Connection, leaf_index: int) -> list[tuple[str, bytes]]:
     """The stored disclosures (group label, bytes) of the record at ``leaf_index`` (found
     with :func:`record_by_hash`)."""

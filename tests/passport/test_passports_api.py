@@ -216,3 +216,49 @@ def test_the_verification_report_checks_by_itself(service: Service) -> None:
     ).json()
     shown = [d for item in operator["records"] for d in item["disclosures"].values()]
     assert shown and all(d["shown"] and d["matches"] for d in shown)
+
+
+def test_the_public_passport_is_kept_until_the_log_grows(
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anonymous readers get a passport made once per state of the log (its page and its
+    JSON-LD, per language); an append makes it again; an entitled reader's is made for
+    each request (so that each restricted read is recorded)."""
+    from passport import views  # noqa: PLC0415
+
+    service = sqlite_service
+    pid = passport_with(service, "DiagnosticTest")
+    made: list[str] = []
+    view_of = views.passport_view
+
+    def counted(ledger: Any, passport_id: str, reader: Reader) -> Any:
+        made.append(passport_id)
+        return view_of(ledger, passport_id, reader)
+
+    monkeypatch.setattr(views, "passport_view", counted)
+    html = {"Accept": "text/html"}
+    first = service.client.get(f"/passports/{pid}", headers=html)
+    again = service.client.get(f"/passports/{pid}", headers=html)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content and len(made) == 1
+    assert first.headers["content-type"] == again.headers["content-type"]
+    assert first.headers["vary"] == again.headers["vary"]
+    assert first.headers["content-language"] == again.headers["content-language"] == "en"
+    assert service.client.get(f"/passports/{pid}").status_code == 200  # JSON-LD: its own
+    assert service.client.get(f"/passports/{pid}", headers=html, params={"lang": "de"}).text
+    assert len(made) == 3
+
+    service.ledger.register_actor(service.operator, _new_did(), ["recycler"], name="Late Recycler")
+    grown = service.client.get(f"/passports/{pid}", headers=html)
+    assert len(made) == 4 and grown.content != first.content  # the seal's checkpoint
+
+    for _ in range(2):
+        entitled = service.client.get(f"/passports/{pid}", headers=service.as_role("operator"))
+        assert entitled.status_code == 200
+    assert len(made) == 6
+
+
+def _new_did() -> str:
+    from signing import keys  # noqa: PLC0415
+
+    return keys.generate().did
