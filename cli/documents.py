@@ -201,14 +201,18 @@ def _read_document_or_bundle(source: str) -> dict[str, Any]:
     data = read_bytes(source, MAX_BUNDLE_BYTES)
     limit = json_input.MAX_DOCUMENT_BYTES
     name = "stdin" if source == "-" else source
-    try:
-        if len(data) <= limit:
+    if len(data) <= limit:
+        try:
             return json_input.parse_object(data)
+        except DocumentError as exc:
+            fail(f"{name}: {exc}")
+    try:
         found = json_input.parse(data, max_bytes=MAX_BUNDLE_BYTES)
-    except DocumentError as exc:
-        fail(f"{name}: {exc}")
+    except DocumentError:
+        found = None
     if not isinstance(found, dict) or found.get("type") != BUNDLE_TYPE:
-        fail(f"{name} is {len(data)} bytes; the limit is {limit} (more for an evidence bundle)")
+        # Too large for anything but a bundle, and no bundle: the size is the reason.
+        fail(f"{name} is {len(data)} bytes; the limit is {limit}")
     return found
 
 

@@ -90,6 +90,9 @@ _PROFILES = {
     "industrial": (("healthy", 0.35), ("incident", 0.05), ("aged", 0.3), ("end-of-life", 0.3)),
     "LMT": (("healthy", 0.35), ("incident", 0.1), ("aged", 0.15), ("end-of-life", 0.4)),
 }
+IN_TRANSIT = 3
+"""The last lives of a demo that, sent to recycling, are still on their way when it ends:
+open shipments, whose dangerous-goods marks their crate labels print (docs/labels.md)."""
 # The first lives are one typical battery of each kind of life (model, fleet profile,
 # route), so that even a small demo has every grade (the first four), category and route.
 _TYPICAL = (
@@ -230,7 +233,9 @@ class _Planner:
         return {"amount": round(amount, 2), "currency": "EUR"}
 
     # -- a life
-    def life(self, index: int) -> list[_Step]:
+    def life(self, index: int, *, in_transit: bool = False) -> list[_Step]:
+        """Battery ``index``'s records; ``in_transit``: a battery sent to recycling stops
+        on its way (its shipment open, as its crate label shows)."""
         rng = self.rng
         typical = index < len(_TYPICAL)
         if typical:
@@ -267,7 +272,7 @@ class _Planner:
         elif route == "split":
             steps += self.split(battery, later)
         else:
-            steps += self.recycle(battery, later, route)
+            steps += self.recycle(battery, later, route, in_transit=in_transit)
         return steps
 
     def route(self, spec: ModelSpec, grade: str, damaged: bool, preferred: str | None) -> str:
@@ -807,9 +812,12 @@ class _Planner:
             {"business": {"condition": condition, "receivedAt": actor(consignee).site}},
         )
 
-    def recycle(self, battery: _Battery, day: date, route: str) -> list[_Step]:
+    def recycle(
+        self, battery: _Battery, day: date, route: str, *, in_transit: bool = False
+    ) -> list[_Step]:
         """Waste: shipped to a recycler and recycled whole; or in part (``partial-...``):
-        some modules first, then the rest, or the rest repurposed as modules."""
+        some modules first, then the rest, or the rest repurposed as modules. A battery
+        ``in_transit`` is recycled whole, and the demo ends while it is on its way."""
         rng = self.rng
         spec = battery.spec
         recycler = rng.choice(_RECYCLERS)
@@ -842,6 +850,8 @@ class _Planner:
             self.received(battery.passport, shipment, recycler, "damaged" if damaged else "intact"),
             self.transfer(battery.passport, battery.dismantler, recycler, handover),
         ]
+        if in_transit and route == "recycle":
+            return steps[:2]  # declared waste and shipped: not yet received
         if route == "recycle":
             steps.append(self.recycled(battery, recycler))
             return steps
@@ -993,7 +1003,10 @@ class _Demo:
         yield publications
 
         planner = _Planner(self.rng, dids, model_records)
-        lives = [planner.life(index) for index in range(self.batteries)]
+        lives = [
+            planner.life(index, in_transit=index >= self.batteries - IN_TRANSIT)
+            for index in range(self.batteries)
+        ]
         self.passports = planner.passports
         positions: dict[str, tuple[int, str | None]] = {}
         for batch in _rounds(lives):

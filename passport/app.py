@@ -290,8 +290,12 @@ class Readers:
         return reader, entry.token_id
 
 
-def reader_headers(request: Request, *, vary: str = "Authorization") -> dict[str, str]:
-    """Caching for a response that depends on who reads it."""
+READER_VARY = http_signatures.READER_VARY
+
+
+def reader_headers(request: Request, *, vary: str = READER_VARY) -> dict[str, str]:
+    """Caching for a response that depends on who reads it: ``vary`` names every request
+    header it depends on (by default the reader's)."""
     if getattr(request.state, "authenticated", False):
         cache = "private, no-cache"
     else:
@@ -371,7 +375,7 @@ def model_page(
         base=base,
     )
     headers = {
-        **reader_headers(request, vary="Accept, Authorization"),
+        **reader_headers(request, vary=f"Accept, {READER_VARY}"),
         "Link": f'<{base}/models/{gtin}>; rel="alternate"; type="application/json"',
     }
     return HTMLResponse(page, headers=page_headers(headers, lang))
@@ -560,7 +564,7 @@ def _passport_routes(
         base = base_url(request)
         own = f"{base}/passports/{quote(passport_id, safe=':')}"
         headers = {
-            **reader_headers(request, vary="Accept, Authorization"),
+            **reader_headers(request, vary=f"Accept, {READER_VARY}"),
             "Link": ", ".join(
                 f'<{own}>; rel="alternate"; type="{t}"' for t in PASSPORT_TYPES if t != media
             ),
@@ -660,7 +664,7 @@ def _model_routes(
                 }
             )
         headers = {
-            **reader_headers(request, vary="Accept, Authorization"),
+            **reader_headers(request, vary=f"Accept, {READER_VARY}"),
             "Link": f'<{base_url(request)}/models/{gtin}>; rel="alternate"; type="text/html"',
         }
         return json_response({"gtin": gtin, "models": items}, headers=headers)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from ledger import bundle
 from ledger.core.access import Reader
 from ledger.facade import Ledger
+from passport.http_signatures import READER_VARY
 from passport.problems import Problem
 
 PUBLIC_MAX_AGE = 60
@@ -34,7 +35,7 @@ def headers(request: Request, passport_id: str) -> dict[str, str]:
         "Cache-Control": "private, no-cache"
         if authenticated
         else f"public, max-age={PUBLIC_MAX_AGE}",
-        "Vary": "Authorization",
+        "Vary": READER_VARY,
         "Content-Disposition": f'attachment; filename="bundle-{safe}.json"',
     }
 

@@ -39,6 +39,9 @@ ACCEPT_SIGNATURE = (
 )
 """RFC 9421's ``Accept-Signature``: what a 401 asks a client to sign."""
 HEADERS = ("signature", "signature-input")
+READER_VARY = "Authorization, Signature, Signature-Input"
+"""The request headers that say who reads (a bearer token, or a signature by an actor's
+key): what every response that depends on its reader varies on."""
 
 
 def challenge() -> dict[str, str]:

@@ -3,9 +3,10 @@
 The request is ``{"verifiableCredential": {...}, "options": {...}}``. Any credential
 secured with the Data Integrity cryptosuites bpl implements verifies (``eddsa-jcs-2022``,
 ``eddsa-rdfc-2022``, a single proof or a proof set, ``did:key`` verification methods),
-not only bpl records: a W3C test vector does, given its contexts. JSON-LD contexts come
-from the offline loader only (signing's W3C contexts, the project's, and what the
-operator adds with ``contexts=``): an unknown context is reported, never fetched.
+not only bpl records: W3C's own test vectors do. JSON-LD contexts come from the offline
+loader only (signing's W3C contexts, the project's, W3C's examples context bundled here,
+and what the caller of :func:`install` adds): an unknown context is reported, never
+fetched.
 
 Answers: 200 ``{"verified": true, "checks", "results", "warnings", "problemDetails": []}``
 (and ``document`` with ``options.returnCredential``; ``recorded`` when the credential is
@@ -26,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -51,6 +53,11 @@ from signing.errors import (
 logger = logging.getLogger("passport.vc_api")
 
 PATH = "/credentials/verify"
+BUNDLED_CONTEXTS = {
+    "https://www.w3.org/ns/credentials/examples/v2": "contexts/credentials-examples-v2.jsonld",
+}
+"""Contexts the verifier knows besides signing's and the project's: files of this package
+(W3C's, verbatim)."""
 MAX_BODY_BYTES = 1024 * 1024
 """The request's body, as for a submission (``passport.app`` refuses a larger declared
 length before the route runs)."""
@@ -394,6 +401,14 @@ _NOT_VERIFIED_SCHEMA = {
 }
 
 
+def _bundled_contexts() -> dict[str, Any]:
+    files = resources.files("passport")
+    return {
+        url: orjson.loads(files.joinpath(name).read_bytes())
+        for url, name in BUNDLED_CONTEXTS.items()
+    }
+
+
 def install(
     app: FastAPI,
     ledger: Ledger,
@@ -401,11 +416,11 @@ def install(
     *,
     extra_contexts: Mapping[str, Any] | None = None,
 ) -> None:
-    """Add ``POST /credentials/verify`` to ``app``. ``extra_contexts`` (URL -> JSON-LD
-    context document): contexts the verifier knows beyond signing's and the project's."""
-    loader = contexts.loader()
-    if extra_contexts:
-        loader = loader.with_contexts(extra_contexts)
+    """Add ``POST /credentials/verify`` to ``app``. It knows signing's W3C contexts, the
+    project's, W3C's examples context (:data:`BUNDLED_CONTEXTS`: the one the W3C's own
+    vectors and most sample credentials use) and ``extra_contexts`` (URL -> JSON-LD
+    context document)."""
+    loader = contexts.loader().with_contexts({**_bundled_contexts(), **(extra_contexts or {})})
 
     @app.post(
         PATH,

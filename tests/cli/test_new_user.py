@@ -544,8 +544,9 @@ def verbs(group: TyperGroup, path: tuple[str, ...] = ()) -> list[tuple[str, ...]
 
 ROOT = typer.main.get_command(app)
 assert isinstance(ROOT, TyperGroup)
-VALUE = re.compile(r"[A-Z][A-Z_]*(=[A-Z]+)?(\|[A-Z-]+)?|[a-z0-9-]+(\|[a-z0-9-]+)+")
-"""A value's metavar: FILE, URL=FILE, KEY|FILE, INPUT|-, or choices (a|b|c)."""
+VALUE = re.compile(r"[A-Z][A-Z_]*(=[A-Z]+)?(\|[A-Z-]+)?(\.\.\.)?|[a-z0-9-]+(\|[a-z0-9-]+)+")
+"""A value's metavar: FILE, URL=FILE, KEY|FILE, INPUT|-, choices (a|b|c), or one given
+one or more times (PASSPORT..., click's own notation)."""
 
 
 @pytest.mark.parametrize("path", verbs(ROOT), ids=lambda p: " ".join(p) or "bpl")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -39,7 +40,9 @@ def log_keys() -> tuple[str, str]:
 
 
 def _create_database() -> str:
-    name = f"bpl_test_{os.getpid()}_{next(_counter)}"
+    # A random part too: this module may be imported twice in a worker (as the conftest
+    # plugin and by test modules that import from it), each copy with its own count.
+    name = f"bpl_test_{os.getpid()}_{next(_counter)}_{secrets.token_hex(4)}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     return name

@@ -39,23 +39,30 @@ class Demo:
 
 def _demo(directory: Path, engine: str) -> Iterator[Demo]:
     name = None
+    if engine == "postgresql" and os.environ.get("BPL_TEST_SKIP_POSTGRES"):
+        pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
+    # $DATABASE_URL only while the ledger is made: the fixture lives for the module, and
+    # other tests in the worker meanwhile make ledgers of their own.
     with pytest.MonkeyPatch.context() as patch:
         if engine == "postgresql":
-            if os.environ.get("BPL_TEST_SKIP_POSTGRES"):
-                pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
             name = _create_database()
             patch.setenv("DATABASE_URL", f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
         else:
             patch.delenv("DATABASE_URL", raising=False)
         operator = keys.generate()
-        ledger = Ledger.init(directory / "data", operator, origin=ORIGIN)
         try:
-            run_demo(ledger, operator, batteries=3, seed=17)
-            yield Demo(ledger, operator, _succeeded_passport(ledger))
-        finally:
-            ledger.close()
+            ledger = Ledger.init(directory / "data", operator, origin=ORIGIN)
+        except BaseException:
             if name is not None:
                 _drop_database(name)
+            raise
+    try:
+        run_demo(ledger, operator, batteries=3, seed=17)
+        yield Demo(ledger, operator, _succeeded_passport(ledger))
+    finally:
+        ledger.close()
+        if name is not None:
+            _drop_database(name)
 
 
 def _succeeded_passport(ledger: Ledger) -> str:

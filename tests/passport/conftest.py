@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,9 @@ class Service:
 
 
 def _postgres_database() -> str:
-    name = f"bpl_test_passport_{os.getpid()}_{next(_counter)}"
+    # The pid, a count and a random part: the module may be imported twice (as the
+    # conftest plugin and by the modules that import its fixtures), each with a count.
+    name = f"bpl_test_passport_{os.getpid()}_{next(_counter)}_{secrets.token_hex(4)}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     return name
@@ -76,44 +79,51 @@ def _drop(name: str) -> None:
 def make_service(directory: Path, engine: str) -> Iterator[Service]:
     """A demo ledger in ``directory`` on ``engine`` and the service over it."""
     name = None
+    if engine == "postgresql" and os.environ.get("BPL_TEST_SKIP_POSTGRES"):
+        pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
+    # $DATABASE_URL only while the ledger is made: the fixture lives for a module (or
+    # several), and other tests in the worker meanwhile make ledgers of their own.
     with pytest.MonkeyPatch.context() as patch:
         if engine == "postgresql":
-            if os.environ.get("BPL_TEST_SKIP_POSTGRES"):
-                pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
             name = _postgres_database()
             patch.setenv("DATABASE_URL", f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
         else:
             patch.delenv("DATABASE_URL", raising=False)
         operator = keys.generate()
-        ledger = Ledger.init(directory / "data", operator, origin=ORIGIN)
         try:
-            summary = run_demo(ledger, operator, batteries=BATTERIES, seed=SEED)
-            tokens = TokenStore.in_directory(directory / "data")
-            access = AccessLog.in_directory(directory / "data")
-            service = Service(
-                ledger,
-                operator,
-                summary,
-                TestClient(create_app(ledger, tokens=tokens, access=access)),
-                tokens,
-                engine,
-                access=access,
-            )
-            demo_keys = {key.did: key for key in _Demo(operator, 0, SEED).keys.values()}
-            for actor in ledger.actors():
-                for role in actor.roles:
-                    if role in READER_ROLES and role not in service.role_tokens:
-                        service.role_tokens[role], _ = tokens.issue(actor.did, label=role)
-                        service.role_dids[role] = actor.did
-                        service.role_keys[role] = (
-                            operator if actor.did == operator.did else demo_keys[actor.did]
-                        )
-            assert set(service.role_tokens) == set(READER_ROLES)
-            yield service
-        finally:
-            ledger.close()
+            ledger = Ledger.init(directory / "data", operator, origin=ORIGIN)
+        except BaseException:
             if name is not None:
                 _drop(name)
+            raise
+    try:
+        summary = run_demo(ledger, operator, batteries=BATTERIES, seed=SEED)
+        tokens = TokenStore.in_directory(directory / "data")
+        access = AccessLog.in_directory(directory / "data")
+        service = Service(
+            ledger,
+            operator,
+            summary,
+            TestClient(create_app(ledger, tokens=tokens, access=access)),
+            tokens,
+            engine,
+            access=access,
+        )
+        demo_keys = {key.did: key for key in _Demo(operator, 0, SEED).keys.values()}
+        for actor in ledger.actors():
+            for role in actor.roles:
+                if role in READER_ROLES and role not in service.role_tokens:
+                    service.role_tokens[role], _ = tokens.issue(actor.did, label=role)
+                    service.role_dids[role] = actor.did
+                    service.role_keys[role] = (
+                        operator if actor.did == operator.did else demo_keys[actor.did]
+                    )
+        assert set(service.role_tokens) == set(READER_ROLES)
+        yield service
+    finally:
+        ledger.close()
+        if name is not None:
+            _drop(name)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

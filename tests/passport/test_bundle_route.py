@@ -47,7 +47,9 @@ def test_the_bundle_carries_exactly_the_groups_the_reader_may_read(
     passport = _linked_passport(service)
     response = _get(service, passport, role)
     assert response.status_code == 200, response.text
-    assert "Authorization" in response.headers["vary"].split(", ")
+    assert {"Authorization", "Signature", "Signature-Input"} <= set(
+        response.headers["vary"].split(", ")
+    )
     cache = response.headers["cache-control"]
     assert cache.startswith("private") if role else cache.startswith("public")
     body = response.json()

@@ -42,6 +42,9 @@ def test_json_ld_by_default_with_vary_and_alternate_links(service: Service) -> N
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].split(";")[0] == media
         assert "Accept" in response.headers["vary"]
+        # who reads: a bearer token, or a signature by an actor's key (RFC 9421)
+        readers = {"Authorization", "Signature", "Signature-Input"}
+        assert readers <= set(response.headers["vary"].split(", "))
         links = response.headers["link"]
         assert 'rel="alternate"' in links
         assert all(f'type="{t}"' in links for t in {"application/ld+json", "text/html"} - {media})
