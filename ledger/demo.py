@@ -161,6 +161,11 @@ class DemoSummary:
     """Records appended, actor and model records included."""
     by_kind: dict[str, int]
     seconds: float
+    showcase: str | None = None
+    """The passport with the longest chain: the page with the most to show."""
+    in_transit: tuple[str, ...] = ()
+    """Passports whose battery is on its way to a recycler: an open shipment, whose crate
+    label prints the shipment's dangerous-goods marks."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +173,8 @@ class DemoSummary:
             "models": self.models,
             "passports": self.passports,
             "records": self.records,
+            "showcase": self.showcase,
+            "inTransit": list(self.in_transit),
             "byKind": dict(self.by_kind),
             "seconds": round(self.seconds, 3),
             "recordsPerSecond": round(self.records / self.seconds, 1) if self.seconds else None,
@@ -210,6 +217,7 @@ class _Planner:
         self.serials: Counter[str] = Counter()
         self.shipments = 0
         self.passports = 0
+        self.in_transit: list[str] = []
 
     # -- small draws
     def passport_id(self) -> str:
@@ -851,6 +859,7 @@ class _Planner:
             self.transfer(battery.passport, battery.dismantler, recycler, handover),
         ]
         if in_transit and route == "recycle":
+            self.in_transit.append(battery.passport)
             return steps[:2]  # declared waste and shipped: not yet received
         if route == "recycle":
             steps.append(self.recycled(battery, recycler))
@@ -952,6 +961,8 @@ class _Demo:
         self.keys = {spec.slug: keys.from_seed(self.rng.randbytes(32)) for spec in ACTORS}
         self.by_kind: Counter[str] = Counter()
         self.passports = 0
+        self.in_transit: tuple[str, ...] = ()
+        self.showcase: str | None = None
 
     def _submission(self, step: _Step, sequence: int, previous: str | None) -> dict[str, Any]:
         record, disclosures = records.build(
@@ -1008,6 +1019,14 @@ class _Demo:
             for index in range(self.batteries)
         ]
         self.passports = planner.passports
+        self.in_transit = tuple(planner.in_transit)
+        chains = Counter(
+            step.subject
+            for life in lives
+            for step in life
+            if step.subject.startswith("urn:bpl:passport:")
+        )
+        self.showcase = max(chains, key=chains.__getitem__) if chains else None
         positions: dict[str, tuple[int, str | None]] = {}
         for batch in _rounds(lives):
             submissions = []
@@ -1044,6 +1063,8 @@ def run_demo(
         records=sum(demo.by_kind.values()),
         by_kind=dict(sorted(demo.by_kind.items())),
         seconds=time.perf_counter() - started,
+        showcase=demo.showcase,
+        in_transit=demo.in_transit,
     )
 
 

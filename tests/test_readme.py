@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -35,8 +36,9 @@ def run_shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_has_the_examples_we_test():
-    # make run/test, sign and verify, the W3C vector, a dismantler's session, the log
-    assert len(SHELL_BLOCKS) == 5
+    # make run/test, sign and verify, the W3C vector, a dismantler's session, the
+    # service, the log
+    assert len(SHELL_BLOCKS) == 6
     assert len(PYTHON_BLOCKS) == 1
 
 
@@ -88,10 +90,36 @@ def test_dismantler_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_transparency_log_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    result = run_shell(SHELL_BLOCKS[4], tmp_path)
+    result = run_shell(SHELL_BLOCKS[5], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "leaf 1 is in bpl.example/log at size 3" in result.stdout
     assert "bpl.example/log: size 3 extends size 2" in result.stdout
     assert "log intact: 3 leaves" in result.stdout
     assert (tmp_path / "ledger-data" / "log.key").stat().st_mode & 0o777 == 0o600
     assert "PRIVATE+KEY" not in result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_service_a_page_a_label_and_a_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service as a newcomer meets it: a real server process (bpl serve), the page, a
+    crate label whose QR code a real decoder reads and the resolver redirects, and a
+    bundle verified offline."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    script = SHELL_BLOCKS[4].replace("8765", str(free_port()))
+    result = run_shell(script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "demo.json").read_text())
+    page = (tmp_path / "page.html").read_text()
+    assert summary["showcase"] in page and 'lang="de"' in page
+    assert (tmp_path / "label.pdf").read_bytes().startswith(b"%PDF-")
+    code, target = result.stdout.split()
+    [crate] = summary["inTransit"][:1]
+    assert code == "307" and target.endswith(f"/passports/{crate}")
+    assert "verified" in result.stderr and "not verified" not in result.stderr
