@@ -32,18 +32,18 @@ def bpl(*args: str | Path) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", database_url)
+def _database(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
     yield
 
 
-def tables(database_url: str) -> list[str]:
+def tables(empty_database_url: str) -> list[str]:
     """The tables in the database (none for a SQLite file that is not there)."""
-    if database_url.startswith("sqlite:///"):
-        file = Path(database_url.removeprefix("sqlite:///"))
+    if empty_database_url.startswith("sqlite:///"):
+        file = Path(empty_database_url.removeprefix("sqlite:///"))
         if not file.exists():
             return []
-        engine = store.create_engine(database_url, create=False)
+        engine = store.create_engine(empty_database_url, create=False)
         try:
             with engine.connect() as connection:
                 rows = connection.exec_driver_sql(
@@ -52,7 +52,7 @@ def tables(database_url: str) -> list[str]:
                 return sorted(row[0] for row in rows)
         finally:
             store.dispose(engine)
-    with psycopg.connect(database_url) as connection:
+    with psycopg.connect(empty_database_url) as connection:
         rows = connection.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
         )
@@ -94,7 +94,7 @@ STEPS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
 
 @pytest.mark.parametrize("step", list(STEPS))
 def test_a_failed_init_leaves_the_database_as_it_was_and_a_retry_succeeds(
-    step: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    step: str, empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
     with monkeypatch.context() as patch:
@@ -102,7 +102,7 @@ def test_a_failed_init_leaves_the_database_as_it_was_and_a_retry_succeeds(
         failed = bpl("init", "--data-dir", home)
     assert failed.exit_code != 0
     assert "still in the database" not in failed.stderr
-    assert tables(database_url) == []
+    assert tables(empty_database_url) == []
     assert not home.exists()
     retried = bpl("init", "--data-dir", home, "--json")
     assert retried.exit_code == 0, retried.output
@@ -111,7 +111,7 @@ def test_a_failed_init_leaves_the_database_as_it_was_and_a_retry_succeeds(
 
 
 def test_a_failed_demo_leaves_the_database_as_it_was(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The demo fails after its ledger was made: that ledger goes too."""
     home = tmp_path / "demo"
@@ -119,22 +119,22 @@ def test_a_failed_demo_leaves_the_database_as_it_was(
         patch.setattr(demo, "run_demo", _raise(StoreError("disk full")))
         failed = bpl("demo", "--data-dir", home, "--batteries", "1")
     assert failed.exit_code == 1
-    assert tables(database_url) == []
+    assert tables(empty_database_url) == []
     assert bpl("init", "--data-dir", home).exit_code == 0
 
 
 def test_an_empty_schema_stays_an_empty_schema(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A database that held the ledger's schema and no log (an older bpl's failed init) is
     left so: its tables, empty, the log's state the empty tree."""
-    store.dispose(store.open_engine(database_url))
-    made = tables(database_url)
+    store.dispose(store.open_engine(empty_database_url))
+    made = tables(empty_database_url)
     with monkeypatch.context() as patch:
         patch.setattr(Ledger, "register_actor", _raise(LOST))
         assert bpl("init", "--data-dir", tmp_path / "home").exit_code == 2
-    assert tables(database_url) == made
-    engine = store.create_engine(database_url)
+    assert tables(empty_database_url) == made
+    engine = store.create_engine(empty_database_url)
     try:
         with engine.connect() as connection:
             for table in made:
@@ -149,7 +149,7 @@ def test_an_empty_schema_stays_an_empty_schema(
 
 
 def test_a_refused_init_never_touches_the_log_in_the_database(
-    database_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
     """Only the log a failed init made goes: not another ledger's, even with its log.pub
     left in the directory the refused init ran in."""
@@ -160,12 +160,12 @@ def test_a_refused_init_never_touches_the_log_in_the_database(
     refused = bpl("init", "--data-dir", second)
     assert refused.exit_code == 2
     assert "already holds log" in refused.stderr
-    audited = bpl("audit", "--database-url", database_url, "--json")
+    audited = bpl("audit", "--database-url", empty_database_url, "--json")
     assert json.loads(audited.stdout)["ok"] is True
 
 
 def test_a_removal_that_fails_too_says_so(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(Ledger, "register_actor", _raise(LOST))
@@ -178,7 +178,7 @@ def test_a_removal_that_fails_too_says_so(
 
 
 def test_ledger_init_in_python_leaves_the_database_as_it_was(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from signing import keys  # noqa: PLC0415
 
@@ -186,5 +186,5 @@ def test_ledger_init_in_python_leaves_the_database_as_it_was(
         patch.setattr(Ledger, "register_actor", _raise(LOST))
         with pytest.raises(StoreError, match="connection lost"):
             Ledger.init(tmp_path / "home", keys.generate())
-    assert tables(database_url) == []
+    assert tables(empty_database_url) == []
     assert DataDir(tmp_path / "home").verifier_key_file.exists()  # files: the caller's

@@ -180,18 +180,21 @@ def test_a_read_verb_without_a_database_creates_none(
 
 @pytest.mark.parametrize("verb", [("audit",), ("chain", "x"), ("log", "checkpoint")])
 def test_a_read_verb_on_an_empty_database_writes_nothing_to_it(
-    log_files_only: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, verb: tuple[str, ...]
+    log_files_only: Path,
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    verb: tuple[str, ...],
 ) -> None:
     """$DATABASE_URL naming an empty database (SQLite file or PostgreSQL): no schema, no
     identity written into it, and for SQLite no file created."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
     result = bpl(*verb, "--data-dir", log_files_only)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"bpl: no ledger in {log_files_only}: ")
-    if database_url.startswith("sqlite"):
-        assert not Path(database_url.removeprefix("sqlite:///")).exists()
+    if empty_database_url.startswith("sqlite"):
+        assert not Path(empty_database_url.removeprefix("sqlite:///")).exists()
         return
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = sa.create_engine(empty_database_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         assert sa.inspect(engine).get_table_names() == []
     finally:

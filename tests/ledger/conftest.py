@@ -8,6 +8,12 @@ without PostgreSQL may set ``BPL_TEST_SKIP_POSTGRES=1`` (CI does not).
 Each test process (a pytest-xdist worker, or pytest itself) names its databases by its
 process id, and makes them in a background thread: the next one while a test runs, and
 drops each after its test, so that no test waits for CREATE or DROP DATABASE.
+
+``database_url`` is a database at the ledger's latest schema and holding nothing else
+(what the migrations leave): a copy of one migrated once per process (a file copy on
+SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), since running the migrations
+took most of a test's set-up. ``empty_database_url`` is an empty one, for the tests of
+opening, migrating and adopting databases.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import atexit
 import itertools
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +31,7 @@ import psycopg
 import pytest
 
 from ledger.log import TransparencyLog
+from ledger.storage import database as store
 from signing import note
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -39,12 +47,27 @@ def log_keys() -> tuple[str, str]:
     return note.generate(ORIGIN)
 
 
-def _create_database() -> str:
+def _create_database(template: str | None = None) -> str:
     # A random part too: this module may be imported twice in a worker (as the conftest
     # plugin and by test modules that import from it), each copy with its own count.
     name = f"bpl_test_{os.getpid()}_{next(_counter)}_{secrets.token_hex(4)}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    return name
+
+
+def _url_of(name: str) -> str:
+    return f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def _migrated_template() -> str:
+    """A PostgreSQL database at the latest schema, to copy (no connection may stay open
+    to a template while it is copied)."""
+    name = _create_database()
+    engine = store.open_engine(_url_of(name))
+    engine.dispose()
+    atexit.register(_drop_database, name)
     return name
 
 
@@ -60,7 +83,8 @@ class _Databases:
     makes the next test's database while a test runs and drops each used one, so tests wait
     for neither. A drop that failed fails the next test that takes a database."""
 
-    def __init__(self) -> None:
+    def __init__(self, template: str | None = None) -> None:
+        self._template = template
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="bpl-test-databases")
         self._next: Future[str] | None = None
         self._drops: list[Future[None]] = []
@@ -71,10 +95,10 @@ class _Databases:
             self._drops.remove(drop)
             drop.result()
         if self._next is None:
-            self._next = self._thread.submit(_create_database)
+            self._next = self._thread.submit(_create_database, self._template)
         upcoming, self._next = self._next, None
         name = upcoming.result()  # PostgreSQL unreachable: the test fails here
-        self._next = self._thread.submit(_create_database)
+        self._next = self._thread.submit(_create_database, self._template)
         return name
 
     def give_back(self, name: str) -> None:
@@ -86,26 +110,51 @@ class _Databases:
             _drop_database(self._next.result())
 
 
-_databases: _Databases | None = None
+_databases: dict[bool, _Databases] = {}
+_sqlite_template: list[Path] = []
+
+
+def _postgres_url(request: pytest.FixtureRequest, *, migrated: bool) -> Iterator[str]:
+    if os.environ.get("BPL_TEST_SKIP_POSTGRES"):
+        pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
+    if migrated not in _databases:
+        _databases[migrated] = _Databases(_migrated_template() if migrated else None)
+    databases = _databases[migrated]
+    name = databases.take()
+    try:
+        yield _url_of(name)
+    finally:
+        databases.give_back(name)
+
+
+def _migrated_sqlite(tmp_path: Path, factory: pytest.TempPathFactory) -> str:
+    if not _sqlite_template:
+        template = factory.mktemp("migrated") / "ledger.db"
+        store.open_engine(f"sqlite:///{template}").dispose()
+        _sqlite_template.append(template)
+    shutil.copyfile(_sqlite_template[0], tmp_path / "ledger.db")
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL of a fresh, empty database of each kind."""
-    global _databases  # noqa: PLW0603 (one per test process, made on first use)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A URL of a fresh database of each kind, at the ledger's latest schema and holding
+    only what the migrations insert (see the module doc)."""
+    if request.param == "sqlite":
+        yield _migrated_sqlite(tmp_path, tmp_path_factory)
+        return
+    yield from _postgres_url(request, migrated=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of a fresh, empty database of each kind (no schema at all)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
-    if os.environ.get("BPL_TEST_SKIP_POSTGRES"):
-        pytest.skip("BPL_TEST_SKIP_POSTGRES is set")
-    if _databases is None:
-        _databases = _Databases()
-    name = _databases.take()
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        _databases.give_back(name)
+    yield from _postgres_url(request, migrated=False)
 
 
 @pytest.fixture

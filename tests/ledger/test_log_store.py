@@ -311,9 +311,9 @@ def test_leaves_migrate_between_bundles_and_rows_both_ways(
     assert log.audit(log_keys[1]) == 320
 
 
-def test_opening_without_upgrade_refuses_an_unmigrated_database(database_url: str) -> None:
+def test_opening_without_upgrade_refuses_an_unmigrated_database(empty_database_url: str) -> None:
     with pytest.raises(store.StoreError, match="schema is at nothing"):
-        store.open_engine(database_url, upgrade=False)
+        store.open_engine(empty_database_url, upgrade=False)
 
 
 def test_unsupported_database_urls_are_refused() -> None:

@@ -182,16 +182,16 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path)
 
 
 def test_an_empty_database_is_not_a_ledger_and_stays_empty(
-    database_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
-    if database_url.startswith("sqlite"):
+    if empty_database_url.startswith("sqlite"):
         with pytest.raises(LedgerError, match=r"no database file .* `bpl init`"):
-            Ledger.open(database_url, writable=False)
+            Ledger.open(empty_database_url, writable=False)
         assert not (tmp_path / "ledger.db").exists()  # not created by looking
         (tmp_path / "ledger.db").touch()  # an empty file: an empty database
-        url = database_url
+        url = empty_database_url
     else:
-        url = database_url.replace("postgres@", "postgres:s3cret-pw@", 1)
+        url = empty_database_url.replace("postgres@", "postgres:s3cret-pw@", 1)
     for writable in (False, True):
         with pytest.raises(LedgerError, match="holds no bpl ledger") as refused:
             Ledger.open(url, writable=writable, log_key=tmp_path / "unused.key")
