@@ -61,11 +61,16 @@ $(NODE_STAMP): $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
 # (PYTHONDONTWRITEBYTECODE=1 here): the README's sessions run bpl as a process dozens of
 # times, and each recompiled every module it imports (the dismantler session took 113 s
 # instead of 44 s, measured on a loaded machine).
+# mypy (one core, 12 s) runs beside pytest, whose two workers leave a core idle now and
+# then (waiting on PostgreSQL, on processes they start, on the browser); its report
+# follows pytest's, and either failing fails the target.
 test: $(STAMP) $(NODE_STAMP) $(BROWSER)
 	$(BIN)/ruff check .
-	$(BIN)/mypy
 	$(BIN)/lint-imports
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
+	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & typing=$$!; \
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest; tests=$$?; \
+	wait $$typing; typed=$$?; echo "mypy:"; cat $(VENV)/mypy.log; \
+	[ $$tests -eq 0 ] && [ $$typed -eq 0 ]
 
 ## The same, with ten times the examples of every property test (tests/hypothesis_profiles.py).
 test-nightly: $(STAMP) $(NODE_STAMP) $(BROWSER)

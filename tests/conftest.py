@@ -60,3 +60,24 @@ def battery_credential() -> dict[str, Any]:
             "testedBy": "Prüflabor Süd GmbH",
         },
     }
+
+
+# The modules whose tests take longest (README sessions of real processes, the property
+# tests that draw thousands of examples, the tamper matrix), run first: the parallel
+# workers then end on short tests and finish together, where a long test drawn last kept
+# one core busy while the other idled. Whole modules move, so that module-scoped fixtures
+# are still made once.
+LONGEST_FIRST = (
+    "tests/test_readme.py",
+    "tests/signing/test_json_input.py",
+    "tests/ledger/test_tamper.py",
+    "tests/signing/test_jcs.py",
+    "tests/ledger/test_log_concurrency.py",
+    "tests/passport/browser/test_pages_sqlite_browser.py",
+    "tests/passport/test_schemathesis.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
