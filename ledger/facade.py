@@ -86,6 +86,9 @@ class Receipt(NamedTuple):
     leaf_index: int
     checkpoint: str
     inclusion: InclusionProof
+    appended: bool = True
+    """Whether this append stored the record (False: it was stored already, and this is
+    its receipt in the latest tree)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -656,7 +659,9 @@ class Ledger:
         indexes = [leaves[item.record_hash] for item in items]
         inclusions = self.log.inclusion_proofs(indexes, size)
         return {
-            item.record_hash: Receipt(item.record_hash, *item.position, index, note, inclusion)
+            item.record_hash: Receipt(
+                item.record_hash, *item.position, index, note, inclusion, appended=False
+            )
             for item, index, inclusion in zip(items, indexes, inclusions, strict=True)
         }
 

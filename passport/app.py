@@ -446,13 +446,12 @@ def _record_routes(app: FastAPI, ledger: Ledger, reader_dependency: Any) -> None
         submission = parse_submission(await read_body(request))
         if (problem := entry_size_problem(submission)) is not None:
             raise problem
-        size_before = await run_in_threadpool(ledger.log.size)
         try:
             receipt = await run_in_threadpool(ledger.append, submission)
         except RecordRejected as exc:
             raise refused(exc) from None
         base = base_url(request)
-        status = 200 if receipt.leaf_index < size_before else 201
+        status = 201 if receipt.appended else 200
         return json_response(
             receipt_body(receipt, base),
             status,
@@ -482,13 +481,12 @@ def _record_routes(app: FastAPI, ledger: Ledger, reader_dependency: Any) -> None
         for index, item in enumerate(items):
             if (problem := entry_size_problem(item, index)) is not None:
                 raise problem
-        size_before = await run_in_threadpool(ledger.log.size)
         try:
             receipts = await run_in_threadpool(ledger.append_many, items)
         except RecordRejected as exc:
             raise refused(exc) from None
         base = base_url(request)
-        appended = sum(1 for receipt in receipts if receipt.leaf_index >= size_before)
+        appended = sum(1 for receipt in receipts if receipt.appended)
         return json_response(
             {
                 "atomic": True,

@@ -172,6 +172,7 @@ def test_resubmitting_returns_the_same_receipt_and_stores_nothing(world: World) 
     again = world.ledger.append(copy.deepcopy(submission))
     assert (again.record_hash, again.leaf_index) == (first.record_hash, first.leaf_index)
     assert world.ledger.log.size() == size
+    assert first.appended and not again.appended  # the service answers 201, then 200
 
 
 def test_an_earlier_record_resubmitted_with_new_ones_gets_its_receipt(
@@ -187,6 +188,7 @@ def test_an_earlier_record_resubmitted_with_new_ones_gets_its_receipt(
     again, fresh = world.ledger.append_many([copy.deepcopy(genesis), test])
     assert (again.record_hash, again.leaf_index) == (first.record_hash, first.leaf_index)
     assert fresh.leaf_index == first.leaf_index + 2 and fresh.sequence == 2
+    assert fresh.appended and not again.appended
     size = world.ledger.log.size()
     reopened = Ledger.open(tmp_path / "data")
     assert reopened.append_many([test, genesis])[1].leaf_index == first.leaf_index
