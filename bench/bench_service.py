@@ -139,15 +139,38 @@ def chained_tests(passport: dict[str, Any], lab: Any, count: int) -> list[bytes]
     return out
 
 
+AFRESH = 20
+"""Pages timed afresh: each after an append, which makes the public's page again."""
+
+
+def fresh_pages(client: httpx.Client, path: str, appends: list[bytes]) -> tuple[float, ...]:
+    """The median, fastest and slowest time of the page made afresh: after each of
+    ``appends`` (the log grew, so the public's kept page is made again, ADR 0022)."""
+    times = []
+    for body in appends:
+        posted = client.post("/records", content=body, headers={"Content-Type": "application/json"})
+        assert posted.status_code == 201, posted.text[:300]
+        started = time.perf_counter()
+        response = client.get(path, headers={"Accept": "text/html"})
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    times.sort()
+    return statistics.median(times), times[0], times[-1]
+
+
 def median_ms(client: httpx.Client, path: str, reads: int, **headers: str) -> tuple[float, ...]:
+    """The median, 10th and 90th percentile of ``reads`` sequential requests, and the
+    first request's time (what the service made afresh: a page is kept for the public
+    after its first request until the log grows, ADR 0022)."""
     times = []
     for _ in range(reads):
         started = time.perf_counter()
         response = client.get(path, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code < 400, (path, response.status_code, response.text[:300])
+    first = times[0]
     times.sort()
-    return statistics.median(times), times[len(times) // 10], times[-len(times) // 10]
+    return statistics.median(times), times[len(times) // 10], times[-len(times) // 10], first
 
 
 WRK_SCRIPT = """
@@ -233,7 +256,8 @@ def run(args: argparse.Namespace, location: Path) -> None:
         ledger.append_many(batch)
     tests = [tested(p, g, lab, n) for n, (p, g) in enumerate(zip(names, genesis, strict=True))]
     in_process, over_http = tests[:count], tests[count : 2 * count]
-    singles = tests[2 * count : 3 * count]
+    singles = tests[2 * count : 3 * count - AFRESH]
+    growing = tests[3 * count - AFRESH : 3 * count]  # one append before each fresh page
     for batch in batches(chained_tests(genesis[-1], lab, PAGE_RECORDS - 1)):
         ledger.append_many(batch)
     fill(ledger, maker, lab, model_record, len(names), args.stored - 3 * count - PAGE_RECORDS)
@@ -270,10 +294,17 @@ def run(args: argparse.Namespace, location: Path) -> None:
             )
             gtin, serial = passport["batteryId"].split("/01/")[1].split("/21/")
             redirect = median_ms(client, f"/01/{gtin}/21/{serial}", args.reads)
+            afresh = fresh_pages(client, f"/passports/{passport['id']}", growing)
     finally:
         server.stop()
     load = Path("/proc/loadavg").read_text().split()[0]
     ratio = http_batched / batched
+    print(
+        f"{label}: passport page ({PAGE_RECORDS} records), HTML, made afresh after an append: "
+        f"median {afresh[0]:.1f} ms (fastest {afresh[1]:.1f}, slowest {afresh[2]:.1f}; "
+        f"{AFRESH} pages) (target {PAGE_TARGET_MS:g} ms: "
+        f"{'met' if afresh[0] <= PAGE_TARGET_MS else 'NOT met'})"
+    )
     print(
         f"{label}: POST /records/batch {http_batched:8,.0f} records/s, {ratio:.1%} of in-process "
         f"append_many at {batched:,.0f}/s (target {BATCH_TARGET:.0%}: "
@@ -285,13 +316,14 @@ def run(args: argparse.Namespace, location: Path) -> None:
         f"{args.workers} workers (target {SINGLE_TARGET:,}/s: "
         f"{'met' if single >= SINGLE_TARGET else 'NOT met'})"
     )
-    for name, (median, low, high), target in (
+    for name, (median, low, high, first), target in (
         (f"passport page ({PAGE_RECORDS} records), HTML", page, PAGE_TARGET_MS),
         (f"passport ({PAGE_RECORDS} records), JSON-LD", json_ld, PAGE_TARGET_MS),
         ("resolver redirect", redirect, REDIRECT_TARGET_MS),
     ):
         print(
-            f"{label}: {name}: median {median:.2f} ms (p10 {low:.2f}, p90 {high:.2f}) with "
+            f"{label}: {name}: median {median:.2f} ms (p10 {low:.2f}, p90 {high:.2f}; the "
+            f"first, made afresh: {first:.1f} ms) with "
             f"{stored:,} records stored (target {target:g} ms: "
             f"{'met' if median <= target else 'NOT met'})"
         )
