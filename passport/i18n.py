@@ -157,6 +157,7 @@ class Pages:
         words = _words(translations)
         env.filters.update(words)
         env.filters["show"] = _shows(translations, filters, words)
+        env.filters["withheld"] = _withheld(translations, words["term"])
         env.globals["lang"] = language
         env.globals["languages"] = {
             code: (Locale.parse(code).get_display_name(code) or code).capitalize()
@@ -509,6 +510,29 @@ def _shows(
         return Markup(html(value, key, context.get("actors") or {}))  # noqa: S704 (escaped)
 
     return show
+
+
+def _withheld(
+    translations: gettext.NullTranslations, term: Callable[[object], str]
+) -> Callable[[object], Markup]:
+    """The ``withheld`` filter of one language: the groups a reader may not read, each
+    named with its digest (a list on every record of a public page, so in Python)."""
+    # A translation is markup, as the templates' _() treats it; the group is escaped.
+    sentence = Markup(  # noqa: S704 (the catalogue's own text)
+        translations.gettext("%(group)s data: withheld from you, present and proven by its digest")
+    )
+
+    def withheld(digests: object) -> Markup:
+        if not isinstance(digests, Mapping) or not digests:
+            return Markup("")
+        items = "".join(
+            f"\n<li>{sentence % {'group': term(group)}} "
+            f'<code class="hash">{escape(digest)}</code></li>'
+            for group, digest in digests.items()
+        )
+        return Markup(f'\n<ul class="withheld">{items}\n</ul>')  # noqa: S704 (escaped)
+
+    return withheld
 
 
 def _words(translations: gettext.NullTranslations) -> dict[str, Callable[[object], str]]:

@@ -53,3 +53,12 @@ def test_numbers_dates_and_words_in_german_and_french() -> None:
     assert show("2031-05-02", "testedOn", "fr") == "2 mai 2031"
     none = i18n.catalogue("de").gettext("none")
     assert none != "none" and show(None, None, "de") == f'<span class="muted">{none}</span>'
+
+
+def test_withheld_groups_are_named_with_their_digests_escaped() -> None:
+    template = PAGES.environments["en"].from_string("{{ d|withheld }}")
+    assert template.render(d={}) == "" and template.render(d=None) == ""
+    assert template.render(d={"performance": "sha256:<ab>"}) == (
+        '\n<ul class="withheld">\n<li>performance data: withheld from you, present and '
+        'proven by its digest <code class="hash">sha256:&lt;ab&gt;</code></li>\n</ul>'
+    )
