@@ -32,38 +32,13 @@ import nacl.signing
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_ledger import MEASURES, POLICY, issued, new_ledger
+from bench_ledger import chained_tests, issued, new_ledger
 
 from ledger import bundle
-from ledger.core import access, contexts, grading, records
-from signing import proofs
-from signing.keys import KeyPair
+from ledger.core import access
 
 TARGET = 5_000
 BATCH = 500
-
-
-def tests(passport: str, genesis: dict[str, Any], lab: KeyPair, count: int) -> list[Any]:
-    """``count`` signed DiagnosticTests chained after ``genesis``, the state of health
-    varying, each graded by the bundled policy."""
-    previous = records.record_hash(genesis["record"])
-    made = []
-    for n in range(count):
-        measures = dict(MEASURES, soce=70 + (n % 300) / 10)
-        measures["grade"] = grading.check(measures, POLICY)
-        record, disclosures = records.build(
-            "DiagnosticTest",
-            passport,
-            n + 1,
-            previous,
-            lab.did,
-            {"testedOn": "2031-05-02"},
-            {"performance": measures},
-        )
-        signed = proofs.sign(record, lab, loader=contexts.loader())
-        previous = records.record_hash(signed)
-        made.append({"record": signed, "disclosures": disclosures})
-    return made
 
 
 def exported(location: Path, count: int) -> tuple[dict[str, Any], str, int]:
@@ -73,7 +48,7 @@ def exported(location: Path, count: int) -> tuple[dict[str, Any], str, int]:
         passport = f"urn:bpl:passport:{uuid.uuid4()}"
         genesis = issued(passport, 0, maker, model_record)
         ledger.append(genesis)
-        made = tests(passport, genesis, lab, count)
+        made = chained_tests(genesis, lab, count)
         for first in range(0, len(made), BATCH):
             ledger.append_many(made[first : first + BATCH])
         text = json.dumps(bundle.build(ledger, passport, access.OPERATOR_READER))

@@ -189,6 +189,30 @@ def tested(passport: str, genesis: dict[str, Any], lab: KeyPair, n: int) -> byte
     return orjson.dumps({"record": signed, "disclosures": disclosures})
 
 
+def chained_tests(genesis: dict[str, Any], lab: KeyPair, count: int) -> list[dict[str, Any]]:
+    """``count`` signed DiagnosticTests chained after ``genesis`` on its passport (one
+    battery's long life), the state of health varying, each graded by the bundled policy."""
+    passport = genesis["record"]["credentialSubject"]["id"]
+    previous = records.record_hash(genesis["record"])
+    made = []
+    for n in range(count):
+        measures = dict(MEASURES, soce=70 + (n % 300) / 10)
+        measures["grade"] = grading.check(measures, POLICY)
+        record, disclosures = records.build(
+            "DiagnosticTest",
+            passport,
+            n + 1,
+            previous,
+            lab.did,
+            {"testedOn": "2031-05-02"},
+            {"performance": measures},
+        )
+        signed = proofs.sign(record, lab, loader=contexts.loader())
+        previous = records.record_hash(signed)
+        made.append({"record": signed, "disclosures": disclosures})
+    return made
+
+
 def setup(location: Path, count: int) -> tuple[Ledger, list[bytes]]:
     """A ledger with a manufacturer and a test lab, ``count`` passports issued, and
     ``count`` signed DiagnosticTest submissions (one per passport, JSON) ready to append."""

@@ -47,10 +47,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
 import orjson
-from bench_ledger import BATCH, MEASURES, POLICY, issued, new_ledger, tested
-
-from ledger.core import contexts, grading, records
-from signing import proofs
+from bench_ledger import BATCH, chained_tests, issued, new_ledger, tested
 
 BATCH_TARGET = 0.60
 SINGLE_TARGET = 1_000
@@ -113,30 +110,6 @@ def batches(items: list[bytes]) -> list[list[bytes]]:
 
 def body_of(batch: list[bytes]) -> bytes:
     return b"[" + b",".join(batch) + b"]"
-
-
-def chained_tests(passport: dict[str, Any], lab: Any, count: int) -> list[bytes]:
-    """``count`` graded DiagnosticTests chained after ``passport`` (one battery's long
-    life), as JSON submissions."""
-    out = []
-    previous = records.record_hash(passport["record"])
-    subject = passport["record"]["credentialSubject"]["id"]
-    for n in range(count):
-        measures = dict(MEASURES, soce=95 - n / 10)
-        measures["grade"] = grading.check(measures, POLICY)
-        record, disclosures = records.build(
-            "DiagnosticTest",
-            subject,
-            n + 1,
-            previous,
-            lab.did,
-            {"testedOn": "2031-05-02"},
-            {"performance": measures},
-        )
-        signed = proofs.sign(record, lab, loader=contexts.loader())
-        previous = records.record_hash(signed)
-        out.append(orjson.dumps({"record": signed, "disclosures": disclosures}))
-    return out
 
 
 AFRESH = 20
@@ -258,7 +231,8 @@ def run(args: argparse.Namespace, location: Path) -> None:
     in_process, over_http = tests[:count], tests[count : 2 * count]
     singles = tests[2 * count : 3 * count - AFRESH]
     growing = tests[3 * count - AFRESH : 3 * count]  # one append before each fresh page
-    for batch in batches(chained_tests(genesis[-1], lab, PAGE_RECORDS - 1)):
+    long_life = [orjson.dumps(t) for t in chained_tests(genesis[-1], lab, PAGE_RECORDS - 1)]
+    for batch in batches(long_life):
         ledger.append_many(batch)
     fill(ledger, maker, lab, model_record, len(names), args.stored - 3 * count - PAGE_RECORDS)
     started = time.perf_counter()
