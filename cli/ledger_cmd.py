@@ -22,7 +22,7 @@ from cli.location import (
     read_location,
 )
 from cli.output import progress
-from cli.server_client import ServerOption
+from cli.server_client import ServerKeyOption, ServerOption
 from ledger.core.grading import GradingError
 from ledger.defaults import DEFAULT_ORIGIN
 from ledger.errors import LedgerError, PolicyConflictError, RecordRejected
@@ -378,15 +378,7 @@ def chain(
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
     server_url: ServerOption = None,
-    key: Annotated[
-        str | None,
-        typer.Option(
-            "--key",
-            "-k",
-            metavar="FILE",
-            help="With --server: sign the requests with this actor's key file.",
-        ),
-    ] = None,
+    key: ServerKeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print a chain's records (public parts, JSON), or with --verify whether it verifies

@@ -37,6 +37,15 @@ ServerOption = Annotated[
         help="Talk to the bpl service at URL instead of a local ledger.",
     ),
 ]
+ServerKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        "-k",
+        metavar="FILE",
+        help="With --server: sign the requests with this actor's key file.",
+    ),
+]
 TAG = "bpl"
 """The application tag of bpl's request signatures (passport.http_signatures.TAG)."""
 TIMEOUT_SECONDS = 60.0

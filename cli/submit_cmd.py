@@ -16,7 +16,7 @@ from cli import output, server_client
 from cli.errors import JsonOption, fail, json_output, refuse, report
 from cli.inputs import load_key, read_bytes
 from cli.location import DataDirOption, data_directory, ledger_service
-from cli.server_client import ServerOption
+from cli.server_client import ServerKeyOption, ServerOption
 from ledger.errors import LedgerError, RecordRejected
 from signing import json_input
 from signing.errors import SigningError
@@ -55,15 +55,7 @@ def submit(
     ] = BATCH,
     data_dir: DataDirOption = None,
     server_url: ServerOption = None,
-    key: Annotated[
-        str | None,
-        typer.Option(
-            "--key",
-            "-k",
-            metavar="FILE",
-            help="With --server: sign the requests with this actor's key file.",
-        ),
-    ] = None,
+    key: ServerKeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Append signed records to the ledger and print their receipts (record hash, leaf
