@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
@@ -111,6 +111,22 @@ def install(app: FastAPI, ledger: Ledger) -> None:
             raise Problem(404, "not-found", "no passport with that id")
         return _base(request) + path
 
+    async def code(
+        request: Request, passport_id: str, form: Literal["svg", "png"], ec: str, size: int
+    ) -> Response:
+        """The passport's QR code in ``form``: from the cache, or made in a worker thread
+        (tens of milliseconds)."""
+        chosen = _level(ec)
+        data = await code_data(request, passport_id)
+        try:
+            rendered = qr.cached(form, data, chosen, size)
+            if rendered is None:
+                make = qr.svg if form == "svg" else qr.png
+                rendered = await run_in_threadpool(make, data, chosen, size)
+        except qr.QrError as exc:
+            raise _bad(str(exc), "size") from None
+        return _answer(request, rendered.body, rendered.media_type, rendered.etag, QR_MAX_AGE)
+
     @app.get(
         "/passports/{passport_id}/qr.svg",
         tags=["labels"],
@@ -128,15 +144,7 @@ def install(app: FastAPI, ledger: Ledger) -> None:
     ) -> Response:
         """The passport's QR code as vector SVG: the battery's GS1 Digital Link at this
         service's resolver (for a non-GS1 battery id, the passport's page)."""
-        chosen = _level(ec)
-        data = await code_data(request, passport_id)
-        try:
-            rendered = qr.cached("svg", data, chosen, size)
-            if rendered is None:  # made in a worker thread: tens of milliseconds
-                rendered = await run_in_threadpool(qr.svg, data, chosen, size)
-        except qr.QrError as exc:
-            raise _bad(str(exc), "size") from None
-        return _answer(request, rendered.body, rendered.media_type, rendered.etag, QR_MAX_AGE)
+        return await code(request, passport_id, "svg", ec, size)
 
     @app.get(
         "/passports/{passport_id}/qr.png",
@@ -154,15 +162,7 @@ def install(app: FastAPI, ledger: Ledger) -> None:
         ),
     ) -> Response:
         """The passport's QR code as PNG, ``size`` pixels square, whole pixels per module."""
-        chosen = _level(ec)
-        data = await code_data(request, passport_id)
-        try:
-            rendered = qr.cached("png", data, chosen, size)
-            if rendered is None:  # made in a worker thread: tens of milliseconds
-                rendered = await run_in_threadpool(qr.png, data, chosen, size)
-        except qr.QrError as exc:
-            raise _bad(str(exc), "size") from None
-        return _answer(request, rendered.body, rendered.media_type, rendered.etag, QR_MAX_AGE)
+        return await code(request, passport_id, "png", ec, size)
 
     @app.get(
         "/passports/{passport_id}/label.pdf",
